@@ -1,0 +1,1 @@
+//! Shared pieces of the genkit-rs examples.

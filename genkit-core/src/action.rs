@@ -1,0 +1,107 @@
+//! [`Action`]: anything runnable, described by name, kind and JSON schemas.
+
+use std::fmt;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::context::ActionContext;
+use crate::error::GenkitError;
+use crate::wire::JsonMap;
+
+/// The kind of an action; the first segment of its registry key (`/tool/...`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ActionKind {
+    /// A model.
+    Model,
+    /// A tool.
+    Tool,
+    /// A flow.
+    Flow,
+    /// A utility action such as `/util/generate`.
+    Util,
+    /// Any other kind, by its wire name.
+    Custom(String),
+}
+
+impl ActionKind {
+    /// The wire name (`"tool"`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ActionKind::Model => "model",
+            ActionKind::Tool => "tool",
+            ActionKind::Flow => "flow",
+            ActionKind::Util => "util",
+            ActionKind::Custom(s) => s,
+        }
+    }
+
+    /// The registry key of an action of this kind called `name`: `/kind/name`.
+    pub fn key(&self, name: &str) -> String {
+        format!("/{}/{}", self.as_str(), name)
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the registry and the Genkit tooling know about an action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionDescriptor {
+    /// Registry key, `/kind/name`.
+    pub key: String,
+    /// Name within its kind.
+    pub name: String,
+    /// Kind.
+    #[serde(skip)]
+    pub kind: ActionKind,
+    /// Human-readable description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// JSON schema of the input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<Value>,
+    /// JSON schema of the output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+    /// Kind-specific metadata (a model's `model` info, ...).
+    pub metadata: JsonMap,
+}
+
+impl ActionDescriptor {
+    /// A descriptor for `name` of `kind`, without schemas.
+    pub fn new(kind: ActionKind, name: impl Into<String>) -> Self {
+        let name = name.into();
+        Self {
+            key: kind.key(&name),
+            name,
+            kind,
+            description: None,
+            input_schema: None,
+            output_schema: None,
+            metadata: JsonMap::new(),
+        }
+    }
+}
+
+/// Anything runnable from JSON to JSON: tools, models, flows.
+///
+/// Typed layers (tools, models) sit on top; this is the shape the registry and the Genkit
+/// tooling see.
+pub trait Action: Send + Sync + 'static {
+    /// The action's descriptor.
+    fn descriptor(&self) -> &ActionDescriptor;
+
+    /// Runs the action on JSON input.
+    fn run_json(
+        &self,
+        input: Value,
+        context: ActionContext,
+    ) -> BoxFuture<'_, Result<Value, GenkitError>>;
+}

@@ -1,0 +1,319 @@
+//! [`GenkitError`]: every way a Genkit operation can fail, each with a [`Status`].
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::generate::GenerateResponse;
+use crate::status::Status;
+
+/// A boxed error from user or plugin code.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Shows a tool request as `name` or `name#ref`, the way errors name the culprit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId {
+    /// Tool name.
+    pub name: String,
+    /// The request's `ref`, if it had one.
+    pub ref_: Option<String>,
+}
+
+impl RequestId {
+    /// A request id for tool `name` with `ref_`.
+    pub fn new(name: impl Into<String>, ref_: Option<String>) -> Self {
+        Self {
+            name: name.into(),
+            ref_,
+        }
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ref_ {
+            Some(r) => write!(f, "'{}#{}'", self.name, r),
+            None => write!(f, "'{}'", self.name),
+        }
+    }
+}
+
+/// The error type of every fallible Genkit operation.
+///
+/// Match on the variant for the detail, or call [`status`](GenkitError::status) for the Genkit
+/// status it maps to on the wire. An interrupt is *not* an error: it is
+/// [`FinishReason::Interrupted`](crate::FinishReason::Interrupted) on a successful response.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenkitError {
+    /// A caller passed something invalid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// Two actions were registered under the same key.
+    #[error("an action is already registered as '{key}'")]
+    DuplicateAction {
+        /// The registry key, like `/tool/ask_question`.
+        key: String,
+    },
+
+    /// Two different tools of one generate call share a name.
+    #[error(
+        "two different tools are named '{name}'; tool names must be unique in a generate call"
+    )]
+    DuplicateTool {
+        /// The shared name.
+        name: String,
+    },
+
+    /// A tool name that model APIs reject.
+    #[error("invalid tool name '{name}': use 1 to 64 characters from a-z, A-Z, 0-9, '_' and '-'")]
+    InvalidToolName {
+        /// The rejected name.
+        name: String,
+    },
+
+    /// No model was named and the instance has no default model.
+    #[error(
+        "no model given: name one with .model(..) or set a default model on the Genkit builder"
+    )]
+    NoModel,
+
+    /// The named model is not registered and no plugin provides it.
+    #[error("model '{name}' not found")]
+    ModelNotFound {
+        /// The model name.
+        name: String,
+    },
+
+    /// A tool that is not available in this call was named or requested.
+    #[error("tool {request} not found{}", available_list(.available))]
+    ToolNotFound {
+        /// The request (or name) that could not be resolved.
+        request: RequestId,
+        /// The tools that were available.
+        available: Vec<String>,
+    },
+
+    /// An action key that is not registered.
+    #[error("action '{key}' not found")]
+    ActionNotFound {
+        /// The registry key.
+        key: String,
+    },
+
+    /// A model sent tool arguments that are not JSON.
+    #[error("tool {request}: arguments are not valid JSON ({source}): {raw}")]
+    ToolInputNotJson {
+        /// The offending request.
+        request: RequestId,
+        /// The raw arguments.
+        raw: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+
+    /// A tool input that fails the tool's input schema.
+    #[error("tool {request}: input does not match the tool's input schema: {}", .violations.join("; "))]
+    ToolInputInvalid {
+        /// The offending request.
+        request: RequestId,
+        /// One line per schema violation.
+        violations: Vec<String>,
+    },
+
+    /// A tool output (or a respond answer) that fails the tool's output schema.
+    #[error("tool {request}: output does not match the tool's output schema: {}", .violations.join("; "))]
+    ToolOutputInvalid {
+        /// The offending request.
+        request: RequestId,
+        /// One line per schema violation.
+        violations: Vec<String>,
+    },
+
+    /// A tool's body returned an error.
+    #[error("tool {request} failed: {source}")]
+    ToolFailed {
+        /// The request that failed.
+        request: RequestId,
+        /// The tool's error.
+        source: BoxError,
+    },
+
+    /// A tool's body panicked. The panic was caught; the process lives on.
+    #[error("tool {request} panicked: {message}")]
+    ToolPanicked {
+        /// The request whose tool panicked.
+        request: RequestId,
+        /// The panic message.
+        message: String,
+    },
+
+    /// `resume` was given but the history does not end in a model message with tool requests.
+    #[error("cannot resume: {reason}")]
+    ResumePrecondition {
+        /// What is wrong with the history.
+        reason: String,
+    },
+
+    /// A pending tool request got no answer on resume.
+    #[error("tool request {request} was not answered: give a respond or restart part for every pending request")]
+    UnresolvedToolRequest {
+        /// The unanswered request.
+        request: RequestId,
+    },
+
+    /// A respond or restart part that matches no tool request of the last model message.
+    #[error("{kind} part for {request} matches no pending tool request{}", pending_list(.pending))]
+    UnmatchedResume {
+        /// `"respond"` or `"restart"`.
+        kind: &'static str,
+        /// Name and ref the part carried.
+        request: RequestId,
+        /// The requests that were pending.
+        pending: Vec<String>,
+    },
+
+    /// Two answers (respond or restart parts) for the same tool request.
+    #[error("tool request {request} was answered twice on resume")]
+    DuplicateResume {
+        /// The request answered twice.
+        request: RequestId,
+    },
+
+    /// An answer built for one tool was applied to another tool's interrupt.
+    #[error("interrupt {request} belongs to another tool, not to '{tool}'")]
+    InterruptMismatch {
+        /// The tool whose helper was called.
+        tool: String,
+        /// The interrupt's request.
+        request: RequestId,
+    },
+
+    /// The loop ran `max_turns` tool rounds and the model still asked for tools.
+    #[error("exceeded the maximum of {max_turns} tool turns; the model still requested tools")]
+    MaxTurnsExceeded {
+        /// The limit.
+        max_turns: u32,
+        /// The last response, with its tool requests unanswered.
+        response: Box<GenerateResponse>,
+    },
+
+    /// The model's response held no message.
+    #[error("model '{model}' returned a response without a message (finish reason: {finish})")]
+    MissingMessage {
+        /// The model.
+        model: String,
+        /// The response's finish reason, or `none`.
+        finish: String,
+    },
+
+    /// The model refused to answer (a safety filter).
+    #[error("generation blocked by model '{model}'{}", .response.finish_message().map(|m| format!(": {m}")).unwrap_or_default())]
+    Blocked {
+        /// The model.
+        model: String,
+        /// The blocked response.
+        response: Box<GenerateResponse>,
+    },
+
+    /// A model call failed (network, HTTP status, malformed answer, ...).
+    #[error("model '{model}' failed: {source}")]
+    Model {
+        /// The model.
+        model: String,
+        /// The status this failure maps to.
+        status: Status,
+        /// The plugin's error; downcast it for the detail.
+        source: BoxError,
+    },
+
+    /// A value could not be converted to or from JSON.
+    #[error("{what}: {source}")]
+    Json {
+        /// What was being converted.
+        what: String,
+        /// The serde error.
+        source: serde_json::Error,
+    },
+
+    /// A JSON schema that cannot be compiled.
+    #[error("invalid JSON schema for {what}: {message}")]
+    InvalidSchema {
+        /// Whose schema.
+        what: String,
+        /// The compiler's message.
+        message: String,
+    },
+
+    /// A failure with an explicit status, from an action or a plugin.
+    #[error("{status}: {message}")]
+    Other {
+        /// The status.
+        status: Status,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn available_list(names: &[String]) -> String {
+    if names.is_empty() {
+        " (no tools were given)".to_owned()
+    } else {
+        format!(" (available: {})", names.join(", "))
+    }
+}
+
+fn pending_list(pending: &[String]) -> String {
+    if pending.is_empty() {
+        String::new()
+    } else {
+        format!(" (pending: {})", pending.join(", "))
+    }
+}
+
+impl GenkitError {
+    /// The Genkit status this error maps to.
+    pub fn status(&self) -> Status {
+        use GenkitError::*;
+        match self {
+            InvalidArgument(_)
+            | InvalidToolName { .. }
+            | DuplicateTool { .. }
+            | ToolInputNotJson { .. }
+            | ToolInputInvalid { .. }
+            | ToolOutputInvalid { .. }
+            | UnresolvedToolRequest { .. }
+            | UnmatchedResume { .. }
+            | DuplicateResume { .. }
+            | InterruptMismatch { .. }
+            | Json { .. }
+            | InvalidSchema { .. } => Status::InvalidArgument,
+            DuplicateAction { .. } => Status::AlreadyExists,
+            NoModel | ModelNotFound { .. } | ToolNotFound { .. } | ActionNotFound { .. } => {
+                Status::NotFound
+            }
+            ResumePrecondition { .. } => Status::FailedPrecondition,
+            MaxTurnsExceeded { .. } => Status::Aborted,
+            Blocked { .. } => Status::PermissionDenied,
+            ToolFailed { .. } | ToolPanicked { .. } | MissingMessage { .. } => Status::Internal,
+            Model { status, .. } | Other { status, .. } => *status,
+        }
+    }
+
+    /// A JSON conversion error about `what`.
+    pub fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
+        GenkitError::Json {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// The response carried by errors that have one (max turns, blocked).
+    pub fn response(&self) -> Option<&GenerateResponse> {
+        match self {
+            GenkitError::MaxTurnsExceeded { response, .. }
+            | GenkitError::Blocked { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+}

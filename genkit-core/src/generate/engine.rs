@@ -1,0 +1,214 @@
+//! The generate loop: call the model, run the tools it asks for, repeat; pause on interrupts.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::resume::{resume, Resumed};
+use super::tool_calls::{run_turn, CallEnv, ToolErrorMode, ToolSet, TurnOutcome};
+use super::GenerateResponse;
+use crate::context::ActionContext;
+use crate::error::GenkitError;
+use crate::genkit::Genkit;
+use crate::model::{ChunkSink, ModelContext};
+use crate::protocol;
+use crate::tool::ToolAction;
+use crate::wire::{
+    FinishReason, GenerateActionOptions, GenerateResponseChunk, Message, ModelRequest,
+    ModelResponse, OutputConfig, Part, Role,
+};
+
+/// Genkit's default limit on tool rounds.
+pub const DEFAULT_MAX_TURNS: u32 = 5;
+
+const INTERRUPTED: &str = "One or more tool calls resulted in interrupts.";
+const INTERRUPTED_ON_RESUME: &str =
+    "One or more tools triggered interrupts while resuming generation. The model was not called.";
+
+/// One generate call, fully specified.
+pub(crate) struct Call {
+    pub options: GenerateActionOptions,
+    pub extra_tools: Vec<Arc<ToolAction>>,
+    pub context: ActionContext,
+    pub tool_errors: ToolErrorMode,
+    pub chunks: Option<ChunkSink>,
+}
+
+/// Wraps the caller's sink so every chunk carries `role` and the message `index`.
+fn sink_for(outer: &Option<ChunkSink>, role: Role, index: u32) -> Option<ChunkSink> {
+    let outer = outer.clone()?;
+    Some(Arc::new(move |mut chunk: GenerateResponseChunk| {
+        chunk.role.get_or_insert(role);
+        chunk.index = Some(index);
+        outer(chunk)
+    }))
+}
+
+async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Part>) {
+    if let Some(sink) = sink_for(sink, role, index) {
+        sink(GenerateResponseChunk {
+            role: Some(role),
+            index: Some(index),
+            content,
+            ..GenerateResponseChunk::default()
+        })
+        .await;
+    }
+}
+
+/// Gives every tool request a `ref`, so parallel calls of one tool are told apart.
+fn assign_refs(message: &mut Message) {
+    let mut taken: HashSet<String> = message
+        .tool_requests()
+        .filter_map(|r| r.ref_.clone())
+        .collect();
+    let mut next = 0usize;
+    for part in &mut message.content {
+        if let Some(r) = part.as_tool_request_mut() {
+            if r.ref_.is_none() {
+                let mut candidate = format!("{}-{next}", r.name);
+                while taken.contains(&candidate) {
+                    next += 1;
+                    candidate = format!("{}-{next}", r.name);
+                }
+                taken.insert(candidate.clone());
+                r.ref_ = Some(candidate);
+                next += 1;
+            }
+        }
+    }
+}
+
+pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
+    let Call {
+        options,
+        extra_tools,
+        context,
+        tool_errors,
+        chunks,
+    } = call;
+    let model_name = options
+        .model
+        .clone()
+        .or_else(|| ai.default_model().map(str::to_owned))
+        .ok_or(GenkitError::NoModel)?;
+    let model = ai.lookup_model(&model_name)?;
+    let mut tools = extra_tools;
+    for name in options.tools.iter().flatten() {
+        let short = name.strip_prefix("/tool/").unwrap_or(name);
+        if tools.iter().any(|t| t.name() == short) {
+            continue;
+        }
+        let tool = ai
+            .registry()
+            .tool(short)
+            .ok_or_else(|| GenkitError::ToolNotFound {
+                request: crate::error::RequestId::new(short, None),
+                available: Vec::new(),
+            })?;
+        tools.push(Arc::clone(tool));
+    }
+    let tools = ToolSet::new(tools)?;
+
+    let mut request = ModelRequest {
+        messages: options.messages,
+        config: options.config,
+        tools: Some(tools.iter().map(|t| t.definition().clone()).collect()),
+        tool_choice: options.tool_choice,
+        output: Some(OutputConfig::default()),
+        docs: options.docs,
+    };
+    let mut index: u32 = 0;
+
+    if let Some(answers) = options.resume {
+        let env = CallEnv {
+            tools: &tools,
+            context: &context,
+            mode: ToolErrorMode::Fail,
+            progress: sink_for(&chunks, Role::Tool, index),
+        };
+        match resume(&mut request.messages, answers, &env).await? {
+            Resumed::Answered => {
+                if let Some(tool_message) = request.messages.last() {
+                    emit(&chunks, Role::Tool, index, tool_message.content.clone()).await;
+                }
+                index += 1;
+            }
+            Resumed::Interrupted => {
+                let response = ModelResponse {
+                    finish_reason: Some(FinishReason::Interrupted),
+                    finish_message: Some(INTERRUPTED_ON_RESUME.to_owned()),
+                    ..ModelResponse::default()
+                };
+                return Ok(GenerateResponse::assemble(None, request.messages, response));
+            }
+        }
+    }
+
+    let max_turns = options.max_turns.unwrap_or(DEFAULT_MAX_TURNS);
+    let return_tool_requests = options.return_tool_requests.unwrap_or(false);
+    let mut turn: u32 = 0;
+    loop {
+        let mut model_ctx = ModelContext::new().with_context(context.clone());
+        if let Some(sink) = sink_for(&chunks, Role::Model, index) {
+            model_ctx = model_ctx.with_chunks(sink);
+        }
+        let mut response = model.generate(&request, model_ctx).await?;
+        let Some(mut message) = response.message.take() else {
+            return Err(GenkitError::MissingMessage {
+                model: model_name,
+                finish: response
+                    .finish_reason
+                    .map_or("none", FinishReason::as_str)
+                    .to_owned(),
+            });
+        };
+        if protocol::strip_engine_metadata(&mut message.content) > 0 {
+            tracing::warn!(model = %model_name, "removed interrupt-protocol metadata the model tried to set");
+        }
+        assign_refs(&mut message);
+
+        let finish = |mut request: ModelRequest, message: Message, response: ModelResponse| {
+            let mut history = std::mem::take(&mut request.messages);
+            history.push(message);
+            GenerateResponse::assemble(Some(request), history, response)
+        };
+
+        if response.finish_reason == Some(FinishReason::Blocked) {
+            return Err(GenkitError::Blocked {
+                model: model_name,
+                response: Box::new(finish(request, message, response)),
+            });
+        }
+        if !message.has_tool_requests() || return_tool_requests {
+            return Ok(finish(request, message, response));
+        }
+        if turn >= max_turns {
+            return Err(GenkitError::MaxTurnsExceeded {
+                max_turns,
+                response: Box::new(finish(request, message, response)),
+            });
+        }
+        turn += 1;
+
+        let env = CallEnv {
+            tools: &tools,
+            context: &context,
+            mode: tool_errors,
+            progress: sink_for(&chunks, Role::Tool, index + 1),
+        };
+        match run_turn(&mut message, &env).await? {
+            TurnOutcome::Interrupted => {
+                response.finish_reason = Some(FinishReason::Interrupted);
+                response.finish_message = Some(INTERRUPTED.to_owned());
+                return Ok(finish(request, message, response));
+            }
+            TurnOutcome::Answered(tool_message) => {
+                index += 1;
+                emit(&chunks, Role::Tool, index, tool_message.content.clone()).await;
+                index += 1;
+                request.messages.push(message);
+                request.messages.push(tool_message);
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! `generate`: one call that runs the whole tool loop, pauses on interrupts, and resumes.
+
+mod engine;
+mod response;
+mod resume;
+mod tool_calls;
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use engine::DEFAULT_MAX_TURNS;
+pub(crate) use engine::{run, Call};
+pub use response::GenerateResponse;
+pub use tool_calls::ToolErrorMode;
+
+use crate::context::ActionContext;
+use crate::error::GenkitError;
+use crate::genkit::Genkit;
+use crate::model::ChunkSink;
+use crate::tool::{IntoTool, ToolAction};
+use crate::wire::{
+    DocumentData, GenerateActionOptions, JsonMap, Message, Part, ResumeOptions, Role, ToolChoice,
+};
+
+impl From<&Message> for Message {
+    fn from(m: &Message) -> Self {
+        m.clone()
+    }
+}
+
+/// Builds a generate call; `.await` it to run.
+///
+/// ```
+/// # use genkit_core::{prelude::*, testing::EchoModel};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+/// let ai = Genkit::builder().model(EchoModel::new("echo")).default_model("echo").build()?;
+/// let response = ai.generate().system("Be brief.").prompt("Hello").await?;
+/// assert_eq!(response.finish_reason(), Some(FinishReason::Stop));
+/// assert!(response.text().contains("Hello"));
+/// # Ok(()) }
+/// ```
+#[must_use = "a generate call does nothing until awaited"]
+pub struct GenerateBuilder {
+    ai: Genkit,
+    options: GenerateActionOptions,
+    system: Option<Vec<Part>>,
+    prompt: Option<Vec<Part>>,
+    extra_tools: Vec<Arc<ToolAction>>,
+    context: ActionContext,
+    tool_errors: ToolErrorMode,
+    error: Option<GenkitError>,
+}
+
+impl std::fmt::Debug for GenerateBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerateBuilder")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GenerateBuilder {
+    pub(crate) fn new(ai: Genkit) -> Self {
+        Self {
+            ai,
+            options: GenerateActionOptions::default(),
+            system: None,
+            prompt: None,
+            extra_tools: Vec::new(),
+            context: ActionContext::default(),
+            tool_errors: ToolErrorMode::default(),
+            error: None,
+        }
+    }
+
+    fn to_json(&mut self, what: &str, value: impl Serialize) -> Option<Value> {
+        match serde_json::to_value(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error.get_or_insert(GenkitError::json(what, e));
+                None
+            }
+        }
+    }
+
+    fn resume_mut(&mut self) -> &mut ResumeOptions {
+        self.options
+            .resume
+            .get_or_insert_with(ResumeOptions::default)
+    }
+
+    /// Starts from wire options (for example a `/util/generate` input).
+    pub fn options(mut self, options: GenerateActionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The model, by name (`openai/gpt-4o-mini`); the instance's default otherwise.
+    pub fn model(mut self, name: impl Into<String>) -> Self {
+        self.options.model = Some(name.into());
+        self
+    }
+
+    /// A user message with this text, after any `messages`.
+    pub fn prompt(mut self, text: impl Into<String>) -> Self {
+        self.prompt = Some(vec![Part::text(text)]);
+        self
+    }
+
+    /// A user message with these parts (text, media, ...), after any `messages`.
+    pub fn prompt_parts(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.prompt = Some(parts.into_iter().collect());
+        self
+    }
+
+    /// A system message, placed first.
+    pub fn system(mut self, text: impl Into<String>) -> Self {
+        self.system = Some(vec![Part::text(text)]);
+        self
+    }
+
+    /// The conversation so far, for example an interrupted response's
+    /// [`messages`](GenerateResponse::messages).
+    pub fn messages<M: Into<Message>>(mut self, messages: impl IntoIterator<Item = M>) -> Self {
+        self.options.messages = messages.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Registered tools the model may call, by name.
+    pub fn tools<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.options
+            .tools
+            .get_or_insert_with(Vec::new)
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// A tool the model may call, by value (it need not be registered).
+    pub fn tool(mut self, tool: impl IntoTool) -> Self {
+        let tool = tool.into_tool();
+        let names = self.options.tools.get_or_insert_with(Vec::new);
+        if !names.iter().any(|n| n == tool.name()) {
+            names.push(tool.name().to_owned());
+        }
+        self.extra_tools.push(tool);
+        self
+    }
+
+    /// Whether the model may (`Auto`), must (`Required`) or must not (`None`) call tools.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.options.tool_choice = Some(choice);
+        self
+    }
+
+    /// Model configuration (`temperature`, ...), any serializable value.
+    pub fn config(mut self, config: impl Serialize) -> Self {
+        self.options.config = self.to_json("config", config);
+        self
+    }
+
+    /// Maximum tool rounds before the call fails (default 5).
+    pub fn max_turns(mut self, turns: u32) -> Self {
+        self.options.max_turns = Some(turns);
+        self
+    }
+
+    /// Return the model's tool requests instead of running them.
+    pub fn return_tool_requests(mut self, yes: bool) -> Self {
+        self.options.return_tool_requests = Some(yes);
+        self
+    }
+
+    /// Context documents.
+    pub fn docs(mut self, docs: impl IntoIterator<Item = DocumentData>) -> Self {
+        self.options.docs = Some(docs.into_iter().collect());
+        self
+    }
+
+    /// Answers to interrupts, built with `respond` or [`tool_response`](crate::tool_response).
+    pub fn tool_responses(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.resume_mut()
+            .respond
+            .get_or_insert_with(Vec::new)
+            .extend(parts);
+        self
+    }
+
+    /// Restarts of interrupted requests, built with `restart` or
+    /// [`tool_restart`](crate::tool_restart).
+    pub fn tool_restarts(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.resume_mut()
+            .restart
+            .get_or_insert_with(Vec::new)
+            .extend(parts);
+        self
+    }
+
+    /// Metadata recorded as `resumed` on the tool message a resume appends.
+    pub fn resume_metadata(mut self, metadata: impl Serialize) -> Self {
+        if let Some(v) = self.to_json("resume metadata", metadata) {
+            match v {
+                Value::Object(map) => self.resume_mut().metadata = Some(map),
+                other => {
+                    let mut map = JsonMap::new();
+                    map.insert("value".to_owned(), other);
+                    self.resume_mut().metadata = Some(map);
+                }
+            }
+        }
+        self
+    }
+
+    /// The caller's context (auth, ...), visible to models and tools.
+    pub fn context(mut self, context: ActionContext) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// What happens when the model calls an unknown tool or sends invalid arguments.
+    pub fn tool_errors(mut self, mode: ToolErrorMode) -> Self {
+        self.tool_errors = mode;
+        self
+    }
+
+    /// The call in Genkit's wire shape (the `/util/generate` input), with system and prompt
+    /// folded into the messages.
+    pub fn to_options(&self) -> GenerateActionOptions {
+        let mut options = self.options.clone();
+        fold_messages(&mut options, self.system.clone(), self.prompt.clone());
+        options
+    }
+
+    pub(crate) fn into_call(
+        self,
+        chunks: Option<ChunkSink>,
+    ) -> Result<(Genkit, Call), GenkitError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut options = self.options;
+        fold_messages(&mut options, self.system, self.prompt);
+        Ok((
+            self.ai,
+            Call {
+                options,
+                extra_tools: self.extra_tools,
+                context: self.context,
+                tool_errors: self.tool_errors,
+                chunks,
+            },
+        ))
+    }
+}
+
+/// Genkit's order: system first, then the history, then the prompt as a user message.
+fn fold_messages(
+    options: &mut GenerateActionOptions,
+    system: Option<Vec<Part>>,
+    prompt: Option<Vec<Part>>,
+) {
+    if let Some(parts) = system {
+        options
+            .messages
+            .insert(0, Message::new(Role::System, parts));
+    }
+    if let Some(parts) = prompt {
+        options.messages.push(Message::new(Role::User, parts));
+    }
+}
+
+impl IntoFuture for GenerateBuilder {
+    type Output = Result<GenerateResponse, GenkitError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'static>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (ai, call) = self.into_call(None)?;
+            run(&ai, call).await
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! [`GenerateResponse`]: what a generate call returns, with the full history to persist.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::GenkitError;
+use crate::tool::Interrupt;
+use crate::wire::{
+    FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, ToolRequest,
+};
+
+/// The result of a generate call.
+///
+/// [`messages`](Self::messages) is the whole conversation, ending in the response message: it is
+/// all the state a paused generation needs. Persist it, and pass it back with answers to resume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateResponse {
+    /// Full history; the last message is the response message.
+    history: Vec<Message>,
+    /// The last model request, its messages moved into `history` (all but the last).
+    request: Option<ModelRequest>,
+    /// The model's response, its message moved into `history`.
+    response: ModelResponse,
+    interrupts: Vec<Interrupt>,
+}
+
+impl GenerateResponse {
+    /// Assembles a response from the last request (if the model was called), the (revised)
+    /// message and the model's response.
+    pub(crate) fn assemble(
+        request: Option<ModelRequest>,
+        history: Vec<Message>,
+        mut response: ModelResponse,
+    ) -> Self {
+        response.message = None;
+        response.request = None;
+        let request = request.map(|mut r| {
+            r.messages = Vec::new();
+            r
+        });
+        let interrupts = if response.finish_reason == Some(FinishReason::Interrupted) {
+            history
+                .last()
+                .map(|m| {
+                    m.content
+                        .iter()
+                        .filter_map(|p| Interrupt::from_part(p.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Self {
+            history,
+            request,
+            response,
+            interrupts,
+        }
+    }
+
+    /// Reads a response in Genkit's wire shape (for example from a JS runtime's
+    /// `/util/generate`). The history is the request's messages plus the message.
+    pub fn from_wire(mut wire: ModelResponse) -> Self {
+        let mut request = wire.request.take();
+        let mut history = request
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.messages))
+            .unwrap_or_default();
+        if let Some(m) = wire.message.take() {
+            history.push(m);
+        }
+        Self::assemble(request, history, wire)
+    }
+
+    /// The response in Genkit's wire shape (`GenerateResponse` in genkit-schema.json), with the
+    /// request that produced it.
+    pub fn to_wire(&self) -> ModelResponse {
+        let mut wire = self.response.clone();
+        wire.message = self.history.last().cloned();
+        wire.request = self.request.clone().map(|mut r| {
+            let n = self.history.len().saturating_sub(1);
+            r.messages = self.history[..n].to_vec();
+            r
+        });
+        if wire.usage.is_none() {
+            wire.usage = Some(GenerationUsage::default());
+        }
+        if wire.custom.is_none() {
+            wire.custom = Some(serde_json::Value::Object(Default::default()));
+        }
+        wire
+    }
+
+    /// The response message.
+    pub fn message(&self) -> Option<&Message> {
+        self.history.last()
+    }
+
+    /// The whole conversation, ending in the response message.
+    pub fn messages(&self) -> &[Message] {
+        &self.history
+    }
+
+    /// The whole conversation, by value.
+    pub fn into_messages(self) -> Vec<Message> {
+        self.history
+    }
+
+    /// The text of the response message.
+    pub fn text(&self) -> String {
+        self.message().map(Message::text).unwrap_or_default()
+    }
+
+    /// Why generation stopped; [`FinishReason::Interrupted`] when tools paused the loop.
+    pub fn finish_reason(&self) -> Option<FinishReason> {
+        self.response.finish_reason
+    }
+
+    /// Detail on the finish reason.
+    pub fn finish_message(&self) -> Option<&str> {
+        self.response.finish_message.as_deref()
+    }
+
+    /// The paused tool requests, in request order; empty unless interrupted.
+    pub fn interrupts(&self) -> &[Interrupt] {
+        &self.interrupts
+    }
+
+    /// The tool requests of the response message.
+    pub fn tool_requests(&self) -> Vec<&ToolRequest> {
+        self.message()
+            .map(|m| m.tool_requests().collect())
+            .unwrap_or_default()
+    }
+
+    /// Token usage of the last model call.
+    pub fn usage(&self) -> Option<&GenerationUsage> {
+        self.response.usage.as_ref()
+    }
+
+    /// Plugin-specific data of the last model call.
+    pub fn custom(&self) -> Option<&serde_json::Value> {
+        self.response.custom.as_ref()
+    }
+
+    /// The provider's raw response of the last model call.
+    pub fn raw(&self) -> Option<&serde_json::Value> {
+        self.response.raw.as_ref()
+    }
+
+    /// The last request sent to the model, if the model was called.
+    pub fn request(&self) -> Option<ModelRequest> {
+        self.to_wire().request
+    }
+
+    /// Parses the response text as JSON into `T`.
+    pub fn output<T: DeserializeOwned>(&self) -> Result<T, GenkitError> {
+        serde_json::from_str(&self.text()).map_err(|e| GenkitError::json("response output", e))
+    }
+}
+
+impl Serialize for GenerateResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for GenerateResponse {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ModelResponse::deserialize(deserializer).map(Self::from_wire)
+    }
+}

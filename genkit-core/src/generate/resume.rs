@@ -1,0 +1,274 @@
+//! Resuming an interrupted generation: matching answers to pending tool requests.
+//!
+//! Each tool request of the last model message is resolved, in request order, by its
+//! `pendingOutput`, else by a respond part with the same (name, ref), else by a restart part with
+//! the same (name, ref). Stricter than Genkit's SDKs: an answer that matches nothing, or a second
+//! answer for one request, is an error rather than silently dropped.
+
+use futures::future::join_all;
+use serde_json::Value;
+
+use super::tool_calls::{call_tool, response_part, set_pending, CallEnv, CallOutcome};
+use crate::error::{GenkitError, RequestId};
+use crate::protocol;
+use crate::tool::ToolOutput;
+use crate::wire::{JsonMap, Message, Part, PartKind, ResumeOptions, Role, ToolRequest};
+
+/// What resuming produced.
+pub(crate) enum Resumed {
+    /// Every request answered: this tool message was appended to the history.
+    Answered,
+    /// A restarted tool interrupted again; the last message was revised in place.
+    Interrupted,
+}
+
+/// How one pending request gets answered.
+enum Answer {
+    Pending,
+    Respond(Part),
+    Restart(Part),
+}
+
+fn request_id(r: &ToolRequest) -> RequestId {
+    RequestId::new(&r.name, r.ref_.clone())
+}
+
+fn describe(r: &ToolRequest) -> String {
+    request_id(r).to_string()
+}
+
+/// Matches `parts` (of `kind`) to the requests of the last message, filling `answers`.
+fn match_answers(
+    kind: &'static str,
+    parts: Vec<Part>,
+    requests: &[(usize, ToolRequest, bool)],
+    answers: &mut [Option<Answer>],
+) -> Result<(), GenkitError> {
+    for part in parts {
+        let (name, ref_) = match (&part.kind, kind) {
+            (PartKind::ToolResponse(r), "respond") => (r.name.clone(), r.ref_.clone()),
+            (PartKind::ToolRequest(r), "restart") => (r.name.clone(), r.ref_.clone()),
+            _ => {
+                let want = if kind == "respond" {
+                    "toolResponse"
+                } else {
+                    "toolRequest"
+                };
+                return Err(GenkitError::InvalidArgument(format!(
+                    "every {kind} part must be a {want} part"
+                )));
+            }
+        };
+        let slot = requests
+            .iter()
+            .position(|(_, r, has_pending)| !has_pending && r.name == name && r.ref_ == ref_);
+        let Some(slot) = slot else {
+            return Err(GenkitError::UnmatchedResume {
+                kind,
+                request: RequestId::new(name, ref_),
+                pending: requests
+                    .iter()
+                    .filter(|(_, _, has_pending)| !has_pending)
+                    .map(|(_, r, _)| describe(r))
+                    .collect(),
+            });
+        };
+        if answers[slot].is_some() {
+            return Err(GenkitError::DuplicateResume {
+                request: RequestId::new(name, ref_),
+            });
+        }
+        answers[slot] = Some(if kind == "respond" {
+            Answer::Respond(part)
+        } else {
+            Answer::Restart(part)
+        });
+    }
+    Ok(())
+}
+
+/// Moves `interrupt` to `resolvedInterrupt` on an answered request part.
+fn mark_resolved(part: &mut Part) {
+    if let Some(old) = part.take_metadata(protocol::INTERRUPT) {
+        part.set_metadata(protocol::RESOLVED_INTERRUPT, old);
+    }
+}
+
+/// The output of a pending sibling, as recorded when the turn was interrupted.
+fn take_pending(part: &mut Part) -> Option<ToolOutput> {
+    let output = part.take_metadata(protocol::PENDING_OUTPUT)?;
+    let content = part
+        .take_metadata(protocol::PENDING_CONTENT)
+        .and_then(|v| serde_json::from_value::<Vec<Part>>(v).ok());
+    Some(ToolOutput { output, content })
+}
+
+/// Applies `resume` to `messages`: on success appends the tool message.
+pub(crate) async fn resume(
+    messages: &mut Vec<Message>,
+    resume: ResumeOptions,
+    env: &CallEnv<'_>,
+) -> Result<Resumed, GenkitError> {
+    let Some(last) = messages.last_mut() else {
+        return Err(GenkitError::ResumePrecondition {
+            reason: "the history is empty; resume needs the interrupted model message last"
+                .to_owned(),
+        });
+    };
+    if last.role != Role::Model || !last.has_tool_requests() {
+        return Err(GenkitError::ResumePrecondition {
+            reason: format!(
+                "the last message must be a model message with tool requests, found a {} message{}",
+                last.role.as_str(),
+                if last.has_tool_requests() {
+                    ""
+                } else {
+                    " without tool requests"
+                }
+            ),
+        });
+    }
+
+    // (index in content, request, has a pending output)
+    let requests: Vec<(usize, ToolRequest, bool)> = last
+        .content
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.as_tool_request().map(|r| {
+                (
+                    i,
+                    r.clone(),
+                    p.metadata_value(protocol::PENDING_OUTPUT).is_some(),
+                )
+            })
+        })
+        .collect();
+    let mut answers: Vec<Option<Answer>> = requests
+        .iter()
+        .map(|(_, _, pending)| pending.then_some(Answer::Pending))
+        .collect();
+    match_answers(
+        "respond",
+        resume.respond.unwrap_or_default(),
+        &requests,
+        &mut answers,
+    )?;
+    match_answers(
+        "restart",
+        resume.restart.unwrap_or_default(),
+        &requests,
+        &mut answers,
+    )?;
+
+    let mut outputs: Vec<Option<Part>> = vec![None; requests.len()];
+    let mut restarts = Vec::new();
+    for (slot, ((index, request, _), answer)) in requests.iter().zip(answers).enumerate() {
+        let part = &mut last.content[*index];
+        match answer {
+            Some(Answer::Pending) => {
+                if let Some(out) = take_pending(part) {
+                    let mut response = response_part(request, out);
+                    let mut metadata = part.metadata.clone().unwrap_or_default();
+                    metadata.insert(protocol::SOURCE.to_owned(), Value::from("pending"));
+                    response.metadata = Some(metadata);
+                    outputs[slot] = Some(response);
+                }
+            }
+            Some(Answer::Respond(answer)) => {
+                if let (Some(tool), Some(r)) =
+                    (env.tools.get(&request.name), answer.as_tool_response())
+                {
+                    let output = r.output.clone().unwrap_or(Value::Null);
+                    if let Err(violations) = tool.check_output(&output) {
+                        return Err(GenkitError::ToolOutputInvalid {
+                            request: request_id(request),
+                            violations,
+                        });
+                    }
+                }
+                mark_resolved(part);
+                outputs[slot] = Some(answer);
+            }
+            Some(Answer::Restart(restart)) => restarts.push((slot, *index, restart)),
+            None => {
+                return Err(GenkitError::UnresolvedToolRequest {
+                    request: request_id(request),
+                })
+            }
+        }
+    }
+
+    // Restarts run concurrently, like the tools of a turn.
+    let runs = restarts.iter().map(|(_, _, restart)| async move {
+        let request = restart.as_tool_request();
+        let resumed = restart
+            .metadata_value(protocol::RESUMED)
+            .cloned()
+            .unwrap_or(Value::Bool(true));
+        let original = restart.metadata_value(protocol::REPLACED_INPUT).cloned();
+        match request {
+            Some(r) => call_tool(env, r, Some(resumed), original).await,
+            None => Err(GenkitError::InvalidArgument(
+                "a restart part must be a toolRequest part".to_owned(),
+            )),
+        }
+    });
+    let results = join_all(runs).await;
+
+    let mut interrupted = false;
+    for ((slot, index, restart), result) in restarts.into_iter().zip(results) {
+        let part = &mut last.content[index];
+        let Some(restart_request) = restart.as_tool_request().cloned() else {
+            continue;
+        };
+        match result? {
+            CallOutcome::Output(out) => {
+                mark_resolved(part);
+                if let Some(original) = restart.metadata_value(protocol::REPLACED_INPUT) {
+                    // the model sees the input that really ran; the original stays on record
+                    part.set_metadata(protocol::REPLACED_INPUT, original.clone());
+                    if let Some(r) = part.as_tool_request_mut() {
+                        r.input = restart_request.input.clone();
+                    }
+                }
+                outputs[slot] = Some(response_part(&restart_request, out));
+            }
+            CallOutcome::Interrupt(payload) => {
+                let mut metadata: JsonMap = restart.metadata.clone().unwrap_or_default();
+                metadata.remove(protocol::RESUMED);
+                metadata.insert(protocol::INTERRUPT.to_owned(), payload);
+                *part = Part::tool_request(restart_request).with_metadata(metadata);
+                interrupted = true;
+            }
+        }
+    }
+
+    if interrupted {
+        // Keep every answer given so far as a pending output: nothing the app sent is lost.
+        for ((index, _, _), output) in requests.iter().zip(outputs) {
+            let Some(response) = output else { continue };
+            let part = &mut last.content[*index];
+            if let PartKind::ToolResponse(r) = response.kind {
+                set_pending(
+                    part,
+                    ToolOutput {
+                        output: r.output.unwrap_or(Value::Null),
+                        content: r.content,
+                    },
+                );
+            }
+        }
+        return Ok(Resumed::Interrupted);
+    }
+
+    let mut tool_message = Message::new(Role::Tool, outputs.into_iter().flatten().collect());
+    let mut metadata = JsonMap::new();
+    metadata.insert(
+        protocol::RESUMED.to_owned(),
+        resume.metadata.map_or(Value::Bool(true), Value::Object),
+    );
+    tool_message.metadata = Some(metadata);
+    messages.push(tool_message);
+    Ok(Resumed::Answered)
+}

@@ -1,0 +1,20 @@
+//! Genkit's wire types, serialized exactly as `genkit-schema.json` describes them.
+//!
+//! A history written by Genkit JS, Go or Python deserializes into these types and serializes
+//! back to the same JSON, so a generation interrupted in one runtime can be resumed in another.
+
+mod chunk;
+mod message;
+mod model_info;
+mod options;
+mod part;
+mod request;
+mod response;
+
+pub use chunk::GenerateResponseChunk;
+pub use message::{Message, Role};
+pub use model_info::{ModelInfo, ModelSupports};
+pub use options::{GenerateActionOptions, GenerateActionOutputConfig, ResumeOptions};
+pub use part::{JsonMap, Media, Part, PartKind, Resource, ToolRequest, ToolResponse};
+pub use request::{DocumentData, ModelRequest, OutputConfig, ToolChoice, ToolDefinition};
+pub use response::{FinishReason, GenerationUsage, ModelResponse};

@@ -1,0 +1,192 @@
+//! What a model answers: [`ModelResponse`], [`FinishReason`], [`GenerationUsage`].
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::message::Message;
+use super::request::ModelRequest;
+
+/// Why a model (or the generate loop) stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FinishReason {
+    /// Natural end of the answer.
+    Stop,
+    /// Hit the output token limit.
+    Length,
+    /// Stopped by a safety filter.
+    Blocked,
+    /// Cancelled.
+    Aborted,
+    /// A tool interrupted the loop; resume it with answers.
+    Interrupted,
+    /// Another reason.
+    Other,
+    /// The reason is not known.
+    Unknown,
+}
+
+impl FinishReason {
+    /// The wire name (`"interrupted"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Blocked => "blocked",
+            FinishReason::Aborted => "aborted",
+            FinishReason::Interrupted => "interrupted",
+            FinishReason::Other => "other",
+            FinishReason::Unknown => "unknown",
+        }
+    }
+}
+
+/// Token and media counts of a model call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)] // the field names say it all
+pub struct GenerationUsage {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub input_tokens: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub output_tokens: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub total_tokens: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub input_characters: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub output_characters: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub input_images: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub output_images: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub input_videos: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub output_videos: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub input_audio_files: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub output_audio_files: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub thoughts_tokens: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "count"
+    )]
+    pub cached_content_tokens: Option<u64>,
+    /// Provider-specific counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<serde_json::Map<String, Value>>,
+}
+
+/// Counts are numbers on the wire; accept an integral float (`12.0`) as well as `12`.
+fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let n = Option::<serde_json::Number>::deserialize(d)?;
+    let Some(n) = n else { return Ok(None) };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(u));
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom(format!(
+            "a usage count must be a non-negative whole number, got {n}"
+        ))),
+    }
+}
+
+/// A model's answer to one [`ModelRequest`]; `GenerateResponse` on the wire.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelResponse {
+    /// The generated message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// Why generation stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<FinishReason>,
+    /// Human-readable detail on the finish reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_message: Option<String>,
+    /// Time the model took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Token counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<GenerationUsage>,
+    /// Plugin-specific data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
+    /// The provider's raw response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+    /// The request that produced this response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<ModelRequest>,
+    /// A long-running operation, for models that work in the background.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Value>,
+    /// Legacy multi-candidate responses, kept for round trips.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<Value>>,
+}
+
+impl ModelResponse {
+    /// A response holding `message`, finished with `reason`.
+    pub fn new(message: Message, reason: FinishReason) -> Self {
+        Self {
+            message: Some(message),
+            finish_reason: Some(reason),
+            ..Self::default()
+        }
+    }
+}
