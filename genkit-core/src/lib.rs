@@ -96,7 +96,7 @@ pub mod prelude {
     pub use crate::{
         tool_response, tool_restart, ActionContext, FinishReason, GenerateResponse, Genkit,
         GenkitError, Interrupt, Message, ModelResponse, Part, Role, Tool, ToolChoice, ToolContext,
-        ToolError, ToolRequest, ToolResult, TypedTool,
+        ToolError, ToolRequest, ToolResponse, ToolResult, TypedTool,
     };
     #[cfg(feature = "macros")]
     pub use genkit_macros::tool;

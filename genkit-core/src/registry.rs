@@ -69,6 +69,13 @@ impl Registry {
         self.tools.get(name)
     }
 
+    /// Names of every registered tool, sorted.
+    pub fn tool_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tools.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     /// The model called `name`.
     pub fn model(&self, name: &str) -> Option<&Arc<dyn Model>> {
         self.models.get(name)

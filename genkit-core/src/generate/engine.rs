@@ -95,17 +95,17 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
     let mut tools = extra_tools;
     for name in options.tools.iter().flatten() {
         let short = name.strip_prefix("/tool/").unwrap_or(name);
-        if tools.iter().any(|t| t.name() == short) {
-            continue;
+        match ai.registry().tool(short) {
+            // a by-value tool of the same name must be this very tool (ToolSet checks)
+            Some(tool) => tools.push(Arc::clone(tool)),
+            None if tools.iter().any(|t| t.name() == short) => {}
+            None => {
+                return Err(GenkitError::ToolNotFound {
+                    request: crate::error::RequestId::new(short, None),
+                    available: ai.registry().tool_names(),
+                })
+            }
         }
-        let tool = ai
-            .registry()
-            .tool(short)
-            .ok_or_else(|| GenkitError::ToolNotFound {
-                request: crate::error::RequestId::new(short, None),
-                available: Vec::new(),
-            })?;
-        tools.push(Arc::clone(tool));
     }
     let tools = ToolSet::new(tools)?;
 
