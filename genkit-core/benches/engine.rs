@@ -1,1 +1,129 @@
-fn main() {}
+//! Engine overhead per operation, the same two scenarios as the Genkit JS and Python anchors:
+//!
+//! - `tool_roundtrip`: prompt -> model asks for a normal tool -> tool runs -> model answers
+//!   (one generate call, two model calls);
+//! - `interrupt_resume`: prompt -> model asks for an interrupt tool -> interrupted -> resume with
+//!   an answer -> model answers (two generate calls).
+//!
+//! The model is in-process and instant, so what is measured is the engine itself.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures::future::{join_all, BoxFuture};
+use genkit_core::prelude::*;
+use genkit_core::{Model, ModelContext, ModelRequest};
+use serde_json::json;
+
+#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+struct Questions {
+    choices: Vec<String>,
+    allow_other: bool,
+}
+
+/// Answers "done" after a tool message; otherwise asks for `ask_question` if offered, else `lookup`.
+struct Fake;
+
+impl Model for Fake {
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    fn generate<'a>(
+        &'a self,
+        req: &'a ModelRequest,
+        _ctx: ModelContext,
+    ) -> BoxFuture<'a, Result<ModelResponse, GenkitError>> {
+        Box::pin(async move {
+            let last_is_tool = req.messages.last().is_some_and(|m| m.role == Role::Tool);
+            let message = if last_is_tool {
+                Message::model("done")
+            } else {
+                let tool = if req.tools().iter().any(|t| t.name == "ask_question") {
+                    "ask_question"
+                } else {
+                    "lookup"
+                };
+                let input = json!({"choices": ["a", "b"], "allow_other": false});
+                Message::new(
+                    Role::Model,
+                    vec![Part::tool_request(ToolRequest::new(tool, Some("r1".into()), input))],
+                )
+            };
+            Ok(ModelResponse::new(message, FinishReason::Stop))
+        })
+    }
+}
+
+fn setup() -> (Genkit, Tool<Questions, String>) {
+    let lookup = Tool::new("lookup", "look up", |q: Questions, _ctx: ToolContext| async move {
+        ToolResult::Ok(q.choices.into_iter().next().unwrap_or_default())
+    });
+    let ask: Tool<Questions, String> = Tool::interrupt("ask_question", "ask");
+    let ai = Genkit::builder()
+        .model(Fake)
+        .default_model("fake")
+        .tool(lookup)
+        .tool(ask.clone())
+        .build()
+        .expect("instance");
+    (ai, ask)
+}
+
+async fn tool_roundtrip(ai: &Genkit) {
+    let r = ai.generate().prompt("hi").tools(["lookup"]).await.expect("generate");
+    assert_eq!(r.text(), "done");
+}
+
+async fn interrupt_resume(ai: &Genkit, ask: &Tool<Questions, String>) {
+    let r = ai.generate().prompt("hi").tools(["ask_question"]).await.expect("generate");
+    assert_eq!(r.finish_reason(), Some(FinishReason::Interrupted));
+    let answer = ask.respond(&r.interrupts()[0], "b".into()).expect("respond");
+    let r2 = ai
+        .generate()
+        .messages(r.messages())
+        .tool_responses([answer])
+        .tools(["ask_question"])
+        .await
+        .expect("resume");
+    assert_eq!(r2.text(), "done");
+}
+
+fn engine(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    let (ai, ask) = setup();
+
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("tool_roundtrip/conc=1", |b| {
+        b.to_async(&rt).iter(|| tool_roundtrip(&ai))
+    });
+    g.bench_function("interrupt_resume/conc=1", |b| {
+        b.to_async(&rt).iter(|| interrupt_resume(&ai, &ask))
+    });
+    // 64 operations in flight at once; criterion reports the time for all 64.
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("tool_roundtrip/conc=64", |b| {
+        b.to_async(&rt).iter(|| async {
+            let ops = (0..64).map(|_| {
+                let ai = ai.clone();
+                tokio::spawn(async move { tool_roundtrip(&ai).await })
+            });
+            join_all(ops).await;
+        })
+    });
+    g.bench_function("interrupt_resume/conc=64", |b| {
+        b.to_async(&rt).iter(|| async {
+            let ops = (0..64).map(|_| {
+                let (ai, ask) = (ai.clone(), ask.clone());
+                tokio::spawn(async move { interrupt_resume(&ai, &ask).await })
+            });
+            join_all(ops).await;
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);
