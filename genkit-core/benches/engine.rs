@@ -45,7 +45,11 @@ impl Model for Fake {
                 let input = json!({"choices": ["a", "b"], "allow_other": false});
                 Message::new(
                     Role::Model,
-                    vec![Part::tool_request(ToolRequest::new(tool, Some("r1".into()), input))],
+                    vec![Part::tool_request(ToolRequest::new(
+                        tool,
+                        Some("r1".into()),
+                        input,
+                    ))],
                 )
             };
             Ok(ModelResponse::new(message, FinishReason::Stop))
@@ -54,9 +58,13 @@ impl Model for Fake {
 }
 
 fn setup() -> (Genkit, Tool<Questions, String>) {
-    let lookup = Tool::new("lookup", "look up", |q: Questions, _ctx: ToolContext| async move {
-        ToolResult::Ok(q.choices.into_iter().next().unwrap_or_default())
-    });
+    let lookup = Tool::new(
+        "lookup",
+        "look up",
+        |q: Questions, _ctx: ToolContext| async move {
+            ToolResult::Ok(q.choices.into_iter().next().unwrap_or_default())
+        },
+    );
     let ask: Tool<Questions, String> = Tool::interrupt("ask_question", "ask");
     let ai = Genkit::builder()
         .model(Fake)
@@ -69,14 +77,26 @@ fn setup() -> (Genkit, Tool<Questions, String>) {
 }
 
 async fn tool_roundtrip(ai: &Genkit) {
-    let r = ai.generate().prompt("hi").tools(["lookup"]).await.expect("generate");
+    let r = ai
+        .generate()
+        .prompt("hi")
+        .tools(["lookup"])
+        .await
+        .expect("generate");
     assert_eq!(r.text(), "done");
 }
 
 async fn interrupt_resume(ai: &Genkit, ask: &Tool<Questions, String>) {
-    let r = ai.generate().prompt("hi").tools(["ask_question"]).await.expect("generate");
+    let r = ai
+        .generate()
+        .prompt("hi")
+        .tools(["ask_question"])
+        .await
+        .expect("generate");
     assert_eq!(r.finish_reason(), Some(FinishReason::Interrupted));
-    let answer = ask.respond(&r.interrupts()[0], "b".into()).expect("respond");
+    let answer = ask
+        .respond(&r.interrupts()[0], "b".into())
+        .expect("respond");
     let r2 = ai
         .generate()
         .messages(r.messages())

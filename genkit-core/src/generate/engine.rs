@@ -44,11 +44,26 @@ fn sink_for(outer: &Option<ChunkSink>, role: Role, index: u32) -> Option<ChunkSi
 }
 
 async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Part>) {
-    if let Some(sink) = sink_for(sink, role, index) {
+    if let Some(sink) = sink {
         sink(GenerateResponseChunk {
             role: Some(role),
             index: Some(index),
             content,
+            ..GenerateResponseChunk::default()
+        })
+        .await;
+    }
+}
+
+/// Tells a streaming client that the loop paused: the whole revised model message, interrupt
+/// metadata included, as an aggregated chunk (it replaces what was streamed for that index).
+async fn emit_interrupted(sink: &Option<ChunkSink>, index: u32, message: &Message) {
+    if let Some(sink) = sink {
+        sink(GenerateResponseChunk {
+            role: Some(message.role),
+            index: Some(index),
+            content: message.content.clone(),
+            aggregated: Some(true),
             ..GenerateResponseChunk::default()
         })
         .await;
@@ -134,6 +149,9 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
                 index += 1;
             }
             Resumed::Interrupted => {
+                if let Some(last) = request.messages.last() {
+                    emit_interrupted(&chunks, index, last).await;
+                }
                 let response = ModelResponse {
                     finish_reason: Some(FinishReason::Interrupted),
                     finish_message: Some(INTERRUPTED_ON_RESUME.to_owned()),
@@ -198,6 +216,7 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
         };
         match run_turn(&mut message, &env).await? {
             TurnOutcome::Interrupted => {
+                emit_interrupted(&chunks, index, &message).await;
                 response.finish_reason = Some(FinishReason::Interrupted);
                 response.finish_message = Some(INTERRUPTED.to_owned());
                 return Ok(finish(request, message, response));

@@ -3,6 +3,7 @@
 mod engine;
 mod response;
 mod resume;
+mod stream;
 mod tool_calls;
 
 use std::future::{Future, IntoFuture};
@@ -15,6 +16,7 @@ use serde_json::Value;
 pub use engine::DEFAULT_MAX_TURNS;
 pub(crate) use engine::{run, Call};
 pub use response::GenerateResponse;
+pub use stream::GenerateStream;
 pub use tool_calls::ToolErrorMode;
 
 use crate::context::ActionContext;
@@ -77,7 +79,7 @@ impl GenerateBuilder {
         }
     }
 
-    fn to_json(&mut self, what: &str, value: impl Serialize) -> Option<Value> {
+    fn json_or_defer(&mut self, what: &str, value: impl Serialize) -> Option<Value> {
         match serde_json::to_value(value) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -158,7 +160,7 @@ impl GenerateBuilder {
 
     /// Model configuration (`temperature`, ...), any serializable value.
     pub fn config(mut self, config: impl Serialize) -> Self {
-        self.options.config = self.to_json("config", config);
+        self.options.config = self.json_or_defer("config", config);
         self
     }
 
@@ -201,7 +203,7 @@ impl GenerateBuilder {
 
     /// Metadata recorded as `resumed` on the tool message a resume appends.
     pub fn resume_metadata(mut self, metadata: impl Serialize) -> Self {
-        if let Some(v) = self.to_json("resume metadata", metadata) {
+        if let Some(v) = self.json_or_defer("resume metadata", metadata) {
             match v {
                 Value::Object(map) => self.resume_mut().metadata = Some(map),
                 other => {
@@ -232,6 +234,17 @@ impl GenerateBuilder {
         let mut options = self.options.clone();
         fold_messages(&mut options, self.system.clone(), self.prompt.clone());
         options
+    }
+
+    /// Runs the call streaming: chunks as they arrive, then the response. Dropping the
+    /// stream cancels the call (model request and running tools).
+    pub fn stream(self) -> GenerateStream {
+        GenerateStream::new(move |sink| {
+            Box::pin(async move {
+                let (ai, call) = self.into_call(Some(sink))?;
+                run(&ai, call).await
+            })
+        })
     }
 
     pub(crate) fn into_call(

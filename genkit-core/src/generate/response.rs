@@ -15,9 +15,10 @@ use crate::wire::{
 /// all the state a paused generation needs. Persist it, and pass it back with answers to resume.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateResponse {
-    /// Full history; the last message is the response message.
+    /// Full history; the last message is the response message when `has_message`.
     history: Vec<Message>,
-    /// The last model request, its messages moved into `history` (all but the last).
+    has_message: bool,
+    /// The last model request, its messages moved into `history`.
     request: Option<ModelRequest>,
     /// The model's response, its message moved into `history`.
     response: ModelResponse,
@@ -25,11 +26,20 @@ pub struct GenerateResponse {
 }
 
 impl GenerateResponse {
-    /// Assembles a response from the last request (if the model was called), the (revised)
-    /// message and the model's response.
+    /// Assembles a response from the last request (if the model was called), the history
+    /// ending in the (revised) response message, and the model's response.
     pub(crate) fn assemble(
         request: Option<ModelRequest>,
         history: Vec<Message>,
+        response: ModelResponse,
+    ) -> Self {
+        Self::build(request, history, true, response)
+    }
+
+    fn build(
+        request: Option<ModelRequest>,
+        history: Vec<Message>,
+        has_message: bool,
         mut response: ModelResponse,
     ) -> Self {
         response.message = None;
@@ -38,21 +48,18 @@ impl GenerateResponse {
             r.messages = Vec::new();
             r
         });
-        let interrupts = if response.finish_reason == Some(FinishReason::Interrupted) {
-            history
-                .last()
-                .map(|m| {
-                    m.content
-                        .iter()
-                        .filter_map(|p| Interrupt::from_part(p.clone()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            Vec::new()
+        let interrupted = response.finish_reason == Some(FinishReason::Interrupted);
+        let interrupts = match history.last() {
+            Some(m) if has_message && interrupted => m
+                .content
+                .iter()
+                .filter_map(|p| Interrupt::from_part(p.clone()))
+                .collect(),
+            _ => Vec::new(),
         };
         Self {
             history,
+            has_message,
             request,
             response,
             interrupts,
@@ -67,19 +74,23 @@ impl GenerateResponse {
             .as_mut()
             .map(|r| std::mem::take(&mut r.messages))
             .unwrap_or_default();
-        if let Some(m) = wire.message.take() {
-            history.push(m);
-        }
-        Self::assemble(request, history, wire)
+        let has_message = match wire.message.take() {
+            Some(m) => {
+                history.push(m);
+                true
+            }
+            None => false,
+        };
+        Self::build(request, history, has_message, wire)
     }
 
     /// The response in Genkit's wire shape (`GenerateResponse` in genkit-schema.json), with the
     /// request that produced it.
     pub fn to_wire(&self) -> ModelResponse {
         let mut wire = self.response.clone();
-        wire.message = self.history.last().cloned();
+        wire.message = self.message().cloned();
         wire.request = self.request.clone().map(|mut r| {
-            let n = self.history.len().saturating_sub(1);
+            let n = self.history.len() - usize::from(self.has_message);
             r.messages = self.history[..n].to_vec();
             r
         });
@@ -94,7 +105,7 @@ impl GenerateResponse {
 
     /// The response message.
     pub fn message(&self) -> Option<&Message> {
-        self.history.last()
+        self.history.last().filter(|_| self.has_message)
     }
 
     /// The whole conversation, ending in the response message.

@@ -7,6 +7,8 @@
 mod context;
 mod error;
 mod interrupt;
+pub(crate) mod macro_support;
+mod typed_context;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -23,6 +25,7 @@ pub use context::ToolContext;
 pub(crate) use error::ToolErrorKind;
 pub use error::{ToolError, ToolResult};
 pub use interrupt::{tool_response, tool_response_with_metadata, tool_restart, Interrupt};
+pub use typed_context::TypedToolContext;
 
 use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::context::ActionContext;
@@ -87,10 +90,10 @@ impl ToolAction {
             .as_ref()
             .map(|s| Validator::compile(&format!("the output of tool '{name}'"), s))
             .transpose()?;
-        let key = ActionKind::Tool.key(&name);
         let definition = ToolDefinition {
             name: name.clone(),
-            key: Some(key),
+            // Genkit's generate spec sends tool definitions to models without a key
+            key: None,
             description: description.clone(),
             input_schema: Some(input_schema.clone()),
             output_schema: output_schema.clone(),

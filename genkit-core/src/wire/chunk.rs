@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::message::Role;
+use super::nullable::present;
 use super::part::Part;
 
 /// A piece of a streamed response.
@@ -21,7 +22,11 @@ pub struct GenerateResponseChunk {
     /// New content.
     pub content: Vec<Part>,
     /// Plugin-specific data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub custom: Option<Value>,
     /// True when `content` repeats everything so far rather than adding to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +40,15 @@ impl GenerateResponseChunk {
             content,
             ..Self::default()
         }
+    }
+
+    /// The interrupted tool requests this chunk announces (on the aggregated chunk a streaming
+    /// generate call sends when a turn pauses); empty otherwise.
+    pub fn interrupts(&self) -> Vec<crate::Interrupt> {
+        self.content
+            .iter()
+            .filter_map(|p| crate::Interrupt::from_part(p.clone()))
+            .collect()
     }
 
     /// The concatenated text of the chunk's text parts.

@@ -6,6 +6,7 @@
 mod chunk;
 mod message;
 mod model_info;
+mod nullable;
 mod options;
 mod part;
 mod request;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::message::Message;
+use super::nullable::present;
 use super::part::{JsonMap, Part};
 use super::request::{DocumentData, ToolChoice};
 
@@ -21,7 +22,11 @@ pub struct GenerateActionOutputConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<Value>,
     /// JSON schema of the output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub json_schema: Option<Value>,
     /// Ask for constrained decoding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,7 +69,11 @@ pub struct GenerateActionOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
     /// Model configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub config: Option<Value>,
     /// Output options.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::nullable::present;
+
 /// JSON object used for `metadata` and `custom` fields.
 pub type JsonMap = Map<String, Value>;
 
@@ -36,7 +38,11 @@ pub struct ToolRequest {
     /// Name of the tool to call.
     pub name: String,
     /// Arguments for the tool, as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub input: Option<Value>,
     /// Set on streamed chunks while the request is still incomplete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,7 +70,11 @@ pub struct ToolResponse {
     /// Name of the tool that answered.
     pub name: String,
     /// The tool's output, as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub output: Option<Value>,
     /// Multipart output (text, media, ...) of tools that return content besides `output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,7 +280,7 @@ impl Serialize for Part {
 
 /// Every key a part may have; `data` keeps an explicit `null` apart from absence.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct PartRepr {
     text: Option<String>,
     media: Option<Media>,
@@ -282,11 +292,6 @@ struct PartRepr {
     resource: Option<Resource>,
     metadata: Option<JsonMap>,
     custom: Option<JsonMap>,
-}
-
-/// Deserializes a field that is present (even as `null`) into `Some`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
 }
 
 impl<'de> Deserialize<'de> for Part {
@@ -363,8 +368,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_rejected() {
-        assert!(serde_json::from_value::<Part>(json!({"text": "a", "bogus": 1})).is_err());
+    fn unknown_keys_are_dropped_as_genkit_js_does() {
+        let p: Part = serde_json::from_value(json!({"text": "a", "bogus": 1})).unwrap();
+        assert_eq!(serde_json::to_value(&p).unwrap(), json!({"text": "a"}));
+    }
+
+    #[test]
+    fn null_input_and_output_survive() {
+        round_trip(json!({"toolRequest": {"name": "t", "input": null}}));
+        round_trip(json!({"toolResponse": {"name": "t", "ref": "1", "output": null}}));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::message::Message;
+use super::nullable::present;
 use super::part::{JsonMap, Part};
 
 /// A tool as the model sees it: name, description and JSON schemas.
@@ -19,10 +20,18 @@ pub struct ToolDefinition {
     /// What the tool does; the model decides from this when to call it.
     pub description: String,
     /// JSON schema of the tool's input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub input_schema: Option<Value>,
     /// JSON schema of the tool's output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub output_schema: Option<Value>,
     /// Additional metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,7 +85,11 @@ pub struct ModelRequest {
     /// The conversation so far.
     pub messages: Vec<Message>,
     /// Model-specific configuration (temperature, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub config: Option<Value>,
     /// Tools the model may call.
     #[serde(default, skip_serializing_if = "Option::is_none")]

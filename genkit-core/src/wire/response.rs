@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::message::Message;
+use super::nullable::present;
 use super::request::ModelRequest;
 
 /// Why a model (or the generate loop) stopped.
@@ -164,10 +165,18 @@ pub struct ModelResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<GenerationUsage>,
     /// Plugin-specific data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub custom: Option<Value>,
     /// The provider's raw response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub raw: Option<Value>,
     /// The request that produced this response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
