@@ -227,6 +227,18 @@ pub enum GenkitError {
         source: BoxError,
     },
 
+    /// The model's final answer does not parse in the requested output format, or does not match
+    /// the output schema. The response (with the raw text) is kept.
+    #[error("output does not conform: {reason}{}", violations_list(.violations))]
+    OutputInvalid {
+        /// What is wrong.
+        reason: String,
+        /// Schema violations, one per line.
+        violations: Vec<String>,
+        /// The response, whose `text()` is the raw answer.
+        response: Box<GenerateResponse>,
+    },
+
     /// A value could not be converted to or from JSON.
     #[error("{what}: {source}")]
     Json {
@@ -263,6 +275,14 @@ fn available_list(names: &[String]) -> String {
     }
 }
 
+fn violations_list(violations: &[String]) -> String {
+    if violations.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", violations.join("; "))
+    }
+}
+
 fn pending_list(pending: &[String]) -> String {
     if pending.is_empty() {
         String::new()
@@ -287,7 +307,8 @@ impl GenkitError {
             | DuplicateResume { .. }
             | InterruptMismatch { .. }
             | Json { .. }
-            | InvalidSchema { .. } => Status::InvalidArgument,
+            | InvalidSchema { .. }
+            | OutputInvalid { .. } => Status::InvalidArgument,
             DuplicateAction { .. } => Status::AlreadyExists,
             NoModel | ModelNotFound { .. } | ToolNotFound { .. } | ActionNotFound { .. } => {
                 Status::NotFound
@@ -312,7 +333,8 @@ impl GenkitError {
     pub fn response(&self) -> Option<&GenerateResponse> {
         match self {
             GenkitError::MaxTurnsExceeded { response, .. }
-            | GenkitError::Blocked { response, .. } => Some(response),
+            | GenkitError::Blocked { response, .. }
+            | GenkitError::OutputInvalid { response, .. } => Some(response),
             _ => None,
         }
     }

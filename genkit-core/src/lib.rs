@@ -64,6 +64,7 @@ mod error;
 mod generate;
 mod genkit;
 mod model;
+mod output;
 mod plugin;
 pub mod protocol;
 mod registry;
@@ -81,6 +82,7 @@ pub use generate::{
 };
 pub use genkit::{Genkit, GenkitBuilder, UTIL_GENERATE};
 pub use model::{ChunkSink, Model, ModelContext};
+pub use output::{parse_partial, OutputFormat};
 pub use plugin::Plugin;
 pub use registry::Registry;
 pub use status::Status;

@@ -10,11 +10,12 @@ use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
 use crate::model::{ChunkSink, ModelContext};
+use crate::output::OutputPlan;
 use crate::protocol;
 use crate::tool::ToolAction;
 use crate::wire::{
     FinishReason, GenerateActionOptions, GenerateResponseChunk, Message, ModelRequest,
-    ModelResponse, OutputConfig, Part, Role,
+    ModelResponse, Part, Role,
 };
 
 /// Genkit's default limit on tool rounds.
@@ -123,15 +124,27 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
         }
     }
     let tools = ToolSet::new(tools)?;
+    let plan = match &options.output {
+        Some(config) => OutputPlan::resolve(Some(config), &model.info(), !tools.is_empty())?,
+        None => None,
+    };
+    let format = plan.as_ref().map(|p| p.format);
 
     let mut request = ModelRequest {
         messages: options.messages,
         config: options.config,
         tools: Some(tools.iter().map(|t| t.definition().clone()).collect()),
         tool_choice: options.tool_choice,
-        output: Some(OutputConfig::default()),
+        output: Some(
+            plan.as_ref()
+                .map(OutputPlan::request_config)
+                .unwrap_or_default(),
+        ),
         docs: options.docs,
     };
+    if let Some(plan) = &plan {
+        plan.inject_instructions(&mut request.messages);
+    }
     let mut index: u32 = 0;
 
     if let Some(answers) = options.resume {
@@ -157,7 +170,8 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
                     finish_message: Some(INTERRUPTED_ON_RESUME.to_owned()),
                     ..ModelResponse::default()
                 };
-                return Ok(GenerateResponse::assemble(None, request.messages, response));
+                return Ok(GenerateResponse::assemble(None, request.messages, response)
+                    .with_format(format));
             }
         }
     }
@@ -198,7 +212,20 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
             });
         }
         if !message.has_tool_requests() || return_tool_requests {
-            return Ok(finish(request, message, response));
+            let checked = match &plan {
+                // output is validated on a final answer only, never on a tool turn
+                Some(plan) if !message.has_tool_requests() => plan.check(&message.text()).err(),
+                _ => None,
+            };
+            let done = finish(request, message, response).with_format(format);
+            return match checked {
+                None => Ok(done),
+                Some((reason, violations)) => Err(GenkitError::OutputInvalid {
+                    reason,
+                    violations,
+                    response: Box::new(done),
+                }),
+            };
         }
         if turn >= max_turns {
             return Err(GenkitError::MaxTurnsExceeded {
@@ -219,7 +246,7 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
                 emit_interrupted(&chunks, index, &message).await;
                 response.finish_reason = Some(FinishReason::Interrupted);
                 response.finish_message = Some(INTERRUPTED.to_owned());
-                return Ok(finish(request, message, response));
+                return Ok(finish(request, message, response).with_format(format));
             }
             TurnOutcome::Answered(tool_message) => {
                 index += 1;

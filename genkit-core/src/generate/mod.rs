@@ -23,9 +23,11 @@ use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
 use crate::model::ChunkSink;
+use crate::output::OutputFormat;
 use crate::tool::{IntoTool, ToolAction};
 use crate::wire::{
-    DocumentData, GenerateActionOptions, JsonMap, Message, Part, ResumeOptions, Role, ToolChoice,
+    DocumentData, GenerateActionOptions, GenerateActionOutputConfig, JsonMap, Message, Part,
+    ResumeOptions, Role, ToolChoice,
 };
 
 impl From<&Message> for Message {
@@ -222,6 +224,64 @@ impl GenerateBuilder {
         self
     }
 
+    fn output_mut(&mut self) -> &mut GenerateActionOutputConfig {
+        self.options
+            .output
+            .get_or_insert_with(GenerateActionOutputConfig::default)
+    }
+
+    /// Asks for structured output of type `T`: its JSON schema is sent to the model (natively
+    /// when the model supports constrained output, as instructions otherwise), the final answer
+    /// is validated against it, and [`GenerateResponse::output`] reads it back as `T`.
+    ///
+    /// ```
+    /// # use genkit_core::{prelude::*, testing::ProgrammableModel};
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Movie { title: String, year: u16 }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+    /// # let model = ProgrammableModel::new("m");
+    /// # model.push_response(ModelResponse::new(Message::model(r#"{"title": "Alien", "year": 1979}"#), FinishReason::Stop));
+    /// # let ai = Genkit::builder().model(model).default_model("m").build()?;
+    /// let response = ai.generate().prompt("A sci-fi classic?").output::<Movie>().await?;
+    /// let movie: Movie = response.output()?;
+    /// assert_eq!(movie.year, 1979);
+    /// # Ok(()) }
+    /// ```
+    pub fn output<T: schemars::JsonSchema>(mut self) -> Self {
+        self.output_mut().json_schema = Some(crate::schema::schema_for::<T>());
+        self
+    }
+
+    /// Asks for structured output following a JSON schema given at run time.
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_mut().json_schema = Some(schema);
+        self
+    }
+
+    /// The output format (JSON by default when a schema is given).
+    pub fn output_format(mut self, format: OutputFormat) -> Self {
+        self.output_mut().format = Some(format.as_str().to_owned());
+        self
+    }
+
+    /// Turns the format instructions added to the prompt on (`true`) or off (`false`).
+    pub fn output_instructions(mut self, enabled: bool) -> Self {
+        self.output_mut().instructions = Some(Value::Bool(enabled));
+        self
+    }
+
+    /// Replaces the format instructions added to the prompt with `text`.
+    pub fn output_instructions_text(mut self, text: impl Into<String>) -> Self {
+        self.output_mut().instructions = Some(Value::String(text.into()));
+        self
+    }
+
+    /// Whether to use the model's constrained decoding when it has one (default: yes).
+    pub fn output_constrained(mut self, constrained: bool) -> Self {
+        self.output_mut().constrained = Some(constrained);
+        self
+    }
+
     /// What happens when the model calls an unknown tool or sends invalid arguments.
     pub fn tool_errors(mut self, mode: ToolErrorMode) -> Self {
         self.tool_errors = mode;
@@ -239,7 +299,11 @@ impl GenerateBuilder {
     /// Runs the call streaming: chunks as they arrive, then the response. Dropping the
     /// stream cancels the call (model request and running tools).
     pub fn stream(self) -> GenerateStream {
-        GenerateStream::new(move |sink| {
+        let format = self.options.output.as_ref().and_then(|o| match &o.format {
+            Some(f) => OutputFormat::parse(f).ok(),
+            None => o.json_schema.as_ref().map(|_| OutputFormat::Json),
+        });
+        GenerateStream::new(format, move |sink| {
             Box::pin(async move {
                 let (ai, call) = self.into_call(Some(sink))?;
                 run(&ai, call).await

@@ -2,8 +2,10 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 use crate::error::GenkitError;
+use crate::output::OutputFormat;
 use crate::tool::Interrupt;
 use crate::wire::{
     FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, ToolRequest,
@@ -23,6 +25,8 @@ pub struct GenerateResponse {
     /// The model's response, its message moved into `history`.
     response: ModelResponse,
     interrupts: Vec<Interrupt>,
+    /// How `output()` parses the text: the requested format, JSON otherwise.
+    format: Option<OutputFormat>,
 }
 
 impl GenerateResponse {
@@ -63,6 +67,7 @@ impl GenerateResponse {
             request,
             response,
             interrupts,
+            format: None,
         }
     }
 
@@ -165,9 +170,34 @@ impl GenerateResponse {
         self.to_wire().request
     }
 
-    /// Parses the response text as JSON into `T`.
+    pub(crate) fn with_format(mut self, format: Option<OutputFormat>) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The structured output as JSON, parsed from the text by the requested format (JSON when
+    /// none was requested).
+    pub fn output_value(&self) -> Result<Value, GenkitError> {
+        let text = self.text();
+        self.format
+            .unwrap_or(OutputFormat::Json)
+            .parse_text(&text)
+            .map_err(|reason| GenkitError::OutputInvalid {
+                reason,
+                violations: Vec::new(),
+                response: Box::new(self.clone()),
+            })
+    }
+
+    /// The structured output as `T` (see [`output`](crate::GenerateBuilder::output)). The error
+    /// keeps the response, raw text included, when the answer does not conform.
     pub fn output<T: DeserializeOwned>(&self) -> Result<T, GenkitError> {
-        serde_json::from_str(&self.text()).map_err(|e| GenkitError::json("response output", e))
+        let value = self.output_value()?;
+        T::deserialize(value).map_err(|e| GenkitError::OutputInvalid {
+            reason: format!("the answer does not fit the Rust type: {e}"),
+            violations: Vec::new(),
+            response: Box::new(self.clone()),
+        })
     }
 }
 

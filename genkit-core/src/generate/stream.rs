@@ -15,7 +15,9 @@ use tokio::sync::mpsc;
 use super::GenerateResponse;
 use crate::error::GenkitError;
 use crate::model::ChunkSink;
-use crate::wire::GenerateResponseChunk;
+use crate::output::OutputFormat;
+use crate::wire::{GenerateResponseChunk, Role};
+use serde_json::Value;
 
 /// How many chunks may wait for the consumer before the producer waits.
 const QUEUE: usize = 16;
@@ -46,6 +48,9 @@ type Engine = Pin<Box<dyn Future<Output = Result<GenerateResponse, GenkitError>>
 #[must_use = "a stream does nothing unless polled"]
 pub struct GenerateStream {
     engine: Option<Engine>,
+    format: Option<OutputFormat>,
+    /// Text of the model message being streamed, and its index.
+    current: (Option<u32>, String),
     chunks: mpsc::Receiver<GenerateResponseChunk>,
     result: Option<Result<GenerateResponse, GenkitError>>,
 }
@@ -60,7 +65,10 @@ impl std::fmt::Debug for GenerateStream {
 
 impl GenerateStream {
     /// Wraps `start`, which runs the engine with the sink it is given.
-    pub(crate) fn new(start: impl FnOnce(ChunkSink) -> Engine) -> Self {
+    pub(crate) fn new(
+        format: Option<OutputFormat>,
+        start: impl FnOnce(ChunkSink) -> Engine,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let sink: ChunkSink = Arc::new(move |chunk| {
             let tx = tx.clone();
@@ -71,8 +79,31 @@ impl GenerateStream {
         });
         Self {
             engine: Some(start(sink)),
+            format,
+            current: (None, String::new()),
             chunks: rx,
             result: None,
+        }
+    }
+
+    /// The structured output parsed from what the model has streamed so far in its current
+    /// message (partial JSON is closed where it stops); `None` when no output format was
+    /// requested or nothing parses yet.
+    pub fn output_so_far(&self) -> Option<Value> {
+        self.format?.parse_partial_text(&self.current.1)
+    }
+
+    fn track(&mut self, chunk: &GenerateResponseChunk) {
+        if chunk.role != Some(Role::Model) || chunk.aggregated == Some(true) {
+            return;
+        }
+        if self.current.0 != chunk.index {
+            self.current = (chunk.index, String::new());
+        }
+        for part in &chunk.content {
+            if let Some(t) = part.as_text() {
+                self.current.1.push_str(t);
+            }
         }
     }
 
@@ -97,11 +128,16 @@ impl Stream for GenerateStream {
         let this = self.get_mut();
         loop {
             if let Poll::Ready(Some(chunk)) = this.chunks.poll_recv(cx) {
+                this.track(&chunk);
                 return Poll::Ready(Some(chunk));
             }
             let Some(engine) = this.engine.as_mut() else {
                 // finished: hand out what is still queued, then end
-                return Poll::Ready(this.chunks.try_recv().ok());
+                let rest = this.chunks.try_recv().ok();
+                if let Some(chunk) = &rest {
+                    this.track(chunk);
+                }
+                return Poll::Ready(rest);
             };
             match engine.as_mut().poll(cx) {
                 Poll::Ready(result) => {

@@ -56,6 +56,10 @@ impl ToolSet {
         self.tools.iter().find(|t| t.name() == name)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<ToolAction>> {
         self.tools.iter()
     }

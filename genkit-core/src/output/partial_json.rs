@@ -1,0 +1,237 @@
+//! Parsing JSON that is still arriving: `{"a": [1, 2` reads as `{"a": [1, 2]}`.
+//!
+//! Streaming clients want the structured output as it grows, long before the closing brace.
+//! The parser takes the longest prefix that makes sense and closes what is open; an unfinished
+//! string is kept as far as it goes, an unfinished number or literal is dropped.
+
+use serde_json::{Map, Number, Value};
+
+/// Parses `text` as possibly incomplete JSON. `None` when not even a prefix of a value is there.
+pub fn parse_partial(text: &str) -> Option<Value> {
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        i: 0,
+    };
+    p.value()
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    text: &'a str,
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Option<Value> {
+        self.ws();
+        match self.peek()? {
+            b'{' => Some(self.object()),
+            b'[' => Some(self.array()),
+            b'"' => self.string().map(|(s, _)| Value::String(s)),
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'n' => self.literal("null", Value::Null),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Value) -> Option<Value> {
+        let rest = &self.text[self.i..];
+        if rest.starts_with(word) {
+            self.i += word.len();
+            Some(value)
+        } else {
+            self.i = self.s.len();
+            None
+        }
+    }
+
+    fn number(&mut self) -> Option<Value> {
+        let start = self.i;
+        while self.i < self.s.len()
+            && matches!(
+                self.s[self.i],
+                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
+            )
+        {
+            self.i += 1;
+        }
+        let raw = &self.text[start..self.i];
+        if self.i == start {
+            // not JSON at all: stop here
+            self.i = self.s.len();
+            return None;
+        }
+        // at the end of the text the number may still be growing: take its valid prefix
+        let mut end = raw.len();
+        while end > 0 {
+            if let Ok(n) = raw[..end].parse::<Number>() {
+                return Some(Value::Number(n));
+            }
+            end -= 1;
+        }
+        None
+    }
+
+    /// A string, and whether it was closed.
+    fn string(&mut self) -> Option<(String, bool)> {
+        self.i += 1; // opening quote
+        let mut out = String::new();
+        let mut chars = self.text[self.i..].char_indices();
+        while let Some((off, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.i += off + 1;
+                    return Some((out, true));
+                }
+                '\\' => {
+                    let Some((_, e)) = chars.next() else { break };
+                    match e {
+                        'n' => out.push('\n'),
+                        't' => out.push('\t'),
+                        'r' => out.push('\r'),
+                        'b' => out.push('\u{8}'),
+                        'f' => out.push('\u{c}'),
+                        'u' => {
+                            let hex: String = chars.by_ref().take(4).map(|(_, h)| h).collect();
+                            if hex.len() < 4 {
+                                break;
+                            }
+                            match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                                Some(ch) => out.push(ch),
+                                None => out.push('\u{fffd}'),
+                            }
+                        }
+                        other => out.push(other),
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        self.i = self.s.len();
+        Some((out, false))
+    }
+
+    fn array(&mut self) -> Value {
+        self.i += 1;
+        let mut items = Vec::new();
+        loop {
+            self.ws();
+            match self.peek() {
+                None => return Value::Array(items),
+                Some(b']') => {
+                    self.i += 1;
+                    return Value::Array(items);
+                }
+                Some(b',') => self.i += 1,
+                Some(_) => match self.value() {
+                    Some(v) => items.push(v),
+                    None => return Value::Array(items),
+                },
+            }
+        }
+    }
+
+    fn object(&mut self) -> Value {
+        self.i += 1;
+        let mut map = Map::new();
+        loop {
+            self.ws();
+            match self.peek() {
+                None => return Value::Object(map),
+                Some(b'}') => {
+                    self.i += 1;
+                    return Value::Object(map);
+                }
+                Some(b',') => self.i += 1,
+                Some(b'"') => {
+                    let Some((key, closed)) = self.string() else {
+                        return Value::Object(map);
+                    };
+                    self.ws();
+                    if !closed || self.peek() != Some(b':') {
+                        return Value::Object(map);
+                    }
+                    self.i += 1;
+                    match self.value() {
+                        Some(v) => {
+                            map.insert(key, v);
+                        }
+                        None => return Value::Object(map),
+                    }
+                }
+                Some(_) => {
+                    self.i = self.s.len();
+                    return Value::Object(map);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn complete_json_parses_as_usual() {
+        let v = json!({"a": [1, 2.5, "x", true, null, {"b": "c\n\u{e9}"}]});
+        assert_eq!(parse_partial(&v.to_string()), Some(v));
+    }
+
+    #[test]
+    fn open_containers_are_closed() {
+        assert_eq!(parse_partial(r#"{"a": [1, 2"#), Some(json!({"a": [1, 2]})));
+        assert_eq!(
+            parse_partial(r#"[{"n": 1}, {"n""#),
+            Some(json!([{"n": 1}, {}]))
+        );
+    }
+
+    #[test]
+    fn unfinished_strings_are_kept_unfinished_keys_dropped() {
+        assert_eq!(
+            parse_partial(r#"{"title": "Star W"#),
+            Some(json!({"title": "Star W"}))
+        );
+        assert_eq!(
+            parse_partial(r#"{"title": "x", "ye"#),
+            Some(json!({"title": "x"}))
+        );
+        assert_eq!(parse_partial(r#"{"a": "\u00"#), Some(json!({"a": ""})));
+    }
+
+    #[test]
+    fn unfinished_numbers_and_literals() {
+        assert_eq!(parse_partial(r#"{"a": 12."#), Some(json!({"a": 12})));
+        assert_eq!(parse_partial(r#"{"a": tr"#), Some(json!({})));
+        assert_eq!(parse_partial("-"), None);
+        assert_eq!(parse_partial(""), None);
+    }
+
+    #[test]
+    fn every_prefix_parses_without_panicking() {
+        let text = r#"{"movies": [{"title": "Alien", "year": 1979, "tags": ["sci-fi", "horror"]}], "ok": true}"#;
+        for end in 0..=text.len() {
+            let _ = parse_partial(&text[..end]);
+        }
+        let garbage = "}{][\":,\\u12 nul \u{1F600} 1e- \"\\";
+        for end in 0..=garbage.len() {
+            if garbage.is_char_boundary(end) {
+                let _ = parse_partial(&garbage[..end]);
+            }
+        }
+    }
+}
