@@ -12,11 +12,19 @@ use crate::error::GenkitError;
 pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
 
 /// The JSON schema of `T`, in draft-07 form, with doc comments as descriptions.
-///
-/// The unit type `()` (a tool without input) becomes an empty object schema, since model
-/// APIs expect tool parameters to be an object.
 pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
-    if T::schema_name() == "null" || std::any::type_name::<T>() == "()" {
+    let settings = schemars::generate::SchemaSettings::draft07();
+    settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+}
+
+/// The JSON schema of a tool input of type `T`: [`schema_for`], except that the unit type `()`
+/// (a tool without input) becomes an empty object schema, since model APIs expect tool
+/// parameters to be an object.
+pub fn input_schema_for<T: JsonSchema + ?Sized>() -> Value {
+    if std::any::type_name::<T>() == "()" {
         return serde_json::json!({
             "$schema": DRAFT_07,
             "type": "object",
@@ -24,11 +32,7 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
             "additionalProperties": false,
         });
     }
-    let settings = schemars::generate::SchemaSettings::draft07();
-    settings
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
+    schema_for::<T>()
 }
 
 /// A compiled JSON schema. Cheap to clone; compiled once when a tool is built.
@@ -113,8 +117,9 @@ mod tests {
     }
 
     #[test]
-    fn unit_becomes_an_empty_object() {
-        let s = schema_for::<()>();
+    fn unit_input_becomes_an_empty_object_unit_output_stays_null() {
+        assert_eq!(schema_for::<()>()["type"], "null", "as an output, () is null");
+        let s = input_schema_for::<()>();
         assert_eq!(s["type"], "object");
         Validator::compile("unit", &s)
             .unwrap()

@@ -4,9 +4,10 @@
 //! Each trait bound a tool puts on the user's types is checked by exactly one `const fn` here,
 //! which the generated code calls once, on the user's own span, so each mistake gives one
 //! error, worded for tools: [`input`] (the input type), [`output`] (the output type),
-//! [`payload_type`] (the interrupt payload) and [`into_tool_result`] (the error type). They
-//! return the schema and the (de)serializers as function pointers, so everything else,
-//! [`typed_tool`] first, needs no bounds and a failed check cascades into nothing.
+//! [`returns`] (the return and error type), [`payload_type`] (the interrupt payload), and
+//! [`send`] (the future). They return the schemas and the conversions as function pointers,
+//! so everything else, [`typed_tool`] first, needs no bounds and a failed check cascades into
+//! nothing.
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -21,7 +22,7 @@ use super::{
     ToolError, ToolFn, ToolOutput, ToolResult,
 };
 use crate::error::GenkitError;
-use crate::schema::schema_for;
+use crate::schema::{input_schema_for, schema_for};
 
 type Decode<T> = fn(Value) -> Result<T, serde_json::Error>;
 
@@ -82,30 +83,87 @@ impl<T: Serialize + JsonSchema> ToolOutputType for T {}
 pub trait ToolPayload: Serialize + DeserializeOwned {}
 impl<T: Serialize + DeserializeOwned> ToolPayload for T {}
 
-/// What a tool function returns: a `Result` whose error converts into a [`ToolError`].
+/// What a tool function returns: a `Result`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be returned by a tool: its error type does not convert into `ToolError`",
+    message = "`{Self}` cannot be returned by a tool: a tool returns `ToolResult<O>` or `Result<O, E>`",
+    label = "the tool's return type"
+)]
+pub trait ToolReturn {
+    /// The output type.
+    type Output;
+    /// The error type.
+    type Error;
+    /// The `Result`.
+    fn into_result(self) -> Result<Self::Output, Self::Error>;
+}
+
+impl<O, E> ToolReturn for Result<O, E> {
+    type Output = O;
+    type Error = E;
+    fn into_result(self) -> Self {
+        self
+    }
+}
+
+/// What the error type of a tool function needs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the error type of a tool: it does not convert into `ToolError`",
     label = "the tool's return type",
     note = "return `ToolResult<O>`, or `Result<O, E>` where `?` would convert `E`: any `std::error::Error + Send + Sync + 'static`, `anyhow::Error`, `String`, `&'static str`"
 )]
-pub trait IntoToolResult {
-    /// The output type.
-    type Output;
-    /// Converts the error.
-    fn into_tool_result(self) -> ToolResult<Self::Output>;
+pub trait ToolErrorType: Into<ToolError> {}
+impl<E: Into<ToolError>> ToolErrorType for E {}
+
+/// A checked tool return type `R`: its conversion into `ToolResult<O>`.
+pub struct Returns<R, O> {
+    convert: fn(R) -> ToolResult<O>,
 }
 
-impl<O, E: Into<ToolError>> IntoToolResult for Result<O, E> {
-    type Output = O;
-    fn into_tool_result(self) -> ToolResult<O> {
-        self.map_err(Into::into)
+impl<R, O> Clone for Returns<R, O> {
+    fn clone(&self) -> Self {
+        *self
     }
+}
+impl<R, O> Copy for Returns<R, O> {}
+
+impl<R, O> Returns<R, O> {
+    /// Converts what the tool function returned.
+    pub fn convert(self, result: R) -> ToolResult<O> {
+        (self.convert)(result)
+    }
+}
+
+/// Checks a tool's return type.
+pub const fn returns<R>() -> Returns<R, R::Output>
+where
+    R: ToolReturn,
+    R::Error: ToolErrorType,
+{
+    Returns {
+        convert: convert::<R>,
+    }
+}
+
+fn convert<R>(result: R) -> ToolResult<R::Output>
+where
+    R: ToolReturn,
+    R::Error: Into<ToolError>,
+{
+    result.into_result().map_err(Into::into)
+}
+
+/// Checks that a tool's future is `Send` (the error points at the function), and boxes it.
+pub fn send<F>(future: F) -> BoxFuture<'static, F::Output>
+where
+    F: std::future::Future + Send + 'static,
+{
+    Box::pin(future)
 }
 
 /// Checks a tool's input type.
 pub const fn input<I: ToolInput>() -> InputType<I> {
     InputType {
-        schema: schema_for::<I>,
+        schema: input_schema_for::<I>,
         decode: decode_input::<I>,
     }
 }
@@ -130,11 +188,6 @@ pub const fn payload_type<P: ToolPayload>() -> PayloadType<P> {
         encode: serde_json::to_value::<P>,
         decode: serde_json::from_value::<P>,
     }
-}
-
-/// Converts what the tool function returned.
-pub fn into_tool_result<R: IntoToolResult>(result: R) -> ToolResult<R::Output> {
-    result.into_tool_result()
 }
 
 /// A tool body: the user's function, its future boxed.

@@ -30,7 +30,7 @@ pub use typed_context::TypedToolContext;
 use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::context::ActionContext;
 use crate::error::{GenkitError, RequestId};
-use crate::schema::{schema_for, Validator};
+use crate::schema::{input_schema_for, schema_for, Validator};
 use crate::wire::{Part, ToolDefinition};
 
 /// What a tool produced: its JSON output and, for multipart tools, content parts.
@@ -342,7 +342,7 @@ where
         Self::from_action(typed_action(
             name.into(),
             description.into(),
-            schema_for::<I>(),
+            input_schema_for::<I>(),
             schema_for::<O>(),
             run,
         ))
