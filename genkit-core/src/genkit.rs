@@ -147,7 +147,8 @@ impl Genkit {
                 .ok_or_else(|| GenkitError::ActionNotFound {
                     key: key.to_owned(),
                 })?;
-        action.run_json(input, context).await
+        // issue 7 (flows): actions run through the registry find this instance in their scope
+        crate::flow::scope::with_genkit(self, action.run_json(input, context)).await
     }
 }
 

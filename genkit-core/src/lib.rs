@@ -61,6 +61,7 @@
 mod action;
 mod context;
 mod error;
+pub mod flow;
 mod generate;
 mod genkit;
 mod model;
@@ -72,7 +73,13 @@ pub mod schema;
 mod status;
 pub mod testing;
 mod tool;
+pub mod trace;
 mod wire;
+
+#[cfg(feature = "dev")]
+pub mod reflection;
+#[cfg(feature = "axum")]
+pub mod serve;
 
 pub use action::{Action, ActionDescriptor, ActionKind};
 pub use context::ActionContext;
@@ -116,6 +123,5 @@ pub mod __private {
     pub use schemars;
     pub use serde;
     pub use serde_json;
-    pub use std::boxed::Box;
     pub use std::sync::{Arc, OnceLock};
 }

@@ -71,30 +71,46 @@ async fn emit_interrupted(sink: &Option<ChunkSink>, index: u32, message: &Messag
     }
 }
 
-/// Gives every tool request a `ref`, so parallel calls of one tool are told apart.
+/// Gives every tool request a `ref` of its own, so parallel calls of one tool are told apart
+/// (models do send requests without a ref, and some reuse one).
 fn assign_refs(message: &mut Message) {
     let mut taken: HashSet<String> = message
         .tool_requests()
         .filter_map(|r| r.ref_.clone())
         .collect();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut next = 0usize;
     for part in &mut message.content {
-        if let Some(r) = part.as_tool_request_mut() {
-            if r.ref_.is_none() {
-                let mut candidate = format!("{}-{next}", r.name);
-                while taken.contains(&candidate) {
-                    next += 1;
-                    candidate = format!("{}-{next}", r.name);
-                }
-                taken.insert(candidate.clone());
-                r.ref_ = Some(candidate);
+        let Some(r) = part.as_tool_request_mut() else {
+            continue;
+        };
+        // a missing ref, or one an earlier request of this message already uses
+        let fresh = match &r.ref_ {
+            Some(existing) => !seen.insert(existing.clone()),
+            None => true,
+        };
+        if fresh {
+            let mut candidate = format!("{}-{next}", r.name);
+            while taken.contains(&candidate) {
                 next += 1;
+                candidate = format!("{}-{next}", r.name);
             }
+            taken.insert(candidate.clone());
+            seen.insert(candidate.clone());
+            r.ref_ = Some(candidate);
+            next += 1;
         }
     }
 }
 
 pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
+    // issue 7 (tracing): the whole call is one `generate` span
+    let span = crate::trace::generate_span(&call.options);
+    let result = tracing::Instrument::instrument(run_loop(ai, call), span.clone()).await;
+    crate::trace::finish_generate(&span, result)
+}
+
+async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
     let Call {
         options,
         extra_tools,
@@ -184,7 +200,10 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
         if let Some(sink) = sink_for(&chunks, Role::Model, index) {
             model_ctx = model_ctx.with_chunks(sink);
         }
-        let mut response = model.generate(&request, model_ctx).await?;
+        // issue 7 (tracing): each model call is a model span
+        let mut response =
+            crate::trace::model_call(&model_name, &request, model.generate(&request, model_ctx))
+                .await?;
         let Some(mut message) = response.message.take() else {
             return Err(GenkitError::MissingMessage {
                 model: model_name,

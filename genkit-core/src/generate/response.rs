@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use std::sync::OnceLock;
 
 use crate::error::GenkitError;
 use crate::output::OutputFormat;
@@ -15,7 +16,7 @@ use crate::wire::{
 ///
 /// [`messages`](Self::messages) is the whole conversation, ending in the response message: it is
 /// all the state a paused generation needs. Persist it, and pass it back with answers to resume.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct GenerateResponse {
     /// Full history; the last message is the response message when `has_message`.
     history: Vec<Message>,
@@ -24,7 +25,8 @@ pub struct GenerateResponse {
     request: Option<ModelRequest>,
     /// The model's response, its message moved into `history`.
     response: ModelResponse,
-    interrupts: Vec<Interrupt>,
+    /// Built on first use: a paused generation held in memory pays for it only when read.
+    interrupts: OnceLock<Vec<Interrupt>>,
     /// How `output()` parses the text: the requested format, JSON otherwise.
     format: Option<OutputFormat>,
 }
@@ -53,20 +55,12 @@ impl GenerateResponse {
             r
         });
         let interrupted = response.finish_reason == Some(FinishReason::Interrupted);
-        let interrupts = match history.last() {
-            Some(m) if has_message && interrupted => m
-                .content
-                .iter()
-                .filter_map(|p| Interrupt::from_part(p.clone()))
-                .collect(),
-            _ => Vec::new(),
-        };
         Self {
             history,
             has_message,
             request,
             response,
-            interrupts,
+            interrupts: OnceLock::new(),
             format: None,
         }
     }
@@ -140,7 +134,17 @@ impl GenerateResponse {
 
     /// The paused tool requests, in request order; empty unless interrupted.
     pub fn interrupts(&self) -> &[Interrupt] {
-        &self.interrupts
+        self.interrupts.get_or_init(|| {
+            let interrupted = self.response.finish_reason == Some(FinishReason::Interrupted);
+            match self.message() {
+                Some(m) if interrupted => m
+                    .content
+                    .iter()
+                    .filter_map(|p| Interrupt::from_part(p.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        })
     }
 
     /// The tool requests of the response message.
@@ -198,6 +202,17 @@ impl GenerateResponse {
             violations: Vec::new(),
             response: Box::new(self.clone()),
         })
+    }
+}
+
+impl PartialEq for GenerateResponse {
+    fn eq(&self, other: &Self) -> bool {
+        // `interrupts` is derived from the rest
+        self.history == other.history
+            && self.has_message == other.has_message
+            && self.request == other.request
+            && self.response == other.response
+            && self.format == other.format
     }
 }
 

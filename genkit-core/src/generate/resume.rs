@@ -249,6 +249,12 @@ pub(crate) async fn resume(
         for ((index, _, _), output) in requests.iter().zip(outputs) {
             let Some(response) = output else { continue };
             let part = &mut last.content[*index];
+            // what the answer said about itself (`interruptResponse`, ...) is replayed with it
+            for (key, value) in response.metadata.iter().flatten() {
+                if key != protocol::SOURCE {
+                    part.set_metadata(key, value.clone());
+                }
+            }
             if let PartKind::ToolResponse(r) = response.kind {
                 set_pending(
                     part,

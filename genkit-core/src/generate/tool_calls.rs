@@ -155,7 +155,11 @@ pub(crate) async fn call_tool(
         context: env.context.clone(),
         progress: env.progress.clone(),
     };
-    let run = AssertUnwindSafe(tool.run(input, ctx)).catch_unwind().await;
+    // issue 7 (tracing): each tool call is a tool span; an interrupt is recorded as Genkit does
+    let run = crate::trace::tool_call(tool.name(), input, |input| {
+        AssertUnwindSafe(tool.run(input, ctx)).catch_unwind()
+    })
+    .await;
     match run {
         Ok(Ok(out)) => {
             if tool.checks_own_output() {

@@ -256,7 +256,9 @@ impl From<String> for Part {
 
 impl Serialize for Part {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let len = 1 + usize::from(self.metadata.is_some()) + usize::from(self.custom.is_some());
+        let len = usize::from(!matches!(self.kind, PartKind::Custom))
+            + usize::from(self.metadata.is_some())
+            + usize::from(self.custom.is_some());
         let mut map = serializer.serialize_map(Some(len))?;
         match &self.kind {
             PartKind::Text(t) => map.serialize_entry("text", t)?,

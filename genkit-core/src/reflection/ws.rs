@@ -1,0 +1,271 @@
+//! Reflection API v2: the runtime dials the CLI's WebSocket server
+//! (`GENKIT_REFLECTION_V2_SERVER`) and speaks JSON-RPC 2.0 over it. This is what
+//! `genkit flow:run NAME '<json>' -- <command>` uses.
+//!
+//! The runtime sends `register` and then serves `listActions`, `listValues`, `runAction` (with
+//! `runActionState` and `streamChunk` notifications), `cancelAction` and the `configure`
+//! notification. Connections that drop are redialled with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::descriptor::actions_json;
+use super::http::RunActionRequest;
+use super::runner::{success_body, Runner};
+use crate::flow::scope::JsonSink;
+
+/// JSON-RPC: method not found.
+const METHOD_NOT_FOUND: i64 = -32601;
+/// JSON-RPC: invalid params.
+const INVALID_PARAMS: i64 = -32602;
+/// JSON-RPC: server error (a failed action; `data` holds the Genkit status).
+const SERVER_ERROR: i64 = -32000;
+
+/// How the runtime introduces itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Registration {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+fn response(id: &Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+fn error(id: &Value, code: i64, message: &str, data: Option<Value>) -> Value {
+    let mut error = json!({"code": code, "message": message});
+    if let (Some(data), Some(obj)) = (data, error.as_object_mut()) {
+        obj.insert("data".to_owned(), data);
+    }
+    json!({"jsonrpc": "2.0", "id": id, "error": error})
+}
+
+fn notification(method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "method": method, "params": params})
+}
+
+/// Dials `url` until `stop` turns true, serving one connection at a time.
+pub(crate) async fn run(
+    url: String,
+    runner: Arc<Runner>,
+    registration: Registration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((ws, _)) => {
+                backoff = Duration::from_millis(100);
+                session(ws, &runner, &registration, &mut stop).await;
+            }
+            Err(e) => {
+                tracing::debug!(target: "genkit_core::reflection", "reflection v2: cannot reach {url}: {e}");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One connection: register, then answer requests until it closes. Running actions are
+/// dropped (cancelled) with the connection.
+async fn session(
+    ws: Ws,
+    runner: &Arc<Runner>,
+    registration: &Registration,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let (mut write, mut read) = ws.split();
+    let register_id = "1";
+    let register = json!({
+        "jsonrpc": "2.0",
+        "id": register_id,
+        "method": "register",
+        "params": {
+            "id": registration.id,
+            "pid": std::process::id(),
+            "name": registration.name.clone().unwrap_or_else(|| registration.id.clone()),
+            "genkitVersion": super::GENKIT_VERSION,
+            "reflectionApiSpecVersion": 1,
+            "envs": ["dev"],
+        },
+    });
+    if write
+        .send(Message::text(register.to_string()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    // notifications and results of running actions, in the order they were produced
+    let (out_tx, mut out_rx) = mpsc::channel::<Value>(64);
+    let mut running: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            incoming = read.next() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(message) = serde_json::from_str::<Value>(&text) else { continue };
+                if message.get("method").is_none() {
+                    // a response: only `register` expects one
+                    if message["id"] == register_id {
+                        if let Some(url) = message["result"]["telemetryServerUrl"].as_str() {
+                            crate::trace::set_notified_url(url);
+                        }
+                    }
+                    continue;
+                }
+                match handle(message, runner, &out_tx) {
+                    Handled::Reply(reply) => {
+                        if write.send(Message::text(reply.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Handled::Running(run) => running.push(run),
+                    Handled::Nothing => {}
+                }
+            }
+            Some(out) = out_rx.recv() => {
+                if write.send(Message::text(out.to_string())).await.is_err() {
+                    return;
+                }
+            }
+            Some(()) = running.next(), if !running.is_empty() => {}
+            _ = stop.changed() => {
+                let _ = write.send(Message::Close(None)).await;
+                return;
+            }
+        }
+    }
+}
+
+enum Handled {
+    Reply(Value),
+    Running(BoxFuture<'static, ()>),
+    Nothing,
+}
+
+fn handle(message: Value, runner: &Arc<Runner>, out: &mpsc::Sender<Value>) -> Handled {
+    let id = message.get("id").cloned();
+    let method = message["method"].as_str().unwrap_or_default().to_owned();
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    let Some(id) = id else {
+        // notifications
+        if method == "configure" {
+            if let Some(url) = params["telemetryServerUrl"].as_str() {
+                crate::trace::set_notified_url(url);
+            }
+        }
+        // sendInputStreamChunk / endInputStream: bidi input is not supported
+        return Handled::Nothing;
+    };
+    match method.as_str() {
+        "listActions" => Handled::Reply(response(
+            &id,
+            json!({"actions": actions_json(runner.genkit())}),
+        )),
+        "listValues" => match params["type"].as_str() {
+            Some("defaultModel" | "middleware") => {
+                Handled::Reply(response(&id, json!({"values": {}})))
+            }
+            other => Handled::Reply(error(
+                &id,
+                INVALID_PARAMS,
+                &format!("'type' {} is not supported", other.unwrap_or("(missing)")),
+                None,
+            )),
+        },
+        "cancelAction" => {
+            let trace_id = params["traceId"].as_str().unwrap_or_default();
+            if runner.cancel(trace_id) {
+                Handled::Reply(response(&id, json!({"message": "Action cancelled"})))
+            } else {
+                Handled::Reply(error(
+                    &id,
+                    INVALID_PARAMS,
+                    "Action not found or already completed",
+                    None,
+                ))
+            }
+        }
+        "runAction" => run_action(id, params, runner, out),
+        _ => Handled::Reply(error(
+            &id,
+            METHOD_NOT_FOUND,
+            &format!("Method not found: {method}"),
+            None,
+        )),
+    }
+}
+
+fn run_action(
+    id: Value,
+    params: Value,
+    runner: &Arc<Runner>,
+    out: &mpsc::Sender<Value>,
+) -> Handled {
+    let stream = params["stream"].as_bool().unwrap_or(false);
+    let request = match serde_json::from_value::<RunActionRequest>(params) {
+        Ok(r) => r,
+        Err(e) => return Handled::Reply(error(&id, INVALID_PARAMS, &e.to_string(), None)),
+    };
+    if !runner.has_action(&request.key) {
+        let message = format!("action {} not found", request.key);
+        let data = json!({"code": 5, "message": message, "details": {"stack": message}});
+        return Handled::Reply(error(&id, SERVER_ERROR, &message, Some(data)));
+    }
+    let request_id = match &id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let sink: Option<JsonSink> = stream.then(|| {
+        let out = out.clone();
+        let request_id = request_id.clone();
+        Arc::new(move |chunk: Value| {
+            let out = out.clone();
+            let params = json!({"requestId": request_id, "chunk": chunk});
+            Box::pin(async move {
+                let _ = out.send(notification("streamChunk", params)).await;
+            }) as BoxFuture<'static, ()>
+        }) as JsonSink
+    });
+    let (ids, run) = runner.start(request.into_run(), sink);
+    let out = out.clone();
+    Handled::Running(Box::pin(async move {
+        let state = json!({"requestId": request_id, "state": {"traceId": ids.trace_id}});
+        if out
+            .send(notification("runActionState", state))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let reply = match run.await {
+            Ok(result) => response(&id, success_body(result, &ids.trace_id)),
+            Err(e) => {
+                let status = e.to_status(Some(&ids.trace_id));
+                error(&id, SERVER_ERROR, &e.message, Some(status))
+            }
+        };
+        let _ = out.send(reply).await;
+    }))
+}

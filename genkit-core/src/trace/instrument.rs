@@ -1,0 +1,103 @@
+//! The spans the generate engine opens: `generate` (util), model calls and tool calls.
+//!
+//! Each helper is one call at its site in the engine, and costs next to nothing when no
+//! subscriber enabled the span.
+
+use std::any::Any;
+use std::future::Future;
+
+use serde_json::Value;
+use tracing::{Instrument, Span};
+
+use super::{
+    record_error, record_interrupt, record_json, record_output, record_result, recording, span,
+    SpanType,
+};
+use crate::error::GenkitError;
+use crate::generate::GenerateResponse;
+use crate::tool::{RunError, ToolErrorKind, ToolOutput};
+use crate::wire::{GenerateActionOptions, ModelRequest, ModelResponse};
+
+/// Opens the `generate` span of one generate call, recording its options as input.
+pub(crate) fn generate_span(options: &GenerateActionOptions) -> Span {
+    let span = span(SpanType::Util, "generate");
+    record_json(&span, super::attr::INPUT, options);
+    span
+}
+
+/// Records how a generate call ended on its span, and passes the result through.
+pub(crate) fn finish_generate(
+    span: &Span,
+    result: Result<GenerateResponse, GenkitError>,
+) -> Result<GenerateResponse, GenkitError> {
+    if recording(span) {
+        match &result {
+            Ok(response) => record_output(span, &response.to_wire()),
+            Err(e) => record_error(span, e),
+        }
+    }
+    result
+}
+
+/// Runs one model call inside a model span.
+pub(crate) async fn model_call<F>(
+    model: &str,
+    request: &ModelRequest,
+    call: F,
+) -> Result<ModelResponse, GenkitError>
+where
+    F: Future<Output = Result<ModelResponse, GenkitError>>,
+{
+    let span = span(SpanType::Action("model"), model);
+    record_json(&span, super::attr::INPUT, request);
+    let result = call.instrument(span.clone()).await;
+    record_result(&span, &result);
+    result
+}
+
+/// How a tool body ended, as the engine sees it: panics caught.
+pub(crate) type ToolRun = Result<Result<ToolOutput, RunError>, Box<dyn Any + Send>>;
+
+/// Runs one tool body inside a tool span. An interrupt is recorded the way Genkit records it:
+/// an error span of type `ToolInterruptError` (the generate span around it still succeeds).
+pub(crate) async fn tool_call<F, Fut>(tool: &str, input: Value, call: F) -> ToolRun
+where
+    F: FnOnce(Value) -> Fut,
+    Fut: Future<Output = ToolRun>,
+{
+    let span = span(SpanType::Action("tool"), tool);
+    record_json(&span, super::attr::INPUT, &input);
+    let run = call(input).instrument(span.clone()).await;
+    if recording(&span) {
+        match &run {
+            Ok(Ok(out)) => record_output(&span, &out.output),
+            Ok(Err(RunError::Tool(crate::tool::ToolError(ToolErrorKind::Interrupt(payload))))) => {
+                record_interrupt(&span, payload)
+            }
+            Ok(Err(RunError::Tool(crate::tool::ToolError(ToolErrorKind::Failed(e))))) => {
+                let error = GenkitError::Other {
+                    status: crate::Status::Internal,
+                    message: e.to_string(),
+                };
+                record_error(&span, &error)
+            }
+            Ok(Err(RunError::Input(e) | RunError::Output(e))) => record_error(
+                &span,
+                &GenkitError::json(format!("tool '{tool}'"), clone_json(e)),
+            ),
+            Err(_) => record_error(
+                &span,
+                &GenkitError::Other {
+                    status: crate::Status::Internal,
+                    message: format!("tool '{tool}' panicked"),
+                },
+            ),
+        }
+    }
+    run
+}
+
+/// serde_json errors are not `Clone`; this rebuilds one with the same message.
+fn clone_json(e: &serde_json::Error) -> serde_json::Error {
+    serde::de::Error::custom(e.to_string())
+}
