@@ -1,0 +1,324 @@
+//! [`Client`]: the HTTP side. Posts chat completion bodies, retries what is worth retrying,
+//! enforces timeouts, and turns error answers into [`OpenAIError`]s.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Response, Url};
+
+use crate::api_key::ApiKey;
+use crate::config::{MaxTokensField, OpenAIBuilder};
+use crate::error::OpenAIError;
+use crate::retry::{self, RetryPolicy};
+
+/// Error bodies larger than this are cut: the start says what went wrong.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The connection to one OpenAI-compatible server, shared by all models of a plugin.
+pub(crate) struct Client {
+    http: reqwest::Client,
+    endpoint: Url,
+    api_key: Option<ApiKey>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    pub(crate) max_tokens_field: MaxTokensField,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("api_key", &self.api_key)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `<base>/chat/completions`, keeping any query string (Azure's `api-version`).
+fn chat_endpoint(base: &str) -> Result<Url, OpenAIError> {
+    let mut url =
+        Url::parse(base.trim()).map_err(|e| OpenAIError::Config(format!("base URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(OpenAIError::Config(format!(
+            "base URL must be http or https, got '{}'",
+            url.scheme()
+        )));
+    }
+    url.path_segments_mut()
+        .map_err(|()| OpenAIError::Config("base URL cannot take a path".to_owned()))?
+        .pop_if_empty()
+        .extend(["chat", "completions"]);
+    Ok(url)
+}
+
+/// rustls with the ring provider passed in explicitly: no process-wide default is installed
+/// behind the application's back. The platform's roots are loaded once per process.
+fn tls_config(https: bool) -> Result<rustls::ClientConfig, OpenAIError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| OpenAIError::Config(format!("TLS: {e}")))?;
+    if !https {
+        // Plain HTTP never uses TLS; skip reading the system's certificates.
+        return Ok(builder
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth());
+    }
+    static PLATFORM: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    PLATFORM
+        .get_or_init(|| {
+            use rustls_platform_verifier::BuilderVerifierExt;
+            builder
+                .with_platform_verifier()
+                .map(|b| b.with_no_client_auth())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| OpenAIError::Config(format!("TLS: {e}")))
+}
+
+fn header_name(name: &str) -> Result<HeaderName, OpenAIError> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| OpenAIError::Config(format!("invalid header name '{name}'")))
+}
+
+/// A header value, marked sensitive so no `Debug` of a request shows it. The value itself is
+/// never put into an error message.
+fn secret_value(name: &str, value: &str) -> Result<HeaderValue, OpenAIError> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| OpenAIError::Config(format!("invalid value for header '{name}'")))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl Client {
+    pub(crate) fn new(config: &OpenAIBuilder) -> Result<Self, OpenAIError> {
+        let endpoint = chat_endpoint(&config.base_url)?;
+        let mut headers = HeaderMap::new();
+        if let Some(key) = &config.api_key {
+            let value = secret_value("Authorization", &format!("Bearer {}", key.expose()))?;
+            headers.insert(AUTHORIZATION, value);
+        }
+        if let Some(org) = &config.organization {
+            headers.insert(
+                HeaderName::from_static("openai-organization"),
+                secret_value("OpenAI-Organization", org)?,
+            );
+        }
+        if let Some(project) = &config.project {
+            headers.insert(
+                HeaderName::from_static("openai-project"),
+                secret_value("OpenAI-Project", project)?,
+            );
+        }
+        for (name, value) in &config.headers {
+            headers.insert(header_name(name)?, secret_value(name, value)?);
+        }
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config(endpoint.scheme() == "https")?)
+            .default_headers(headers)
+            .user_agent(concat!("genkit-rs-openai/", env!("CARGO_PKG_VERSION")))
+            // A redirected POST loses its body or its method; an explicit error is clearer.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| OpenAIError::Config(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            endpoint,
+            api_key: config.api_key.clone(),
+            timeout: config.timeout,
+            retry: config.retry.clone(),
+            max_tokens_field: config.max_tokens_field,
+        })
+    }
+
+    /// Where requests go.
+    pub(crate) fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// POSTs `body` and returns the body of the 2xx answer. Each attempt, body included, must
+    /// finish within the timeout.
+    pub(crate) async fn complete(&self, body: Vec<u8>) -> Result<Vec<u8>, OpenAIError> {
+        self.with_retries(|| async {
+            let response = self.attempt(&body, false).await?;
+            let bytes = response.bytes().await.map_err(OpenAIError::Transport)?;
+            Ok(bytes.to_vec())
+        })
+        .await
+    }
+
+    /// POSTs a streaming `body` and returns the 2xx response; read its events with
+    /// [`next_chunk`](Self::next_chunk). Only the wait for the headers is retried.
+    pub(crate) async fn open_stream(&self, body: Vec<u8>) -> Result<Response, OpenAIError> {
+        self.with_retries(|| self.attempt(&body, true)).await
+    }
+
+    /// The next piece of a streamed body, `None` at its end. Waiting longer than the timeout
+    /// for it fails; a broken connection is a cut stream.
+    pub(crate) async fn next_chunk(
+        &self,
+        response: &mut Response,
+    ) -> Result<Option<Vec<u8>>, OpenAIError> {
+        match tokio::time::timeout(self.timeout, response.chunk()).await {
+            Err(_) => Err(OpenAIError::Timeout(self.timeout)),
+            Ok(Ok(chunk)) => Ok(chunk.map(|b| b.to_vec())),
+            Ok(Err(e)) => Err(OpenAIError::StreamCut {
+                reason: error_chain(&e),
+            }),
+        }
+    }
+
+    /// One request. A non-2xx answer becomes [`OpenAIError::Api`] with the body read.
+    async fn attempt(&self, body: &[u8], stream: bool) -> Result<Response, OpenAIError> {
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let response = self
+            .http
+            .post(self.endpoint.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, accept)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(OpenAIError::Transport)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = retry::retry_after(response.headers());
+        let text = read_capped(response).await;
+        let text = match &self.api_key {
+            Some(key) => key.scrub(text),
+            None => text,
+        };
+        Err(OpenAIError::api(status.as_u16(), text, retry_after))
+    }
+
+    /// Runs `op` under the timeout, again after a backoff while the policy allows.
+    async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, OpenAIError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OpenAIError>>,
+    {
+        let mut retry = 0u32;
+        loop {
+            let error = match tokio::time::timeout(self.timeout, op()).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(e)) => e,
+                Err(_) => OpenAIError::Timeout(self.timeout),
+            };
+            retry += 1;
+            let wait = match &error {
+                OpenAIError::Api {
+                    status,
+                    retry_after,
+                    ..
+                } if *status == 429 || *status >= 500 => self.retry.delay(retry, *retry_after),
+                OpenAIError::Transport(e) if e.is_connect() => self.retry.delay(retry, None),
+                _ => None,
+            };
+            let Some(wait) = wait else {
+                return Err(error);
+            };
+            tracing::warn!(
+                endpoint = %self.endpoint,
+                retry,
+                wait_ms = wait.as_millis() as u64,
+                error = %error,
+                "retrying chat completion"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// An error with its causes, `outer: inner: root`.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The body of an error answer as text, at most [`MAX_ERROR_BODY`] bytes; a body that cannot
+/// be read becomes a note saying so.
+async fn read_capped(mut response: Response) -> String {
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ERROR_BODY.saturating_sub(bytes.len());
+                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if bytes.len() >= MAX_ERROR_BODY {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                if bytes.is_empty() {
+                    return format!("(error body unreadable: {})", error_chain(&e));
+                }
+                break;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_is_appended_to_the_base_url() {
+        for (base, expected) in [
+            (
+                "https://api.openai.com/v1",
+                "https://api.openai.com/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:18080/v1/",
+                "http://127.0.0.1:18080/v1/chat/completions",
+            ),
+            (
+                "https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21",
+                "https://x.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21",
+            ),
+        ] {
+            assert_eq!(chat_endpoint(base).unwrap().as_str(), expected);
+        }
+        assert!(chat_endpoint("ftp://host/v1").is_err());
+        assert!(chat_endpoint("no url").is_err());
+    }
+
+    #[test]
+    fn invalid_headers_name_the_header_but_not_the_value() {
+        let b = OpenAIBuilder::new().header("X-Bad", "line\nbreak-secret");
+        let e = Client::new(&b).unwrap_err().to_string();
+        assert!(e.contains("X-Bad"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+        let b = OpenAIBuilder::new().header("bad header", "v");
+        assert!(Client::new(&b).is_err());
+    }
+
+    #[test]
+    fn https_and_http_clients_build() {
+        assert!(Client::new(&OpenAIBuilder::new()).is_ok());
+        assert!(Client::new(&OpenAIBuilder::new().base_url("http://127.0.0.1:1/v1")).is_ok());
+    }
+}

@@ -1,0 +1,315 @@
+//! Assembling a streamed chat completion: chunks in, text deltas out, and at the end the same
+//! [`ChatCompletion`] a non-streamed call returns.
+//!
+//! Tool calls arrive as deltas keyed by `index`: the first carries the id and the name, the
+//! rest carry pieces of the `arguments` string, cut anywhere.
+
+use genkit_core::Part;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::response::{AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage};
+
+/// One `chat.completion.chunk` event.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ChatCompletionChunk {
+    #[serde(default)]
+    pub choices: Option<Vec<ChunkChoice>>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ChunkChoice {
+    #[serde(default)]
+    pub index: u32,
+    #[serde(default)]
+    pub delta: Option<Delta>,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Delta {
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub reasoning_content: Option<String>,
+    #[serde(default)]
+    pub reasoning: Option<String>,
+    #[serde(default)]
+    pub refusal: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Option<Vec<ToolCallDelta>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ToolCallDelta {
+    #[serde(default)]
+    pub index: Option<u32>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub function: Option<FunctionDelta>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct FunctionDelta {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A piece of the arguments string (a whole object from a few servers).
+    #[serde(default)]
+    pub arguments: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+struct PartialCall {
+    index: u32,
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+/// Collects the deltas of the first choice.
+#[derive(Debug, Default)]
+pub(crate) struct StreamAccumulator {
+    saw_choice: bool,
+    content: Option<String>,
+    reasoning: Option<String>,
+    refusal: Option<String>,
+    calls: Vec<PartialCall>,
+    finish_reason: Option<String>,
+    usage: Option<Usage>,
+}
+
+fn append(target: &mut Option<String>, piece: Option<String>) -> Option<String> {
+    let piece = piece?;
+    target.get_or_insert_with(String::new).push_str(&piece);
+    (!piece.is_empty()).then_some(piece)
+}
+
+impl StreamAccumulator {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes one chunk; returns the parts to stream to the caller now (text and reasoning
+    /// deltas; tool requests come whole at the end).
+    pub(crate) fn push(&mut self, chunk: ChatCompletionChunk) -> Vec<Part> {
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(usage);
+        }
+        let mut parts = Vec::new();
+        for choice in chunk.choices.into_iter().flatten() {
+            if choice.index != 0 {
+                continue;
+            }
+            self.saw_choice = true;
+            if let Some(reason) = choice.finish_reason {
+                self.finish_reason = Some(reason);
+            }
+            let Some(delta) = choice.delta else { continue };
+            let reasoning = delta.reasoning_content.or(delta.reasoning);
+            if let Some(r) = append(&mut self.reasoning, reasoning) {
+                parts.push(Part::reasoning(r));
+            }
+            if let Some(t) = append(&mut self.content, delta.content) {
+                parts.push(Part::text(t));
+            }
+            append(&mut self.refusal, delta.refusal);
+            for call in delta.tool_calls.into_iter().flatten() {
+                self.push_call(call);
+            }
+        }
+        parts
+    }
+
+    fn push_call(&mut self, delta: ToolCallDelta) {
+        // Servers that omit `index` send each call whole, or its pieces in order.
+        let index = delta.index.unwrap_or_else(|| {
+            let last = self.calls.last();
+            match (last, &delta.id) {
+                (Some(l), Some(id)) if !id.is_empty() && *id != l.id => l.index + 1,
+                (Some(l), _) => l.index,
+                (None, _) => 0,
+            }
+        });
+        let at = match self.calls.iter().position(|c| c.index == index) {
+            Some(at) => at,
+            None => {
+                self.calls.push(PartialCall {
+                    index,
+                    ..PartialCall::default()
+                });
+                self.calls.sort_by_key(|c| c.index);
+                self.calls
+                    .iter()
+                    .position(|c| c.index == index)
+                    .unwrap_or(0)
+            }
+        };
+        let Some(call) = self.calls.get_mut(at) else {
+            return;
+        };
+        if let Some(id) = delta.id.filter(|id| !id.is_empty()) {
+            if call.id.is_empty() {
+                call.id = id;
+            }
+        }
+        if let Some(function) = delta.function {
+            if let Some(name) = function.name.filter(|n| !n.is_empty()) {
+                if call.name.is_empty() {
+                    call.name = name;
+                }
+            }
+            match function.arguments {
+                Some(Value::String(piece)) => call.arguments.push_str(&piece),
+                Some(Value::Null) | None => {}
+                Some(other) => call.arguments.push_str(&other.to_string()),
+            }
+        }
+    }
+
+    /// True once the server sent a finish reason: the answer is complete, even if the stream
+    /// then ends without `[DONE]`.
+    pub(crate) fn finished(&self) -> bool {
+        self.finish_reason.is_some()
+    }
+
+    /// The completion the chunks add up to.
+    pub(crate) fn into_completion(self) -> ChatCompletion {
+        let choices = if self.saw_choice {
+            let tool_calls = self
+                .calls
+                .into_iter()
+                .map(|c| ToolCall {
+                    id: Some(c.id),
+                    function: FunctionCall {
+                        name: Some(c.name),
+                        arguments: Some(Value::String(c.arguments)),
+                    },
+                })
+                .collect();
+            vec![Choice {
+                index: 0,
+                message: AssistantMessage {
+                    content: self.content.map(Value::String),
+                    reasoning_content: self.reasoning,
+                    reasoning: None,
+                    refusal: self.refusal,
+                    tool_calls,
+                },
+                finish_reason: self.finish_reason,
+            }]
+        } else {
+            Vec::new()
+        };
+        ChatCompletion {
+            choices,
+            usage: self.usage,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::to_model_response;
+    use serde_json::json;
+
+    fn chunk(v: Value) -> ChatCompletionChunk {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn text_deltas_are_streamed_and_joined() {
+        let mut acc = StreamAccumulator::new();
+        let mut streamed = Vec::new();
+        for v in [
+            json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": "Hel"}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": ""}}]}),
+            json!({"choices": [{"index": 0, "delta": {"content": "lo"}}]}),
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+            json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}),
+        ] {
+            streamed.extend(acc.push(chunk(v)));
+        }
+        assert_eq!(streamed, vec![Part::text("Hel"), Part::text("lo")]);
+        assert!(acc.finished());
+        let r = to_model_response(acc.into_completion()).unwrap();
+        assert_eq!(r.message.unwrap().text(), "Hello");
+        assert_eq!(r.usage.unwrap().total_tokens, Some(5));
+    }
+
+    #[test]
+    fn tool_call_arguments_accumulate_by_index() {
+        let mut acc = StreamAccumulator::new();
+        for v in [
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": 0, "id": "call_a", "type": "function", "function": {"name": "get", "arguments": ""}},
+                {"index": 1, "id": "call_b", "type": "function", "function": {"name": "put", "arguments": "{\"k"}}
+            ]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"x\""}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 1, "function": {"arguments": "\":2}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+        ] {
+            assert!(acc.push(chunk(v)).is_empty());
+        }
+        let m = to_model_response(acc.into_completion())
+            .unwrap()
+            .message
+            .unwrap();
+        let calls: Vec<_> = m.tool_requests().collect();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(
+            (calls[0].name.as_str(), calls[0].ref_.as_deref()),
+            ("get", Some("call_a"))
+        );
+        assert_eq!(calls[0].input, Some(json!({"x": 1})));
+        assert_eq!(
+            (calls[1].name.as_str(), calls[1].ref_.as_deref()),
+            ("put", Some("call_b"))
+        );
+        assert_eq!(calls[1].input, Some(json!({"k": 2})));
+    }
+
+    #[test]
+    fn calls_without_index_are_told_apart_by_id() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(chunk(json!({"choices": [{"delta": {"tool_calls": [
+            {"id": "1", "function": {"name": "a", "arguments": {"x": 1}}},
+            {"id": "2", "function": {"name": "b", "arguments": "{}"}}
+        ]}, "finish_reason": "tool_calls"}]})));
+        let m = to_model_response(acc.into_completion())
+            .unwrap()
+            .message
+            .unwrap();
+        let names: Vec<_> = m.tool_requests().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            m.tool_requests().next().unwrap().input,
+            Some(json!({"x": 1}))
+        );
+    }
+
+    #[test]
+    fn reasoning_deltas_stream_as_reasoning_parts() {
+        let mut acc = StreamAccumulator::new();
+        let parts = acc.push(chunk(
+            json!({"choices": [{"delta": {"reasoning_content": "hmm", "content": "ok"}}]}),
+        ));
+        assert_eq!(parts, vec![Part::reasoning("hmm"), Part::text("ok")]);
+    }
+
+    #[test]
+    fn other_choices_are_ignored_and_no_choice_means_no_message() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(chunk(
+            json!({"choices": [{"index": 1, "delta": {"content": "x"}}]}),
+        ));
+        assert!(!acc.finished());
+        assert!(to_model_response(acc.into_completion()).is_err());
+    }
+}

@@ -1,0 +1,327 @@
+//! Test helpers: a tiny HTTP/1.1 server that plays scripted replies and records requests,
+//! and a chunk collector for streamed calls.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use genkit_core::{ChunkSink, GenerateResponseChunk, ModelContext};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// What the server does with one connection.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A complete response with `Content-Length`.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// `200 text/event-stream`, close-delimited: each piece is written after its delay, then
+    /// the connection closes (or stays open with `hang`).
+    Stream {
+        pieces: Vec<(Duration, Vec<u8>)>,
+        chunked: bool,
+        hang: bool,
+    },
+    /// Reads the request, then never answers.
+    Silent,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Reply::Full {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn with_header(self, name: &str, value: &str) -> Self {
+        match self {
+            Reply::Full {
+                status,
+                mut headers,
+                body,
+            } => {
+                headers.push((name.into(), value.into()));
+                Reply::Full {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A whole SSE body, closed after the last byte.
+    pub fn sse(body: impl Into<Vec<u8>>) -> Self {
+        Reply::Stream {
+            pieces: vec![(Duration::ZERO, body.into())],
+            chunked: false,
+            hang: false,
+        }
+    }
+}
+
+/// One recorded request.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub request_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("request body is JSON")
+    }
+}
+
+/// The server. Connection `n` gets reply `n` (the last reply repeats).
+pub struct TestServer {
+    pub base_url: String,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Notified when a client closes a connection the server was still writing to or
+    /// holding open.
+    pub client_gone: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub async fn start(replies: Vec<Reply>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let client_gone = Arc::new(Notify::new());
+        let (rec, gone) = (Arc::clone(&requests), Arc::clone(&client_gone));
+        let task = tokio::spawn(async move {
+            let mut n = 0usize;
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let reply = replies[n.min(replies.len() - 1)].clone();
+                n += 1;
+                let (rec, gone) = (Arc::clone(&rec), Arc::clone(&gone));
+                tokio::spawn(async move { serve(socket, reply, rec, gone).await });
+            }
+        });
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+            client_gone,
+            task,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    let head_end = loop {
+        let n = socket.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = socket.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    Some(Recorded {
+        request_line,
+        headers,
+        body,
+    })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// Waits until the client closes the connection (a read returns 0 or fails).
+async fn wait_for_close(socket: &mut TcpStream) {
+    let mut tmp = [0u8; 1024];
+    loop {
+        match socket.read(&mut tmp).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn serve(
+    mut socket: TcpStream,
+    reply: Reply,
+    rec: Arc<Mutex<Vec<Recorded>>>,
+    gone: Arc<Notify>,
+) {
+    let Some(request) = read_request(&mut socket).await else {
+        return;
+    };
+    rec.lock().unwrap().push(request);
+    match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                reason(status),
+                body.len()
+            );
+            for (n, v) in headers {
+                head.push_str(&format!("{n}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+        }
+        Reply::Stream {
+            pieces,
+            chunked,
+            hang,
+        } => {
+            let encoding = if chunked {
+                "Transfer-Encoding: chunked\r\n"
+            } else {
+                ""
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n{encoding}Connection: close\r\n\r\n"
+            );
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                gone.notify_one();
+                return;
+            }
+            for (delay, piece) in pieces {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = wait_for_close(&mut socket) => {
+                        gone.notify_one();
+                        return;
+                    }
+                }
+                let framed = if chunked {
+                    let mut f = format!("{:x}\r\n", piece.len()).into_bytes();
+                    f.extend_from_slice(&piece);
+                    f.extend_from_slice(b"\r\n");
+                    f
+                } else {
+                    piece
+                };
+                if socket.write_all(&framed).await.is_err() {
+                    gone.notify_one();
+                    return;
+                }
+            }
+            if hang {
+                wait_for_close(&mut socket).await;
+                gone.notify_one();
+                return;
+            }
+            // A chunked body ends with a zero-size chunk; leaving it out cuts the stream.
+            let _ = socket.shutdown().await;
+        }
+        Reply::Silent => {
+            wait_for_close(&mut socket).await;
+            gone.notify_one();
+        }
+    }
+}
+
+/// Collects the chunks of a streamed call.
+#[derive(Clone, Default)]
+pub struct Chunks(pub Arc<Mutex<Vec<GenerateResponseChunk>>>);
+
+impl Chunks {
+    pub fn context(&self) -> ModelContext {
+        let store = Arc::clone(&self.0);
+        let sink: ChunkSink = Arc::new(move |c: GenerateResponseChunk| -> BoxFuture<'static, ()> {
+            store.lock().unwrap().push(c);
+            Box::pin(async {})
+        });
+        ModelContext::new().with_chunks(sink)
+    }
+
+    pub fn all(&self) -> Vec<GenerateResponseChunk> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The parts of all chunks, adjacent text merged: what the final message should hold.
+    pub fn merged_parts(&self) -> Vec<genkit_core::Part> {
+        let mut out: Vec<genkit_core::Part> = Vec::new();
+        for part in self.all().into_iter().flat_map(|c| c.content) {
+            match (out.last_mut().map(|p| &mut p.kind), &part.kind) {
+                (Some(genkit_core::PartKind::Text(prev)), genkit_core::PartKind::Text(next)) => {
+                    prev.push_str(next)
+                }
+                (
+                    Some(genkit_core::PartKind::Reasoning(prev)),
+                    genkit_core::PartKind::Reasoning(next),
+                ) => prev.push_str(next),
+                _ => out.push(part),
+            }
+        }
+        out
+    }
+}
+
+/// A fixture file's bytes.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
