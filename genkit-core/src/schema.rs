@@ -118,7 +118,11 @@ mod tests {
 
     #[test]
     fn unit_input_becomes_an_empty_object_unit_output_stays_null() {
-        assert_eq!(schema_for::<()>()["type"], "null", "as an output, () is null");
+        assert_eq!(
+            schema_for::<()>()["type"],
+            "null",
+            "as an output, () is null"
+        );
         let s = input_schema_for::<()>();
         assert_eq!(s["type"], "object");
         Validator::compile("unit", &s)

@@ -179,6 +179,37 @@ fn quitquitquit_ends_wait() {
 }
 
 #[test]
+fn only_local_json_clients_get_in() {
+    let h = harness();
+    block_on(async {
+        let body = json!({"key": "/flow/greet", "input": {"name": "Ada"}}).to_string();
+        // a cross-site "simple" request (no preflight) carries text/plain
+        let r = http::request(
+            &h.url,
+            "POST",
+            "/api/runAction",
+            &[("content-type", "text/plain")],
+            &body,
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        // DNS rebinding: the browser sends the attacker's host name
+        let addr = h.url.trim_start_matches("http://");
+        let rebound =
+            format!("GET /api/actions HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, rebound.as_bytes())
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer)
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    });
+}
+
+#[test]
 fn actions_are_described_the_way_genkit_js_describes_them() {
     let actions = block_on(http::get(&harness().url, "/api/actions")).json();
     assert_eq!(

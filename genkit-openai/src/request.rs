@@ -263,7 +263,7 @@ fn tool(definition: &ToolDefinition) -> Value {
     }
     function.insert(
         "parameters".into(),
-        parameters(definition.input_schema.as_ref()),
+        parameters(definition.input_schema.as_deref()),
     );
     json!({"type": "function", "function": function})
 }
@@ -503,12 +503,12 @@ mod tests {
             name: "ask_question".into(),
             key: None,
             description: "Use this to ask the user a clarifying question".into(),
-            input_schema: Some(json!({
+            input_schema: Some(std::sync::Arc::new(json!({
                 "$schema": "http://json-schema.org/draft-07/schema#",
                 "type": "object",
                 "properties": {"choices": {"type": "array", "items": {"type": "string"}}},
                 "required": ["choices"]
-            })),
+            }))),
             output_schema: None,
             metadata: None,
         }

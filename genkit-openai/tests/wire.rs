@@ -21,17 +21,20 @@ fn ask_question() -> ToolDefinition {
         name: "ask_question".into(),
         key: Some("/tool/ask_question".into()),
         description: "Use this to ask the user a clarifying question".into(),
-        input_schema: Some(json!({
-            "$schema": "http://json-schema.org/draft-07/schema#",
-            "type": "object",
-            "properties": {
-                "question": {"type": "string", "description": "the question to ask"},
-                "choices": {"type": "array", "items": {"type": "string"}},
-                "allow_other": {"type": "boolean"}
-            },
-            "required": ["question", "choices", "allow_other"]
-        })),
-        output_schema: Some(json!({"type": "string"})),
+        input_schema: Some(
+            json!({
+                "$schema": "http://json-schema.org/draft-07/schema#",
+                "type": "object",
+                "properties": {
+                    "question": {"type": "string", "description": "the question to ask"},
+                    "choices": {"type": "array", "items": {"type": "string"}},
+                    "allow_other": {"type": "boolean"}
+                },
+                "required": ["question", "choices", "allow_other"]
+            })
+            .into(),
+        ),
+        output_schema: Some(json!({"type": "string"}).into()),
         metadata: None,
     }
 }
@@ -511,7 +514,11 @@ fn the_plugin_builds_the_captured_tool_result_request() {
         serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
     let id = call["id"].as_str().unwrap().to_owned();
     let mut def = ask_question();
-    def.input_schema = Some(captured["tools"][0]["function"]["parameters"].clone());
+    def.input_schema = Some(
+        captured["tools"][0]["function"]["parameters"]
+            .clone()
+            .into(),
+    );
     let request = ModelRequest {
         messages: vec![
             Message::user("Ask me a movie trivia question."),

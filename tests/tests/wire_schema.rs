@@ -203,8 +203,10 @@ fn tool_definition_full() -> ToolDefinition {
         name: "lookup".into(),
         key: Some("/tool/lookup".into()),
         description: "Look a word up".into(),
-        input_schema: Some(json!({"type": "object", "properties": {"q": {"type": "string"}}})),
-        output_schema: Some(json!({"type": "string"})),
+        input_schema: Some(
+            json!({"type": "object", "properties": {"q": {"type": "string"}}}).into(),
+        ),
+        output_schema: Some(json!({"type": "string"}).into()),
         metadata: Some(map(json!({"originalName": "lookup"}))),
     }
 }

@@ -89,7 +89,7 @@ impl<S, O> FlowStream<S, O> {
     {
         use futures::StreamExt;
         while self.next().await.is_some() {}
-        self.result.take().unwrap_or_else(|| {
+        self.take_result().unwrap_or_else(|| {
             Err(GenkitError::Other {
                 status: crate::Status::Internal,
                 message: "the flow stream ended without a result".to_owned(),

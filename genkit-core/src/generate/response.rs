@@ -23,8 +23,8 @@ pub struct GenerateResponse {
     has_message: bool,
     /// The last model request, its messages moved into `history`.
     request: Option<ModelRequest>,
-    /// The model's response, its message moved into `history`.
-    response: ModelResponse,
+    /// The rest of the model's response (message and request live above).
+    response: Meta,
     /// Built on first use: a paused generation held in memory pays for it only when read.
     interrupts: OnceLock<Vec<Interrupt>>,
     /// How `output()` parses the text: the requested format, JSON otherwise.
@@ -46,15 +46,13 @@ impl GenerateResponse {
         request: Option<ModelRequest>,
         history: Vec<Message>,
         has_message: bool,
-        mut response: ModelResponse,
+        response: ModelResponse,
     ) -> Self {
-        response.message = None;
-        response.request = None;
+        let response = Meta::from(response);
         let request = request.map(|mut r| {
             r.messages = Vec::new();
             r
         });
-        let interrupted = response.finish_reason == Some(FinishReason::Interrupted);
         Self {
             history,
             has_message,
@@ -86,7 +84,7 @@ impl GenerateResponse {
     /// The response in Genkit's wire shape (`GenerateResponse` in genkit-schema.json), with the
     /// request that produced it.
     pub fn to_wire(&self) -> ModelResponse {
-        let mut wire = self.response.clone();
+        let mut wire = self.response.to_wire();
         wire.message = self.message().cloned();
         wire.request = self.request.clone().map(|mut r| {
             let n = self.history.len() - usize::from(self.has_message);
@@ -156,7 +154,7 @@ impl GenerateResponse {
 
     /// Token usage of the last model call.
     pub fn usage(&self) -> Option<&GenerationUsage> {
-        self.response.usage.as_ref()
+        self.response.usage.as_deref()
     }
 
     /// Plugin-specific data of the last model call.
@@ -202,6 +200,52 @@ impl GenerateResponse {
             violations: Vec::new(),
             response: Box::new(self.clone()),
         })
+    }
+}
+
+/// A [`ModelResponse`] without its message and request, compact: a paused generation may be held
+/// in memory for a long time, by the thousands.
+#[derive(Debug, Clone, PartialEq)]
+struct Meta {
+    finish_reason: Option<FinishReason>,
+    finish_message: Option<String>,
+    latency_ms: Option<f64>,
+    usage: Option<Box<GenerationUsage>>,
+    custom: Option<Value>,
+    raw: Option<Value>,
+    operation: Option<Box<Value>>,
+    candidates: Option<Vec<Value>>,
+}
+
+impl From<ModelResponse> for Meta {
+    fn from(r: ModelResponse) -> Self {
+        Self {
+            finish_reason: r.finish_reason,
+            finish_message: r.finish_message,
+            latency_ms: r.latency_ms,
+            usage: r.usage.map(Box::new),
+            custom: r.custom,
+            raw: r.raw,
+            operation: r.operation.map(Box::new),
+            candidates: r.candidates,
+        }
+    }
+}
+
+impl Meta {
+    fn to_wire(&self) -> ModelResponse {
+        ModelResponse {
+            message: None,
+            finish_reason: self.finish_reason,
+            finish_message: self.finish_message.clone(),
+            latency_ms: self.latency_ms,
+            usage: self.usage.as_deref().cloned(),
+            custom: self.custom.clone(),
+            raw: self.raw.clone(),
+            request: None,
+            operation: self.operation.as_deref().cloned(),
+            candidates: self.candidates.clone(),
+        }
     }
 }
 

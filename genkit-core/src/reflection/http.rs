@@ -43,8 +43,46 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/api/values", get(values))
         .route("/api/envs", get(envs))
         .route("/api/__quitquitquit", get(quit).post(quit))
+        .layer(axum::middleware::from_fn(local_only))
         .layer(axum::middleware::map_response(version_header))
         .with_state(state)
+}
+
+/// True for `localhost`, `127.x.x.x` and `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Only local tools may drive the runtime: the `Host` must name the loopback interface (which
+/// defeats DNS rebinding), and a POST must carry JSON, which a web page can only send after a
+/// CORS preflight this server never grants. The Genkit CLI does both.
+async fn local_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let headers = request.headers();
+    let host_ok = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(is_loopback_host);
+    let json_ok = request.method() != axum::http::Method::POST
+        || headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| {
+                c.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+    if !host_ok || !json_ok {
+        return text(StatusCode::FORBIDDEN, "Forbidden");
+    }
+    next.run(request).await
 }
 
 /// Every response carries `x-genkit-version`, which the CLI reports.
@@ -269,4 +307,32 @@ async fn run_action(
         headers.insert("x-genkit-span-id", v);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_pass() {
+        for host in [
+            "localhost",
+            "localhost:3100",
+            "127.0.0.1:3100",
+            "127.0.0.2",
+            "[::1]:3100",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:3100",
+            "192.168.1.2:3100",
+            "localhost.evil.example",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

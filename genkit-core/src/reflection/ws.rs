@@ -269,3 +269,198 @@ fn run_action(
         let _ = out.send(reply).await;
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{define_flow, FlowContext};
+    use crate::genkit::Genkit;
+    use crate::status::Status;
+    use crate::GenkitError;
+    use tokio::net::TcpListener;
+    use tokio_tungstenite::WebSocketStream;
+
+    type Server = WebSocketStream<tokio::net::TcpStream>;
+
+    fn app() -> Genkit {
+        let greet = define_flow(
+            "greet",
+            |name: String, ctx: FlowContext<String>| async move {
+                ctx.send_chunk("hello ".into()).await;
+                ctx.send_chunk(name.clone()).await;
+                Ok(format!("Hello, {name}!"))
+            },
+        );
+        let fail = define_flow("fail", |x: String, _ctx: FlowContext| async move {
+            Err::<(), _>(GenkitError::Other {
+                status: Status::Internal,
+                message: format!("boom: {x}"),
+            })
+        });
+        let slow = define_flow("slow", |_: (), _ctx: FlowContext| async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        });
+        Genkit::builder()
+            .flow(greet)
+            .flow(fail)
+            .flow(slow)
+            .build()
+            .unwrap()
+    }
+
+    async fn recv(ws: &mut Server) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+                .await
+                .expect("a message in time")
+                .expect("open")
+                .expect("ok");
+            if let Message::Text(t) = msg {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
+        }
+    }
+
+    async fn send(ws: &mut Server, v: Value) {
+        ws.send(Message::text(v.to_string())).await.unwrap();
+    }
+
+    async fn accept(listener: &TcpListener) -> Server {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio_tungstenite::accept_async(stream).await.unwrap()
+    }
+
+    /// Registers, answers the register request, returns the connection.
+    async fn registered(listener: &TcpListener) -> Server {
+        let mut ws = accept(listener).await;
+        let register = recv(&mut ws).await;
+        assert_eq!(register["method"], "register");
+        assert_eq!(register["params"]["id"], "rt-1");
+        assert_eq!(register["params"]["pid"], std::process::id());
+        assert_eq!(register["params"]["reflectionApiSpecVersion"], 1);
+        assert_eq!(register["params"]["envs"], json!(["dev"]));
+        assert_eq!(
+            register["params"]["genkitVersion"],
+            super::super::GENKIT_VERSION
+        );
+        let id = register["id"].clone();
+        send(&mut ws, json!({"jsonrpc": "2.0", "id": id, "result": {"telemetryServerUrl": "http://localhost:1"}})).await;
+        ws
+    }
+
+    #[tokio::test]
+    async fn speaks_the_clis_json_rpc_and_redials() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let registration = Registration {
+            id: "rt-1".into(),
+            name: None,
+        };
+        let client = tokio::spawn(run(url, Runner::new(app()), registration, stop_rx));
+        let mut ws = registered(&listener).await;
+
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "listActions", "id": "1"}),
+        )
+        .await;
+        let actions = recv(&mut ws).await;
+        assert_eq!(actions["id"], "1");
+        assert_eq!(actions["result"]["actions"]["/flow/greet"]["name"], "greet");
+
+        // streaming run: state, chunks, result, in that order
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "runAction", "id": "2",
+            "params": {"key": "/flow/greet", "input": "V2", "stream": true, "streamInput": false}}),
+        )
+        .await;
+        let state = recv(&mut ws).await;
+        assert_eq!(state["method"], "runActionState");
+        assert_eq!(state["params"]["requestId"], "2");
+        let trace_id = state["params"]["state"]["traceId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(trace_id.len(), 32);
+        for chunk in ["hello ", "V2"] {
+            let c = recv(&mut ws).await;
+            assert_eq!(
+                c,
+                json!({"jsonrpc": "2.0", "method": "streamChunk", "params": {"requestId": "2", "chunk": chunk}})
+            );
+        }
+        let done = recv(&mut ws).await;
+        assert_eq!(
+            done,
+            json!({"jsonrpc": "2.0", "id": "2", "result": {"result": "Hello, V2!", "telemetry": {"traceId": trace_id}}})
+        );
+
+        // a failing run: -32000 with the Genkit status as data
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "runAction", "id": "3",
+            "params": {"key": "/flow/fail", "input": "x", "stream": false}}),
+        )
+        .await;
+        assert_eq!(recv(&mut ws).await["method"], "runActionState");
+        let failed = recv(&mut ws).await;
+        assert_eq!(failed["error"]["code"], -32000);
+        assert_eq!(failed["error"]["message"], "boom: x");
+        assert_eq!(failed["error"]["data"]["code"], 13);
+        assert!(failed["error"]["data"]["details"]["stack"].is_string());
+
+        // cancel by trace id
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "runAction", "id": "4",
+            "params": {"key": "/flow/slow", "stream": false}}),
+        )
+        .await;
+        let state = recv(&mut ws).await;
+        let slow_trace = state["params"]["state"]["traceId"].clone();
+        send(&mut ws, json!({"jsonrpc": "2.0", "method": "cancelAction", "id": "5", "params": {"traceId": slow_trace}})).await;
+        let mut got = [recv(&mut ws).await, recv(&mut ws).await];
+        got.sort_by_key(|m| m["id"].as_str().unwrap_or_default().to_owned());
+        assert_eq!(got[0]["id"], "4");
+        assert_eq!(got[0]["error"]["data"]["code"], 1);
+        assert_eq!(
+            got[1],
+            json!({"jsonrpc": "2.0", "id": "5", "result": {"message": "Action cancelled"}})
+        );
+
+        // unknown methods and bad params
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "frobnicate", "id": "6"}),
+        )
+        .await;
+        assert_eq!(recv(&mut ws).await["error"]["code"], -32601);
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "listValues", "id": "7", "params": {"type": "foo"}}),
+        )
+        .await;
+        assert_eq!(recv(&mut ws).await["error"]["code"], -32602);
+        send(&mut ws, json!({"jsonrpc": "2.0", "method": "listValues", "id": "8", "params": {"type": "defaultModel"}})).await;
+        assert_eq!(recv(&mut ws).await["result"], json!({"values": {}}));
+
+        // the CLI goes away and comes back: the runtime registers again
+        drop(ws);
+        let mut ws = registered(&listener).await;
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "listActions", "id": "9"}),
+        )
+        .await;
+        assert_eq!(recv(&mut ws).await["id"], "9");
+
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), client)
+            .await
+            .expect("the client stops")
+            .unwrap();
+    }
+}

@@ -95,8 +95,8 @@ impl ToolAction {
             // Genkit's generate spec sends tool definitions to models without a key
             key: None,
             description: description.clone(),
-            input_schema: Some(input_schema.clone()),
-            output_schema: output_schema.clone(),
+            input_schema: Some(Arc::new(input_schema.clone())),
+            output_schema: output_schema.clone().map(Arc::new),
             metadata: None,
         };
         let mut descriptor = ActionDescriptor::new(ActionKind::Tool, name);

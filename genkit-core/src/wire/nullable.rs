@@ -3,6 +3,13 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// [`present`] for shared values.
+pub(crate) fn present_shared<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::sync::Arc<Value>>, D::Error> {
+    Value::deserialize(d).map(|v| Some(std::sync::Arc::new(v)))
+}
+
 /// For `Option<Value>` fields: absent gives `None` (with `#[serde(default)]`), `null` gives
 /// `Some(Value::Null)`.
 pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::message::Message;
-use super::nullable::present;
+use super::nullable::{present, present_shared};
 use super::part::{JsonMap, Part};
+use std::sync::Arc;
 
 /// A tool as the model sees it: name, description and JSON schemas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,20 +20,21 @@ pub struct ToolDefinition {
     pub key: Option<String>,
     /// What the tool does; the model decides from this when to call it.
     pub description: String,
-    /// JSON schema of the tool's input.
+    /// JSON schema of the tool's input. Shared: a schema is built once per tool and every
+    /// request carrying the tool points at it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
+        deserialize_with = "present_shared"
     )]
-    pub input_schema: Option<Value>,
-    /// JSON schema of the tool's output.
+    pub input_schema: Option<Arc<Value>>,
+    /// JSON schema of the tool's output (shared, like `input_schema`).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
+        deserialize_with = "present_shared"
     )]
-    pub output_schema: Option<Value>,
+    pub output_schema: Option<Arc<Value>>,
     /// Additional metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<JsonMap>,
