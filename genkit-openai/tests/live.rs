@@ -462,3 +462,53 @@ async fn structured_output_follows_the_schema() {
     serde_json::from_value::<Movie>(value).unwrap();
     report("structured_output_follows_the_schema", started);
 }
+
+#[tokio::test]
+async fn engine_stream_announces_the_interrupt_of_a_real_tool_call() {
+    use futures::StreamExt;
+    let Some((plugin, model)) = live("engine_stream_announces_the_interrupt_of_a_real_tool_call")
+    else {
+        return;
+    };
+    let _turn = SERVER.lock().await;
+    let started = Instant::now();
+    let ask = ask_question();
+    let ai = genkit_core::Genkit::builder()
+        .plugin(plugin)
+        .tool(ask.clone())
+        .build()
+        .unwrap();
+    // the whole path: engine -> plugin (SSE) -> engine's chunk queue -> this consumer
+    let mut stream = ai
+        .generate()
+        .model(format!("local/{model}"))
+        .prompt("Ask me a movie trivia question.")
+        .tools(["ask_question"])
+        .tool_choice(ToolChoice::Required)
+        .config(temperature_0())
+        .stream();
+    let mut chunks = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        chunks.push(chunk);
+    }
+    let response = stream.response().await.unwrap();
+    assert_eq!(response.finish_reason(), Some(FinishReason::Interrupted));
+    let last = chunks.last().expect("chunks arrived");
+    assert_eq!(
+        last.aggregated,
+        Some(true),
+        "the interrupt is announced last"
+    );
+    assert_eq!(last.interrupts().len(), response.interrupts().len());
+    assert_eq!(&last.content, &response.message().unwrap().content);
+    assert!(
+        chunks.iter().all(|c| c.index == Some(0)),
+        "one model turn, one index"
+    );
+    let question: Questions = response.interrupts()[0].input().unwrap();
+    assert!(!question.choices.is_empty() || !question.question.is_empty());
+    report(
+        "engine_stream_announces_the_interrupt_of_a_real_tool_call",
+        started,
+    );
+}
