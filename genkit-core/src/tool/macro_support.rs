@@ -10,7 +10,6 @@
 //! nothing.
 
 use futures::future::BoxFuture;
-use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,8 +17,8 @@ use serde_json::Value;
 
 use super::typed_context::{Encode, TypedToolContext};
 use super::{
-    check_owner, is_unit, typed_action, Interrupt, RunError, Tool, ToolAction, ToolContext,
-    ToolError, ToolFn, ToolOutput, ToolResult,
+    check_owner, decode_input, typed_action, typed_runner, Interrupt, Tool, ToolAction,
+    ToolContext, ToolError, ToolResult,
 };
 use crate::error::GenkitError;
 use crate::schema::{input_schema_for, schema_for};
@@ -168,12 +167,6 @@ pub const fn input<I: ToolInput>() -> InputType<I> {
     }
 }
 
-fn decode_input<I: DeserializeOwned>(value: Value) -> Result<I, serde_json::Error> {
-    // a tool without input gets `{}` from models; `()` reads `null`
-    let value = if is_unit::<I>() { Value::Null } else { value };
-    I::deserialize(value)
-}
-
 /// Checks a tool's output type.
 pub const fn output<O: ToolOutputType>() -> OutputType<O> {
     OutputType {
@@ -205,20 +198,7 @@ pub fn typed_tool<I: 'static, O: 'static>(
     let input_schema = schema();
     let OutputType { schema, encode } = output;
     let output_schema = schema();
-    let run: Box<ToolFn> = Box::new(move |value: Value, ctx: ToolContext| match decode(value) {
-        Ok(input) => body(input, ctx)
-            .map(move |result| match result {
-                Ok(output) => encode(output)
-                    .map(|output| ToolOutput {
-                        output,
-                        content: None,
-                    })
-                    .map_err(RunError::Output),
-                Err(e) => Err(RunError::Tool(e)),
-            })
-            .boxed(),
-        Err(e) => Box::pin(async move { Err(RunError::Input(e)) }),
-    });
+    let run = typed_runner(decode, encode, body);
     Tool::from_action(typed_action(
         name.to_owned(),
         description.to_owned(),

@@ -269,6 +269,38 @@ fn is_unit<T: ?Sized>() -> bool {
     std::any::type_name::<T>() == "()"
 }
 
+/// Reads a tool input; a tool without input gets `{}` from models, and `()` reads `null`.
+pub(crate) fn decode_input<I: DeserializeOwned>(value: Value) -> Result<I, serde_json::Error> {
+    let value = if is_unit::<I>() { Value::Null } else { value };
+    I::deserialize(value)
+}
+
+/// The body of a typed tool, over JSON: decode the input, run, encode the output.
+pub(crate) fn typed_runner<I: 'static, O: 'static, B, Fut>(
+    decode: fn(Value) -> Result<I, serde_json::Error>,
+    encode: fn(O) -> Result<Value, serde_json::Error>,
+    body: B,
+) -> Box<ToolFn>
+where
+    B: Fn(I, ToolContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ToolResult<O>> + Send + 'static,
+{
+    Box::new(move |input: Value, ctx: ToolContext| match decode(input) {
+        Ok(i) => body(i, ctx)
+            .map(move |r| match r {
+                Ok(o) => encode(o)
+                    .map(|output| ToolOutput {
+                        output,
+                        content: None,
+                    })
+                    .map_err(RunError::Output),
+                Err(e) => Err(RunError::Tool(e)),
+            })
+            .boxed(),
+        Err(e) => Box::pin(async move { Err(RunError::Input(e)) }),
+    })
+}
+
 /// Schemas derived by schemars always compile; should one not, the tool rejects every call.
 fn typed_action(
     name: String,
@@ -322,23 +354,7 @@ where
         F: Fn(I, ToolContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ToolResult<O>> + Send + 'static,
     {
-        let run: Box<ToolFn> = Box::new(move |input: Value, ctx: ToolContext| {
-            let input = if is_unit::<I>() { Value::Null } else { input };
-            match I::deserialize(input) {
-                Ok(i) => body(i, ctx)
-                    .map(|r| match r {
-                        Ok(o) => serde_json::to_value(o)
-                            .map(|output| ToolOutput {
-                                output,
-                                content: None,
-                            })
-                            .map_err(RunError::Output),
-                        Err(e) => Err(RunError::Tool(e)),
-                    })
-                    .boxed(),
-                Err(e) => Box::pin(async move { Err(RunError::Input(e)) }),
-            }
-        });
+        let run = typed_runner(decode_input::<I>, serde_json::to_value::<O>, body);
         Self::from_action(typed_action(
             name.into(),
             description.into(),
