@@ -196,7 +196,7 @@ fn only_local_json_clients_get_in() {
         // DNS rebinding: the browser sends the attacker's host name
         let addr = h.url.trim_start_matches("http://");
         let rebound =
-            format!("GET /api/actions HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n");
+            "GET /api/actions HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n";
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         tokio::io::AsyncWriteExt::write_all(&mut stream, rebound.as_bytes())
             .await

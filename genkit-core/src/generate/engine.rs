@@ -105,9 +105,7 @@ fn assign_refs(message: &mut Message) {
 
 pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
     // issue 7 (tracing): the whole call is one `generate` span
-    let span = crate::trace::generate_span(&call.options);
-    let result = tracing::Instrument::instrument(run_loop(ai, call), span.clone()).await;
-    crate::trace::finish_generate(&span, result)
+    crate::trace::generate(call, |call| run_loop(ai, call)).await
 }
 
 async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {

@@ -7,33 +7,40 @@ use std::any::Any;
 use std::future::Future;
 
 use serde_json::Value;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use super::{
     record_error, record_interrupt, record_json, record_output, record_result, recording, span,
     SpanType,
 };
 use crate::error::GenkitError;
-use crate::generate::GenerateResponse;
+use crate::generate::{Call, GenerateResponse};
 use crate::tool::{RunError, ToolErrorKind, ToolOutput};
-use crate::wire::{GenerateActionOptions, ModelRequest, ModelResponse};
+use crate::wire::{ModelRequest, ModelResponse};
 
-/// Opens the `generate` span of one generate call, recording its options as input.
-pub(crate) fn generate_span(options: &GenerateActionOptions) -> Span {
-    let span = span(SpanType::Util, "generate");
-    record_json(&span, super::attr::INPUT, options);
-    span
+/// False until some `tracing` dispatcher (global or scoped) has been set: until then no span
+/// can be enabled, so the helpers skip building spans and wrapping futures altogether.
+fn may_trace() -> bool {
+    tracing::dispatcher::has_been_set()
 }
 
-/// Records how a generate call ended on its span, and passes the result through.
-pub(crate) fn finish_generate(
-    span: &Span,
-    result: Result<GenerateResponse, GenkitError>,
-) -> Result<GenerateResponse, GenkitError> {
-    if recording(span) {
+/// Runs one generate call (`run` gets the call back) inside a `generate` span, recording its
+/// options as input and its response as output.
+pub(crate) async fn generate<F, Fut>(call: Call, run: F) -> Result<GenerateResponse, GenkitError>
+where
+    F: FnOnce(Call) -> Fut,
+    Fut: Future<Output = Result<GenerateResponse, GenkitError>>,
+{
+    if !may_trace() {
+        return run(call).await;
+    }
+    let span = span(SpanType::Util, "generate");
+    record_json(&span, super::attr::INPUT, &call.options);
+    let result = run(call).instrument(span.clone()).await;
+    if recording(&span) {
         match &result {
-            Ok(response) => record_output(span, &response.to_wire()),
-            Err(e) => record_error(span, e),
+            Ok(response) => record_output(&span, &response.to_wire()),
+            Err(e) => record_error(&span, e),
         }
     }
     result
@@ -48,6 +55,9 @@ pub(crate) async fn model_call<F>(
 where
     F: Future<Output = Result<ModelResponse, GenkitError>>,
 {
+    if !may_trace() {
+        return call.await;
+    }
     let span = span(SpanType::Action("model"), model);
     record_json(&span, super::attr::INPUT, request);
     let result = call.instrument(span.clone()).await;
@@ -65,6 +75,9 @@ where
     F: FnOnce(Value) -> Fut,
     Fut: Future<Output = ToolRun>,
 {
+    if !may_trace() {
+        return call(input).await;
+    }
     let span = span(SpanType::Action("tool"), tool);
     record_json(&span, super::attr::INPUT, &input);
     let run = call(input).instrument(span.clone()).await;

@@ -8,8 +8,9 @@
 //! the Developer UI and `genkit trace:get`.
 //!
 //! The expensive attributes (inputs and outputs serialized to JSON) are only computed while an
-//! exporter is installed, that is in dev mode, and only for spans some subscriber enabled.
-//! Without a subscriber a span costs one relaxed atomic load.
+//! exporter is installed, that is in dev mode, and only for spans some subscriber enabled. In a
+//! process where no `tracing` dispatcher was ever set, the engine skips its spans altogether
+//! after one relaxed atomic load.
 //!
 //! ```
 //! // Spans are ordinary `tracing` spans with target "genkit":
@@ -33,7 +34,7 @@ use tracing::Span;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 
-pub(crate) use instrument::{finish_generate, generate_span, model_call, tool_call};
+pub(crate) use instrument::{generate, model_call, tool_call};
 
 #[cfg(feature = "dev")]
 pub(crate) use export::{flush, install_exporter, set_notified_url, ExporterConfig};
