@@ -252,6 +252,8 @@ impl Model for OpenAIModel {
                 tools: Some(true),
                 system_role: Some(true),
                 output: Some(vec!["text".to_owned(), "json".to_owned()]),
+                // `response_format: json_schema`, which OpenAI and llama.cpp both enforce
+                constrained: Some("all".to_owned()),
                 tool_choice: Some(true),
                 ..ModelSupports::default()
             }),

@@ -24,7 +24,7 @@ use common::Chunks;
 use futures::future::BoxFuture;
 use genkit_core::{
     FinishReason, Genkit, GenkitError, Message, Model, ModelContext, ModelRequest, ModelResponse,
-    OutputConfig, Tool, ToolChoice, ToolDefinition, TypedTool,
+    Tool, ToolChoice, ToolDefinition, TypedTool,
 };
 use genkit_openai::{OpenAI, OpenAIModel};
 use schemars::JsonSchema;
@@ -439,27 +439,36 @@ async fn structured_output_follows_the_schema() {
         title: String,
         year: Option<u32>,
     }
-    let schema = genkit_core::schema::schema_for::<Movie>();
-    let request = ModelRequest {
-        messages: vec![Message::user("Name a famous movie and its release year.")],
-        config: Some(temperature_0()),
-        output: Some(OutputConfig {
-            format: Some("json".into()),
-            schema: schema.as_object().cloned(),
-            ..OutputConfig::default()
-        }),
-        ..ModelRequest::default()
-    };
-    let r = plugin
-        .model(model)
-        .generate(&request, ModelContext::new())
-        .await
+    // through the engine: the plugin declares constrained output, so the schema goes natively
+    let ai = genkit_core::Genkit::builder()
+        .plugin(plugin)
+        .build()
         .unwrap();
-    let text = r.message.unwrap().text();
-    let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let response = ai
+        .generate()
+        .model(format!("local/{model}"))
+        .prompt("Name a famous movie and its release year.")
+        .config(temperature_0())
+        .output::<Movie>()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sent = response.request().unwrap();
+    assert_eq!(sent.output.as_ref().unwrap().constrained, Some(true));
+    let instructions = sent
+        .messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter(|p| p.metadata_value("purpose").is_some())
+        .count();
+    assert_eq!(
+        instructions, 0,
+        "no format instructions when the schema goes natively"
+    );
+    let value = response.output_value().unwrap();
+    let schema = genkit_core::schema::schema_for::<Movie>();
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(validator.is_valid(&value), "{value}");
-    serde_json::from_value::<Movie>(value).unwrap();
+    response.output::<Movie>().unwrap();
     report("structured_output_follows_the_schema", started);
 }
 

@@ -1,0 +1,173 @@
+//! Human in the loop: the model wants to send money, and the tool asks you first.
+//!
+//! ```sh
+//! cargo run -p examples --bin approval -- --scripted                 # asks you on stdin
+//! cargo run -p examples --bin approval -- --scripted --decision yes  # approve: restart the tool
+//! cargo run -p examples --bin approval -- --scripted --decision 25   # approve 25 instead: restart with a replaced input
+//! cargo run -p examples --bin approval -- --scripted --decision no   # refuse: respond in the tool's place
+//! cargo run -p examples --bin approval                               # the same with the local model
+//! ```
+//!
+//! The logic lives in `examples::approval`; this file is the terminal around it.
+
+use anyhow::{bail, Context, Result};
+use examples::approval::{self, Bank, Confirmation, Decision, Reply};
+use examples::console::{show_turn, Answers};
+use examples::model_choice::{self, Backend, ModelArgs};
+use genkit_core::prelude::*;
+
+/// A small model may keep asking to pay again; stop after this many rounds.
+const MAX_ROUNDS: usize = 3;
+
+struct Args {
+    rounds: usize,
+    prompt: String,
+    decisions: Vec<String>,
+    balance: u64,
+    model: ModelArgs,
+}
+
+fn usage() -> String {
+    format!(
+        "usage: approval [--prompt TEXT] [--decision yes|no|AMOUNT]... [--balance EUROS] [--rounds N]
+                [--scripted | --local] [--model NAME]
+
+  --prompt TEXT      what you ask the assistant (default: \"{}\")
+  --decision TEXT    your answer when a payment needs confirmation, instead of stdin:
+                     yes, no, or another amount in euros (repeatable)
+  --balance EUROS    the account's balance at the start (default 500)
+  --rounds N         answer at most N rounds of confirmations (default {MAX_ROUNDS})
+{}",
+        approval::PROMPT,
+        model_choice::USAGE
+    )
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        rounds: MAX_ROUNDS,
+        prompt: approval::PROMPT.to_owned(),
+        decisions: Vec::new(),
+        balance: 500,
+        model: ModelArgs::default(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        if args
+            .model
+            .parse_flag(&arg, &mut it)
+            .map_err(anyhow::Error::msg)?
+        {
+            continue;
+        }
+        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--prompt" => args.prompt = value("--prompt")?,
+            "--decision" => args.decisions.push(value("--decision")?),
+            "--rounds" => {
+                args.rounds = value("--rounds")?
+                    .parse()
+                    .context("--rounds needs a number")?
+            }
+            "--balance" => {
+                args.balance = value("--balance")?
+                    .parse()
+                    .context("--balance needs a whole number of euros")?
+            }
+            "-h" | "--help" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument '{other}'\n\n{}", usage()),
+        }
+    }
+    Ok(args)
+}
+
+/// Asks until the answer is one the program understands.
+fn decide(answers: &mut Answers, scripted_answers: bool) -> Result<Decision> {
+    loop {
+        let typed = answers.next("Approve? (yes / no / another amount in euros):")?;
+        match Decision::parse(&typed) {
+            Some(d) => return Ok(d),
+            None if scripted_answers => {
+                bail!("--decision '{typed}': expected yes, no or an amount")
+            }
+            None => println!("Please answer yes, no, or an amount."),
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    let backend =
+        Backend::connect(&args.model, approval::scripted_model).map_err(|e| anyhow::anyhow!(e))?;
+    let (ai, model) = (&backend.ai, backend.model.as_str());
+    let bank = Bank::new(args.balance);
+    let send_payment = bank.send_payment_tool();
+    let mut answers = Answers::new(args.decisions.clone());
+
+    println!("Model: {}", backend.describe());
+    println!("Balance: {} euros", bank.balance());
+    println!("[you] {}", args.prompt);
+    let mut response = approval::start(ai, model, &send_payment, &args.prompt)
+        .await
+        .map_err(|e| backend.explain(e))?;
+    show_turn(&response);
+
+    for _ in 0..args.rounds {
+        if response.finish_reason() != Some(FinishReason::Interrupted) {
+            break;
+        }
+        let (mut responses, mut restarts) = (Vec::new(), Vec::new());
+        for interrupt in response.interrupts() {
+            // The tool's question, typed: its interrupt payload.
+            let c: Confirmation = interrupt.payload()?;
+            println!(
+                "\nsend_payment asks: send {} euros to {} for \"{}\"? (balance after: {} euros)",
+                c.amount, c.to, c.memo, c.balance_after
+            );
+            let decision = decide(&mut answers, !args.decisions.is_empty())?;
+            match approval::answer(&send_payment, interrupt, &decision, "you")? {
+                Reply::Restart(part) => {
+                    match decision {
+                        Decision::ApproveAmount(n) => println!(
+                            "[restarting send_payment, approved, with the amount replaced: {n} instead of {}]",
+                            c.amount
+                        ),
+                        _ => println!("[restarting send_payment, approved: it runs again and pays]"),
+                    }
+                    restarts.push(part);
+                }
+                Reply::Respond(part) => {
+                    println!("[responding in send_payment's place: declined, nothing is paid]");
+                    responses.push(part);
+                }
+            }
+        }
+        response = approval::resume(ai, model, &send_payment, &response, responses, restarts)
+            .await
+            .map_err(|e| backend.explain(e))?;
+        show_turn(&response);
+    }
+
+    println!("\nBalance: {} euros", bank.balance());
+    let payments = bank.payments();
+    if payments.is_empty() {
+        println!("Payments: none");
+    }
+    for p in payments {
+        println!(
+            "Payment {}: {} euros to {} for \"{}\", approved by {}",
+            p.receipt, p.payment.amount, p.payment.to, p.payment.memo, p.approved_by
+        );
+    }
+    if response.finish_reason() == Some(FinishReason::Interrupted) {
+        println!(
+            "Stopping after {} round(s): the model keeps asking to pay (small models tend to).",
+            args.rounds
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! Terminal input and output shared by the example programs: answers from flags or stdin, and
+//! a short account of what the model did.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use genkit_core::{protocol, FinishReason, GenerateResponse, Message, Role};
+use serde_json::Value;
+
+/// Answers to the program's questions: the ones given on the command line first (the last
+/// one repeats), then lines read from stdin.
+///
+/// ```
+/// # use examples::console::Answers;
+/// let mut answers = Answers::new(vec!["yes".into(), "no".into()]);
+/// assert_eq!(answers.next("Send it?")?, "yes");
+/// assert_eq!(answers.next("Really?")?, "no");
+/// assert_eq!(answers.next("And again?")?, "no");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Answers {
+    given: Vec<String>,
+    next: usize,
+}
+
+impl Answers {
+    /// Answers given up front; with none, every answer is read from stdin.
+    pub fn new(given: Vec<String>) -> Self {
+        Self { given, next: 0 }
+    }
+
+    /// Prints `prompt`, then returns the next given answer or a line of stdin (trimmed).
+    /// Fails when stdin is closed before an answer comes.
+    pub fn next(&mut self, prompt: &str) -> io::Result<String> {
+        print!("{prompt} ");
+        if !self.given.is_empty() {
+            let i = self.next.min(self.given.len() - 1);
+            self.next += 1;
+            let answer = self.given[i].clone();
+            println!("{answer}");
+            return Ok(answer);
+        }
+        io::stdout().flush()?;
+        let mut line = String::new();
+        let stdin = io::stdin();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "stdin closed before an answer was given (pass the answers as flags to run \
+                 without a terminal; see --help)",
+            ));
+        }
+        if !stdin.is_terminal() {
+            // piped input is not echoed
+            println!("{}", line.trim());
+        }
+        Ok(line.trim().to_owned())
+    }
+}
+
+/// At most `max` characters of `text`, trimmed, with `...` when cut: a small model can
+/// ramble up to its token cap, and the gist fits in a few lines.
+///
+/// ```
+/// assert_eq!(examples::console::clip("  abcdef ", 3), "abc...");
+/// assert_eq!(examples::console::clip("", 3), "(no text)");
+/// ```
+pub fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None if text.is_empty() => "(no text)".to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// Prints what the model did in the last turn of `response`: the interrupts it hit, or its
+/// answer and why it stopped.
+pub fn show_turn(response: &GenerateResponse) {
+    match response.finish_reason() {
+        Some(FinishReason::Interrupted) => {
+            for i in response.interrupts() {
+                println!(
+                    "\n[model] called {} (call id {})",
+                    i.name(),
+                    i.ref_().unwrap_or("-")
+                );
+            }
+        }
+        reason => println!(
+            "\n[model] answered ({}): {}",
+            reason.map_or("unknown", FinishReason::as_str),
+            clip(&response.text(), 400)
+        ),
+    }
+    if let Some(u) = response.usage() {
+        if let (Some(i), Some(o)) = (u.input_tokens, u.output_tokens) {
+            println!("        ({i} tokens in, {o} out)");
+        }
+    }
+}
+
+/// One line per tool call of a conversation, `name input -> output`, in order. A tool
+/// that finished in an interrupted turn shows its pending output; an interrupt not answered
+/// yet shows as paused.
+///
+/// ```
+/// use genkit_core::prelude::*;
+/// use serde_json::json;
+///
+/// let messages = vec![
+///     Message::user("How long is 'tea'?"),
+///     Message::new(Role::Model, vec![Part::tool_request(ToolRequest::new("length", Some("0".into()), json!("tea")))]),
+///     Message::new(Role::Tool, vec![Part::tool_response(ToolResponse::new("length", Some("0".into()), json!(3)))]),
+/// ];
+/// assert_eq!(examples::console::tool_steps(&messages), ["length \"tea\" -> 3"]);
+/// ```
+pub fn tool_steps(messages: &[Message]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        for part in &m.content {
+            let Some(request) = part.as_tool_request() else {
+                continue;
+            };
+            let answered = messages
+                .get(i + 1)
+                .filter(|next| next.role == Role::Tool)
+                .and_then(|next| {
+                    next.tool_responses()
+                        .find(|r| r.name == request.name && r.ref_ == request.ref_)
+                });
+            let output = match (answered, part.metadata_value(protocol::PENDING_OUTPUT)) {
+                (Some(r), _) => r.output.clone().unwrap_or(Value::Null).to_string(),
+                (None, Some(pending)) => format!("{pending} (pending)"),
+                (None, None) => "(paused)".to_owned(),
+            };
+            let input = request.input.clone().unwrap_or(Value::Null);
+            lines.push(format!("{} {input} -> {output}", request.name));
+        }
+    }
+    lines
+}

@@ -1,0 +1,250 @@
+//! Which model an example talks to, chosen the same way by every example program.
+//!
+//! | flag / environment | model |
+//! |---|---|
+//! | `--scripted` | a [`ProgrammableModel`] that plays the example's scenario: no network, no key |
+//! | `--local`, or no `OPENAI_API_KEY` | the local llama.cpp server at `GENKIT_LLM_URL` (default `http://127.0.0.1:18080/v1`), model `GENKIT_LLM_MODEL` (default `qwen2.5-coder-0.5b`) |
+//! | `OPENAI_API_KEY` set | OpenAI, `gpt-4o-mini` |
+//!
+//! `--model NAME` picks another model id on the chosen server. Start the local server with
+//! `scripts/local-llm start` (see `scripts/README.md`).
+//!
+//! ```
+//! use examples::model_choice::{Backend, Kind, ModelArgs};
+//! use genkit_core::testing::ProgrammableModel;
+//!
+//! let args = ModelArgs { scripted: true, ..ModelArgs::default() };
+//! let backend = Backend::connect(&args, || ProgrammableModel::new("scripted"))?;
+//! assert_eq!(backend.kind, Kind::Scripted);
+//! assert_eq!(backend.model, "scripted");
+//! # Ok::<(), genkit_core::BoxError>(())
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use genkit_core::testing::ProgrammableModel;
+use genkit_core::{BoxError, Genkit, GenkitError, Status};
+use genkit_openai::OpenAI;
+use serde_json::{json, Value};
+
+/// The local server `scripts/local-llm` runs.
+pub const LOCAL_URL: &str = "http://127.0.0.1:18080/v1";
+/// The model the local server serves.
+pub const LOCAL_MODEL: &str = "qwen2.5-coder-0.5b";
+/// The OpenAI model used when `OPENAI_API_KEY` is set.
+pub const OPENAI_MODEL: &str = "gpt-4o-mini";
+
+/// The lines every example's `--help` adds for the model flags.
+pub const USAGE: &str =
+    "  --scripted     use a scripted model that plays the scenario (no server, no key)
+  --local        use the local model server even if OPENAI_API_KEY is set
+  --model NAME   the model id (default: gpt-4o-mini on OpenAI, GENKIT_LLM_MODEL or
+                 qwen2.5-coder-0.5b locally)
+
+Model: OpenAI when OPENAI_API_KEY is set, otherwise the local server at GENKIT_LLM_URL
+(default http://127.0.0.1:18080/v1; start it with scripts/local-llm start).";
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The example's scripted model, in process.
+    Scripted,
+    /// The local OpenAI-compatible server (llama.cpp).
+    Local,
+    /// OpenAI.
+    OpenAI,
+}
+
+/// The model flags every example accepts.
+#[derive(Debug, Clone, Default)]
+pub struct ModelArgs {
+    /// `--scripted`: the scripted model.
+    pub scripted: bool,
+    /// `--local`: the local server even when `OPENAI_API_KEY` is set.
+    pub local: bool,
+    /// `--model NAME`: another model id.
+    pub model: Option<String>,
+}
+
+impl ModelArgs {
+    /// Reads `arg` if it is a model flag, taking its value from `rest`. Returns `Ok(false)`
+    /// for any other argument, so a program's parser can go on with it.
+    ///
+    /// ```
+    /// # use examples::model_choice::ModelArgs;
+    /// let mut args = ModelArgs::default();
+    /// let mut rest = vec!["qwen".to_string()].into_iter();
+    /// assert!(args.parse_flag("--model", &mut rest)?);
+    /// assert!(!args.parse_flag("--answer", &mut rest)?);
+    /// assert_eq!(args.model.as_deref(), Some("qwen"));
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn parse_flag(
+        &mut self,
+        arg: &str,
+        rest: &mut impl Iterator<Item = String>,
+    ) -> Result<bool, String> {
+        match arg {
+            "--scripted" => self.scripted = true,
+            "--local" => self.local = true,
+            "--model" => self.model = Some(rest.next().ok_or("--model needs a value")?),
+            _ => match arg.strip_prefix("--model=") {
+                Some(v) => self.model = Some(v.to_owned()),
+                None => return Ok(false),
+            },
+        }
+        Ok(true)
+    }
+
+    /// The flags that select this model again, for a command line a program prints.
+    ///
+    /// ```
+    /// # use examples::model_choice::ModelArgs;
+    /// let args = ModelArgs { local: true, model: Some("qwen".into()), ..ModelArgs::default() };
+    /// assert_eq!(args.to_flags(), " --local --model qwen");
+    /// ```
+    pub fn to_flags(&self) -> String {
+        let mut flags = String::new();
+        if self.scripted {
+            flags.push_str(" --scripted");
+        }
+        if self.local {
+            flags.push_str(" --local");
+        }
+        if let Some(model) = &self.model {
+            flags.push_str(" --model ");
+            flags.push_str(model);
+        }
+        flags
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A [`Genkit`] instance wired to the chosen model, and that model's full name.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// The instance: one model plugin (or the scripted model), no tools (the examples hand
+    /// their tools to each call).
+    pub ai: Genkit,
+    /// The model's full name: `local/qwen2.5-coder-0.5b`, `openai/gpt-4o-mini`, `scripted`.
+    pub model: String,
+    /// Where the model runs.
+    pub kind: Kind,
+    /// The server's base URL (none for the scripted model).
+    pub url: Option<String>,
+}
+
+impl Backend {
+    /// Builds the instance for `args`; `scripted` makes the example's scripted model, and is
+    /// called only with `--scripted`.
+    pub fn connect(
+        args: &ModelArgs,
+        scripted: impl FnOnce() -> ProgrammableModel,
+    ) -> Result<Backend, BoxError> {
+        if args.scripted {
+            let model = scripted();
+            let name = genkit_core::Model::name(&model).to_owned();
+            let ai = Genkit::builder().model(model).build()?;
+            return Ok(Backend {
+                ai,
+                model: name,
+                kind: Kind::Scripted,
+                url: None,
+            });
+        }
+        if !args.local && env("OPENAI_API_KEY").is_some() {
+            let id = args.model.as_deref().unwrap_or(OPENAI_MODEL);
+            let ai = Genkit::builder().plugin(OpenAI::from_env()?).build()?;
+            return Ok(Backend {
+                ai,
+                model: format!("openai/{id}"),
+                kind: Kind::OpenAI,
+                url: None,
+            });
+        }
+        let url = env("GENKIT_LLM_URL").unwrap_or_else(|| LOCAL_URL.to_owned());
+        let id = args
+            .model
+            .clone()
+            .or_else(|| env("GENKIT_LLM_MODEL"))
+            .unwrap_or_else(|| LOCAL_MODEL.to_owned());
+        let plugin = OpenAI::builder()
+            .name("local")
+            .base_url(&url)
+            // A 0.5B model on two CPU cores is slow, and a request may queue behind another.
+            .timeout(Duration::from_secs(300))
+            .build()?;
+        Ok(Backend {
+            ai: Genkit::builder().plugin(plugin).build()?,
+            model: format!("local/{id}"),
+            kind: Kind::Local,
+            url: Some(url),
+        })
+    }
+
+    /// One line saying which model answers, for the start of a run.
+    pub fn describe(&self) -> String {
+        match (self.kind, &self.url) {
+            (Kind::Scripted, _) => {
+                format!("{} (scripted, in process: no server, no key)", self.model)
+            }
+            (Kind::Local, Some(url)) => format!("{} (local server at {url})", self.model),
+            _ => self.model.clone(),
+        }
+    }
+
+    /// Adds the hint a newcomer needs when the local server is not running.
+    pub fn explain(&self, error: GenkitError) -> Explained {
+        let unreachable = matches!(
+            error.status(),
+            Status::Unavailable | Status::DeadlineExceeded
+        );
+        let hint = (self.kind == Kind::Local && unreachable).then_some(
+            "the local model server did not answer; start it with `scripts/local-llm start` \
+             (or run `scripts/demo`, which does), or pass --scripted",
+        );
+        Explained { hint, error }
+    }
+}
+
+/// Model settings for repeatable runs: greedy decoding (temperature 0), and a cap on the
+/// answer's length so that a small model cannot ramble for minutes.
+pub fn steady_config(max_output_tokens: u32) -> Value {
+    json!({"temperature": 0, "maxOutputTokens": max_output_tokens})
+}
+
+/// A [`GenkitError`], with a hint in front when there is one.
+#[derive(Debug)]
+pub struct Explained {
+    hint: Option<&'static str>,
+    error: GenkitError,
+}
+
+impl Explained {
+    /// The error itself.
+    pub fn error(&self) -> &GenkitError {
+        &self.error
+    }
+}
+
+impl fmt::Display for Explained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.hint {
+            Some(hint) => f.write_str(hint),
+            None => fmt::Display::fmt(&self.error, f),
+        }
+    }
+}
+
+impl std::error::Error for Explained {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self.hint {
+            Some(_) => Some(&self.error),
+            None => self.error.source(),
+        }
+    }
+}
