@@ -150,13 +150,7 @@ pub fn load(path: &Path) -> io::Result<Vec<Message>> {
 /// The interrupts a saved conversation waits on: the paused tool requests of its last
 /// message. Empty when the conversation is not paused.
 pub fn pending(messages: &[Message]) -> Vec<Interrupt> {
-    messages
-        .last()
-        .filter(|m| m.role == Role::Model)
-        .into_iter()
-        .flat_map(|m| m.content.iter().cloned())
-        .filter_map(Interrupt::from_part)
-        .collect()
+    Interrupt::pending_in(messages)
 }
 
 /// Resumes a saved conversation with the reviewer's decision, answering every pending

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{GenkitError, RequestId};
 use crate::protocol;
-use crate::wire::{Part, PartKind, ToolRequest, ToolResponse};
+use crate::wire::{Message, Part, PartKind, Role, ToolRequest, ToolResponse};
 
 /// A tool request that paused the generate loop, as found on an interrupted response.
 ///
@@ -84,6 +84,28 @@ impl Interrupt {
         self.metadata
             .get(protocol::INTERRUPT)
             .unwrap_or(&Value::Bool(true))
+    }
+
+    /// The pending interrupts of a stored history: the interrupted requests of its last
+    /// message, in request order. What a process that resumes a saved conversation needs.
+    ///
+    /// ```
+    /// # use genkit_core::{Interrupt, Message, Part, Role, ToolRequest};
+    /// let mut asked = Part::tool_request(ToolRequest::new("ask", Some("r1".into()), serde_json::json!({})));
+    /// asked.set_metadata("interrupt", true.into());
+    /// let history = vec![Message::user("hi"), Message::new(Role::Model, vec![asked])];
+    /// let pending = Interrupt::pending_in(&history);
+    /// assert_eq!(pending[0].ref_(), Some("r1"));
+    /// ```
+    pub fn pending_in(messages: &[Message]) -> Vec<Interrupt> {
+        match messages.last() {
+            Some(m) if m.role == Role::Model => m
+                .content
+                .iter()
+                .filter_map(|p| Self::from_part(p.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     pub(crate) fn id(&self) -> RequestId {
