@@ -158,18 +158,14 @@ impl Client {
         self.with_retries(|| self.attempt(&body, true)).await
     }
 
-    /// The next piece of a streamed body, `None` at its end. Waiting longer than the timeout
-    /// for it fails; a broken connection is a cut stream.
-    pub(crate) async fn next_chunk(
-        &self,
-        response: &mut Response,
-    ) -> Result<Option<Vec<u8>>, OpenAIError> {
-        match tokio::time::timeout(self.timeout, response.chunk()).await {
-            Err(_) => Err(OpenAIError::Timeout(self.timeout)),
-            Ok(Ok(chunk)) => Ok(chunk.map(|b| b.to_vec())),
-            Ok(Err(e)) => Err(OpenAIError::StreamCut {
-                reason: error_chain(&e),
-            }),
+    /// Reads the body of a streamed response, under the timeout.
+    pub(crate) fn body(&self, response: Response) -> BodyStream {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        BodyStream {
+            response,
+            timeout: self.timeout,
+            deadline,
+            timer: Box::pin(tokio::time::sleep_until(deadline)),
         }
     }
 
@@ -236,6 +232,50 @@ impl Client {
                 "retrying chat completion"
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// A streamed body being read. Waiting longer than the timeout for a piece fails.
+///
+/// One timer serves the whole stream: each wait only moves the deadline, and the timer is
+/// re-armed when it fires before it (a timer set and cancelled for every piece costs about
+/// as much as parsing the piece).
+pub(crate) struct BodyStream {
+    response: Response,
+    timeout: Duration,
+    deadline: tokio::time::Instant,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl BodyStream {
+    /// The next piece of the body, `None` at its end. A broken connection is a cut stream.
+    pub(crate) async fn next_chunk(
+        &mut self,
+    ) -> Result<Option<impl AsRef<[u8]> + use<>>, OpenAIError> {
+        use futures::future::{select, Either};
+        // The wait starts now (not at the last piece: time the caller spent on it, a slow
+        // consumer for example, does not count).
+        self.deadline = tokio::time::Instant::now() + self.timeout;
+        let mut chunk = std::pin::pin!(self.response.chunk());
+        loop {
+            match select(chunk.as_mut(), self.timer.as_mut()).await {
+                Either::Left((chunk, _)) => {
+                    return match chunk {
+                        Ok(chunk) => Ok(chunk),
+                        Err(e) => Err(OpenAIError::StreamCut {
+                            reason: error_chain(&e),
+                        }),
+                    };
+                }
+                Either::Right(((), _)) => {
+                    if tokio::time::Instant::now() >= self.deadline {
+                        return Err(OpenAIError::Timeout(self.timeout));
+                    }
+                    let deadline = self.deadline;
+                    self.timer.as_mut().reset(deadline);
+                }
+            }
         }
     }
 }

@@ -139,20 +139,21 @@ impl OpenAIModel {
         request: &ModelRequest,
         ctx: &ModelContext,
     ) -> Result<ModelResponse, OpenAIError> {
-        let mut http = self
+        let response = self
             .client
             .open_stream(self.body_bytes(request, true)?)
             .await?;
-        let is_json = http
+        let is_json = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/json"));
+        let mut http = self.client.body(response);
         if is_json {
             // A server that ignores `stream: true` answers with one JSON body.
             let mut body = Vec::new();
-            while let Some(bytes) = self.client.next_chunk(&mut http).await? {
-                body.extend_from_slice(&bytes);
+            while let Some(bytes) = http.next_chunk().await? {
+                body.extend_from_slice(bytes.as_ref());
             }
             let completion = response::parse(&body)?;
             let response =
@@ -167,8 +168,8 @@ impl OpenAIModel {
         let mut parser = SseParser::new();
         let mut acc = StreamAccumulator::new();
         let mut done = false;
-        'read: while let Some(bytes) = self.client.next_chunk(&mut http).await? {
-            for event in parser.push(&bytes).map_err(cut)? {
+        'read: while let Some(bytes) = http.next_chunk().await? {
+            for event in parser.push(bytes.as_ref()).map_err(cut)? {
                 if self.event(event, &mut acc, ctx).await? == Flow::Done {
                     done = true;
                     break 'read;
@@ -212,6 +213,20 @@ impl OpenAIModel {
     ) -> Result<Flow, OpenAIError> {
         if event.data == "[DONE]" {
             return Ok(Flow::Done);
+        }
+        // The common case, a chunk, parsed straight into its type: the fields not used are
+        // skipped without building a JSON tree. Anything else takes the path below, which
+        // tells errors apart.
+        if event.event.as_deref() != Some("error") {
+            if let Ok(chunk) = serde_json::from_str::<ChatCompletionChunk>(&event.data) {
+                if !chunk.has_error {
+                    let parts = acc.push(chunk);
+                    if !parts.is_empty() {
+                        ctx.send_chunk(GenerateResponseChunk::new(parts)).await;
+                    }
+                    return Ok(Flow::More);
+                }
+            }
         }
         let invalid = |reason: String| OpenAIError::InvalidResponse {
             reason,

@@ -28,6 +28,9 @@ pub(crate) enum SseError {
 /// stay far below this.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Incremental parser state.
 #[derive(Debug, Default)]
 pub(crate) struct SseParser {
@@ -35,6 +38,8 @@ pub(crate) struct SseParser {
     line: Vec<u8>,
     /// The last byte was a CR: an LF right after it belongs to the same line break.
     after_cr: bool,
+    /// The first bytes, held back while they may be the start of a byte order mark.
+    head: Vec<u8>,
     /// `data:` lines of the current event, each followed by `\n`.
     data: Option<String>,
     event: Option<String>,
@@ -49,32 +54,59 @@ impl SseParser {
     }
 
     /// Feeds bytes; returns the events they complete.
-    pub(crate) fn push(&mut self, mut bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
-        let mut events = Vec::new();
-        if !self.started && !bytes.is_empty() {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+        if self.started {
+            return self.feed(bytes);
+        }
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A UTF-8 byte order mark may start the stream, possibly cut across reads: the
+        // first bytes are held back until it is clear whether they are one.
+        if self.head.is_empty() && bytes.len() >= BOM.len() {
             self.started = true;
-            // A UTF-8 byte order mark may start the stream.
-            if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-                bytes = rest;
+            return self.feed(bytes.strip_prefix(BOM).unwrap_or(bytes));
+        }
+        let mut head = std::mem::take(&mut self.head);
+        head.extend_from_slice(bytes);
+        if head.len() < BOM.len() && BOM.starts_with(&head) {
+            self.head = head;
+            return Ok(Vec::new());
+        }
+        self.started = true;
+        self.feed(head.strip_prefix(BOM).unwrap_or(&head))
+    }
+
+    /// Splits `bytes` into lines; a line within `bytes` is handled in place, without copying.
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<Vec<SseEvent>, SseError> {
+        let mut events = Vec::new();
+        if self.after_cr && !bytes.is_empty() {
+            self.after_cr = false;
+            if bytes[0] == b'\n' {
+                bytes = &bytes[1..];
             }
         }
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            match b {
-                b'\n' if self.after_cr => {
-                    self.after_cr = false;
-                    start = i + 1;
+        while let Some(i) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+            if self.line.is_empty() {
+                self.end_line(&bytes[..i], &mut events);
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&bytes[..i]);
+                self.end_line(&line, &mut events);
+                line.clear();
+                self.line = line; // keep the allocation
+            }
+            let cr = bytes[i] == b'\r';
+            bytes = &bytes[i + 1..];
+            if cr {
+                match bytes.first() {
+                    Some(b'\n') => bytes = &bytes[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
                 }
-                b'\n' | b'\r' => {
-                    self.line.extend_from_slice(&bytes[start..i]);
-                    self.after_cr = b == b'\r';
-                    start = i + 1;
-                    self.end_line(&mut events);
-                }
-                _ => self.after_cr = false,
             }
         }
-        self.line.extend_from_slice(&bytes[start..]);
+        self.line.extend_from_slice(bytes);
         if self.line.len() > MAX_LINE {
             return Err(SseError::LineTooLong(MAX_LINE));
         }
@@ -84,8 +116,8 @@ impl SseParser {
     /// Ends the stream. An event whose blank line never came is an error, except a lone
     /// `data: [DONE]`, which some servers end with; that one is returned.
     pub(crate) fn finish(self) -> Result<Option<SseEvent>, SseError> {
-        let pending = self.event_bytes + self.line.len();
-        if !self.line.is_empty() {
+        let pending = self.event_bytes + self.line.len() + self.head.len();
+        if !self.line.is_empty() || !self.head.is_empty() {
             return Err(SseError::Truncated(pending));
         }
         match self.data {
@@ -98,8 +130,7 @@ impl SseParser {
         }
     }
 
-    fn end_line(&mut self, events: &mut Vec<SseEvent>) {
-        let line = std::mem::take(&mut self.line);
+    fn end_line(&mut self, line: &[u8], events: &mut Vec<SseEvent>) {
         if line.is_empty() {
             if let Some(mut data) = self.data.take() {
                 data.pop(); // the `\n` after the last data line
@@ -116,14 +147,19 @@ impl SseParser {
         if line[0] == b':' {
             return; // a comment (servers send them as keep-alives)
         }
-        let text = String::from_utf8_lossy(&line);
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let (field, value) = match text.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (text.as_ref(), ""),
         };
         match field {
             "data" => {
-                let data = self.data.get_or_insert_with(String::new);
+                let data = self
+                    .data
+                    .get_or_insert_with(|| String::with_capacity(value.len() + 1));
                 data.push_str(value);
                 data.push('\n');
             }
@@ -208,6 +244,23 @@ mod tests {
             b"\xEF\xBB\xBFdata:no space\n\ndata\n\ndata:  two spaces\n\nevent: only\n\n",
         ]);
         assert_eq!(data(&events), ["no space", "", " two spaces"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_cut_across_reads_is_stripped() {
+        let s: &[u8] = b"\xEF\xBB\xBFdata: x\n\n";
+        for i in 0..=s.len() {
+            for j in i..=s.len() {
+                let (events, end) = parse_all(&[&s[..i], &s[i..j], &s[j..]]);
+                assert_eq!(data(&events), ["x"], "cut at {i}, {j}");
+                assert_eq!(end, Ok(None));
+            }
+        }
+        assert!(matches!(
+            parse_all(&[b"\xEF", b"\xBB"]).1,
+            Err(SseError::Truncated(2))
+        ));
+        assert_eq!(parse_all(&[b"\xEF\xBB", b"\xBF"]).1, Ok(None));
     }
 
     #[test]

@@ -17,6 +17,15 @@ pub(crate) struct ChatCompletionChunk {
     pub choices: Option<Vec<ChunkChoice>>,
     #[serde(default)]
     pub usage: Option<Usage>,
+    /// Whether the event has an `error` key (even `null`): then it is an error event.
+    #[serde(default, rename = "error", deserialize_with = "present")]
+    pub has_error: bool,
+}
+
+/// True for a key that is there, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(true)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,7 +73,7 @@ pub(crate) struct FunctionDelta {
 
 #[derive(Debug, Default)]
 struct PartialCall {
-    index: u32,
+    index: u64,
     id: String,
     name: String,
     arguments: String,
@@ -126,7 +135,8 @@ impl StreamAccumulator {
 
     fn push_call(&mut self, delta: ToolCallDelta) {
         // Servers that omit `index` send each call whole, or its pieces in order.
-        let index = delta.index.unwrap_or_else(|| {
+        // u64 inside, so that a call after index u32::MAX still gets an index of its own
+        let index = delta.index.map(u64::from).unwrap_or_else(|| {
             let last = self.calls.last();
             match (last, &delta.id) {
                 (Some(l), Some(id)) if !id.is_empty() && *id != l.id => l.index + 1,
