@@ -135,11 +135,7 @@ impl GenerateResponse {
         self.interrupts.get_or_init(|| {
             let interrupted = self.response.finish_reason == Some(FinishReason::Interrupted);
             match self.message() {
-                Some(m) if interrupted => m
-                    .content
-                    .iter()
-                    .filter_map(|p| Interrupt::from_part(p.clone()))
-                    .collect(),
+                Some(m) if interrupted => Interrupt::all_in(&m.content),
                 _ => Vec::new(),
             }
         })

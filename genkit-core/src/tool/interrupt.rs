@@ -99,13 +99,17 @@ impl Interrupt {
     /// ```
     pub fn pending_in(messages: &[Message]) -> Vec<Interrupt> {
         match messages.last() {
-            Some(m) if m.role == Role::Model => m
-                .content
-                .iter()
-                .filter_map(|p| Self::from_part(p.clone()))
-                .collect(),
+            Some(m) if m.role == Role::Model => Self::all_in(&m.content),
             _ => Vec::new(),
         }
+    }
+
+    /// The interrupted tool requests among `parts`, in order.
+    pub(crate) fn all_in(parts: &[Part]) -> Vec<Interrupt> {
+        parts
+            .iter()
+            .filter_map(|p| Self::from_part(p.clone()))
+            .collect()
     }
 
     pub(crate) fn id(&self) -> RequestId {

@@ -45,10 +45,7 @@ impl GenerateResponseChunk {
     /// The interrupted tool requests this chunk announces (on the aggregated chunk a streaming
     /// generate call sends when a turn pauses); empty otherwise.
     pub fn interrupts(&self) -> Vec<crate::Interrupt> {
-        self.content
-            .iter()
-            .filter_map(|p| crate::Interrupt::from_part(p.clone()))
-            .collect()
+        crate::Interrupt::all_in(&self.content)
     }
 
     /// The concatenated text of the chunk's text parts.
