@@ -8,21 +8,34 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Response, Url};
+use tokio::time::Instant;
 
-use crate::api_key::ApiKey;
-use crate::config::{MaxTokensField, OpenAIBuilder};
-use crate::error::OpenAIError;
+use crate::api_key::{ApiKey, Redactor};
+use crate::config::OpenAIBuilder;
+use crate::error::{error_chain, OpenAIError, TransportError, MAX_ERROR_BODY};
+use crate::request::MaxTokensField;
 use crate::retry::{self, RetryPolicy};
 
-/// Error bodies larger than this are cut: the start says what went wrong.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+/// What "no limit" becomes when a duration is too long to add to the clock: as tokio does,
+/// about thirty years from now.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// The instant `d` after `now`, saturating: `Duration::MAX` (a natural way to say "no
+/// timeout") is far in the future instead of an overflow.
+pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
 
 /// The connection to one OpenAI-compatible server, shared by all models of a plugin.
 pub(crate) struct Client {
     http: reqwest::Client,
     endpoint: Url,
-    api_key: Option<ApiKey>,
+    redactor: Redactor,
     timeout: Duration,
+    deadline: Duration,
+    max_response_bytes: u64,
     retry: RetryPolicy,
     pub(crate) max_tokens_field: MaxTokensField,
 }
@@ -31,8 +44,9 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("endpoint", &self.endpoint.as_str())
-            .field("api_key", &self.api_key)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
@@ -126,11 +140,18 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| OpenAIError::Config(format!("HTTP client: {e}")))?;
+        let secrets = config
+            .api_key
+            .iter()
+            .map(ApiKey::expose)
+            .chain(config.headers.iter().map(|(_, v)| v.as_str()));
         Ok(Self {
             http,
             endpoint,
-            api_key: config.api_key.clone(),
+            redactor: Redactor::new(secrets),
             timeout: config.timeout,
+            deadline: config.deadline,
+            max_response_bytes: config.max_response_bytes,
             retry: config.retry.clone(),
             max_tokens_field: config.max_tokens_field,
         })
@@ -141,31 +162,70 @@ impl Client {
         &self.endpoint
     }
 
+    /// The instant a call starting now must be done by.
+    pub(crate) fn deadline_from_now(&self) -> Instant {
+        after(Instant::now(), self.deadline)
+    }
+
+    /// The error, made safe to show: the one place every error of this plugin passes through
+    /// before it is logged or returned. Scrubs the secrets from what the server sent, then cuts
+    /// it to [`MAX_ERROR_BODY`].
+    pub(crate) fn sanitize(&self, e: OpenAIError) -> OpenAIError {
+        e.sanitized(&self.redactor)
+    }
+
     /// POSTs `body` and returns the body of the 2xx answer. Each attempt, body included, must
-    /// finish within the timeout.
-    pub(crate) async fn complete(&self, body: Vec<u8>) -> Result<Vec<u8>, OpenAIError> {
-        self.with_retries(|| async {
-            let response = self.attempt(&body, false).await?;
-            let bytes = response.bytes().await.map_err(OpenAIError::Transport)?;
-            Ok(bytes.to_vec())
+    /// finish within the timeout, and all of them by `deadline`.
+    pub(crate) async fn complete(
+        &self,
+        body: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, OpenAIError> {
+        self.with_retries(deadline, || async {
+            let mut response = self.attempt(&body, false).await?;
+            if response
+                .content_length()
+                .is_some_and(|len| len > self.max_response_bytes)
+            {
+                return Err(OpenAIError::too_large(self.max_response_bytes));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(OpenAIError::transport)? {
+                if (bytes.len() as u64).saturating_add(chunk.len() as u64) > self.max_response_bytes
+                {
+                    return Err(OpenAIError::too_large(self.max_response_bytes));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
         })
         .await
     }
 
     /// POSTs a streaming `body` and returns the 2xx response; read its events with
-    /// [`next_chunk`](Self::next_chunk). Only the wait for the headers is retried.
-    pub(crate) async fn open_stream(&self, body: Vec<u8>) -> Result<Response, OpenAIError> {
-        self.with_retries(|| self.attempt(&body, true)).await
+    /// [`body`](Self::body). Only the wait for the headers is retried.
+    pub(crate) async fn open_stream(
+        &self,
+        body: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<Response, OpenAIError> {
+        self.with_retries(deadline, || self.attempt(&body, true))
+            .await
     }
 
-    /// Reads the body of a streamed response, under the timeout.
-    pub(crate) fn body(&self, response: Response) -> BodyStream {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+    /// Reads the body of a streamed response: each piece within the timeout, all of it by
+    /// `deadline` and within the size limit.
+    pub(crate) fn body(&self, response: Response, deadline: Instant) -> BodyStream {
+        let idle = after(Instant::now(), self.timeout);
         BodyStream {
             response,
             timeout: self.timeout,
+            idle,
             deadline,
-            timer: Box::pin(tokio::time::sleep_until(deadline)),
+            call_deadline: self.deadline,
+            timer: Box::pin(tokio::time::sleep_until(idle.min(deadline))),
+            read: 0,
+            limit: self.max_response_bytes,
         }
     }
 
@@ -184,34 +244,38 @@ impl Client {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(OpenAIError::Transport)?;
+            .map_err(OpenAIError::transport)?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
         let retry_after = retry::retry_after(response.headers());
-        let text = read_capped(response).await;
-        let text = match &self.api_key {
-            Some(key) => key.scrub(text),
-            None => text,
-        };
+        // Read past the cut by the longest secret, so one straddling it is scrubbed whole.
+        let text = read_capped(
+            response,
+            MAX_ERROR_BODY.saturating_add(self.redactor.slack()),
+        )
+        .await;
         Err(OpenAIError::api(status.as_u16(), text, retry_after))
     }
 
-    /// Runs `op` under the timeout, again after a backoff while the policy allows.
-    async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, OpenAIError>
+    /// Runs `op` under the timeout, again after a backoff while the policy and the deadline
+    /// allow.
+    async fn with_retries<T, F, Fut>(&self, deadline: Instant, mut op: F) -> Result<T, OpenAIError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OpenAIError>>,
     {
         let mut retry = 0u32;
         loop {
-            let error = match tokio::time::timeout(self.timeout, op()).await {
+            let attempt_ends = after(Instant::now(), self.timeout).min(deadline);
+            let error = match tokio::time::timeout_at(attempt_ends, op()).await {
                 Ok(Ok(value)) => return Ok(value),
-                Ok(Err(e)) => e,
+                Ok(Err(e)) => self.sanitize(e),
+                Err(_) if Instant::now() >= deadline => OpenAIError::Deadline(self.deadline),
                 Err(_) => OpenAIError::Timeout(self.timeout),
             };
-            retry += 1;
+            retry = retry.saturating_add(1);
             let wait = match &error {
                 OpenAIError::Api {
                     status,
@@ -221,14 +285,15 @@ impl Client {
                 OpenAIError::Transport(e) if e.is_connect() => self.retry.delay(retry, None),
                 _ => None,
             };
-            let Some(wait) = wait else {
+            // A wait that would end after the deadline is not worth starting.
+            let Some(wait) = wait.filter(|w| after(Instant::now(), *w) < deadline) else {
                 return Err(error);
             };
             tracing::warn!(
                 endpoint = %self.endpoint,
                 retry,
-                wait_ms = wait.as_millis() as u64,
-                error = %error,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %error_chain(&error),
                 "retrying chat completion"
             );
             tokio::time::sleep(wait).await;
@@ -236,16 +301,25 @@ impl Client {
     }
 }
 
-/// A streamed body being read. Waiting longer than the timeout for a piece fails.
+/// A streamed body being read. Waiting longer than the timeout for a piece fails, and so does
+/// reading past the call's deadline or past the size limit.
 ///
-/// One timer serves the whole stream: each wait only moves the deadline, and the timer is
+/// One timer serves the whole stream: each wait only moves the idle deadline, and the timer is
 /// re-armed when it fires before it (a timer set and cancelled for every piece costs about
 /// as much as parsing the piece).
 pub(crate) struct BodyStream {
     response: Response,
     timeout: Duration,
-    deadline: tokio::time::Instant,
+    /// When the current wait for a piece times out.
+    idle: Instant,
+    /// When the whole call must be done.
+    deadline: Instant,
+    /// The configured deadline, for the error.
+    call_deadline: Duration,
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Bytes read so far.
+    read: u64,
+    limit: u64,
 }
 
 impl BodyStream {
@@ -256,55 +330,51 @@ impl BodyStream {
         use futures::future::{select, Either};
         // The wait starts now (not at the last piece: time the caller spent on it, a slow
         // consumer for example, does not count).
-        self.deadline = tokio::time::Instant::now() + self.timeout;
+        self.idle = after(Instant::now(), self.timeout);
         let mut chunk = std::pin::pin!(self.response.chunk());
         loop {
             match select(chunk.as_mut(), self.timer.as_mut()).await {
                 Either::Left((chunk, _)) => {
-                    return match chunk {
-                        Ok(chunk) => Ok(chunk),
-                        Err(e) => Err(OpenAIError::StreamCut {
-                            reason: error_chain(&e),
-                        }),
-                    };
+                    let chunk = chunk.map_err(|e| {
+                        OpenAIError::stream_cut(
+                            "the connection failed",
+                            Some(TransportError::new(e)),
+                        )
+                    })?;
+                    if let Some(bytes) = &chunk {
+                        self.read = self.read.saturating_add(bytes.len() as u64);
+                        if self.read > self.limit {
+                            return Err(OpenAIError::too_large(self.limit));
+                        }
+                    }
+                    return Ok(chunk);
                 }
                 Either::Right(((), _)) => {
-                    if tokio::time::Instant::now() >= self.deadline {
+                    let now = Instant::now();
+                    if now >= self.deadline {
+                        return Err(OpenAIError::Deadline(self.call_deadline));
+                    }
+                    if now >= self.idle {
                         return Err(OpenAIError::Timeout(self.timeout));
                     }
-                    let deadline = self.deadline;
-                    self.timer.as_mut().reset(deadline);
+                    let next = self.idle.min(self.deadline);
+                    self.timer.as_mut().reset(next);
                 }
             }
         }
     }
 }
 
-/// An error with its causes, `outer: inner: root`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-/// The body of an error answer as text, at most [`MAX_ERROR_BODY`] bytes; a body that cannot
-/// be read becomes a note saying so.
-async fn read_capped(mut response: Response) -> String {
+/// The body of an error answer as text, at most `limit` bytes; a body that cannot be read
+/// becomes a note saying so.
+async fn read_capped(mut response: Response, limit: usize) -> String {
     let mut bytes = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                let room = MAX_ERROR_BODY.saturating_sub(bytes.len());
+                let room = limit.saturating_sub(bytes.len());
                 bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if bytes.len() >= MAX_ERROR_BODY {
+                if bytes.len() >= limit {
                     break;
                 }
             }

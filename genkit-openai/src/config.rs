@@ -4,9 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::api_key::ApiKey;
-use crate::client::Client;
-use crate::error::OpenAIError;
-use crate::plugin::OpenAI;
+use crate::request::MaxTokensField;
 use crate::retry::RetryPolicy;
 
 /// OpenAI's own API, used when no base URL is given.
@@ -24,38 +22,23 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 /// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Which request key carries Genkit's `maxOutputTokens`.
-///
-/// OpenAI deprecated `max_tokens` for `max_completion_tokens` (its reasoning models reject the
-/// old name); some compatible servers only know `max_tokens`.
+/// The default deadline of a whole call: every attempt, the waits between them and, for a
+/// stream, everything up to its last byte. Long enough for long generations; a server that
+/// keeps a stream alive with keep-alive comments or trickled bytes cannot hold a call longer.
 ///
 /// ```
-/// use genkit_openai::{MaxTokensField, OpenAI};
-/// let deepseek = OpenAI::builder()
-///     .name("deepseek")
-///     .base_url("https://api.deepseek.com/v1")
-///     .max_tokens_field(MaxTokensField::MaxTokens)
-///     .build()?;
-/// # Ok::<(), genkit_openai::OpenAIError>(())
+/// assert_eq!(genkit_openai::DEFAULT_DEADLINE.as_secs(), 30 * 60);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum MaxTokensField {
-    /// `max_completion_tokens` (OpenAI's current name; llama.cpp and vLLM take it too).
-    #[default]
-    MaxCompletionTokens,
-    /// `max_tokens` (the older name).
-    MaxTokens,
-}
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
-impl MaxTokensField {
-    pub(crate) fn key(self) -> &'static str {
-        match self {
-            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
-            MaxTokensField::MaxTokens => "max_tokens",
-        }
-    }
-}
+/// The default limit on the size of a response body (for a stream: all of its bytes
+/// together). Far above any real completion, text or tool calls; low enough that a broken or
+/// hostile server cannot exhaust the memory.
+///
+/// ```
+/// assert_eq!(genkit_openai::DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024 * 1024);
+/// ```
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Builds an [`OpenAI`] plugin.
 ///
@@ -84,6 +67,8 @@ pub struct OpenAIBuilder {
     pub(crate) project: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Duration,
+    pub(crate) deadline: Duration,
+    pub(crate) max_response_bytes: u64,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_tokens_field: MaxTokensField,
 }
@@ -99,6 +84,8 @@ impl fmt::Debug for OpenAIBuilder {
             .field("project", &self.project)
             .field("headers", &header_names)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field("max_tokens_field", &self.max_tokens_field)
             .finish()
@@ -115,6 +102,8 @@ impl Default for OpenAIBuilder {
             project: None,
             headers: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
             max_tokens_field: MaxTokensField::default(),
         }
@@ -242,8 +231,9 @@ impl OpenAIBuilder {
     }
 
     /// The timeout of one attempt: for a plain call, the whole exchange; for a stream, the
-    /// wait for the response headers and then for each piece of data. Default
-    /// [`DEFAULT_TIMEOUT`].
+    /// wait for the response headers and then for each piece of data (so a stream may run
+    /// longer, up to the [`deadline`](Self::deadline)). Default [`DEFAULT_TIMEOUT`].
+    /// `Duration::MAX` means no timeout.
     ///
     /// ```
     /// let p = genkit_openai::OpenAI::builder().timeout(std::time::Duration::from_secs(20)).build()?;
@@ -251,6 +241,38 @@ impl OpenAIBuilder {
     /// ```
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The deadline of a whole call: every attempt, the backoff waits between them and, for a
+    /// stream, everything up to its last byte. Past it the call fails with
+    /// [`OpenAIError::Deadline`](crate::OpenAIError::Deadline); a retry whose wait would end
+    /// after it is not made. Default [`DEFAULT_DEADLINE`]; `Duration::MAX` means none.
+    ///
+    /// ```
+    /// let p = genkit_openai::OpenAI::builder()
+    ///     .timeout(std::time::Duration::from_secs(30)) // silence between pieces
+    ///     .deadline(std::time::Duration::from_secs(300)) // the whole call
+    ///     .build()?;
+    /// # Ok::<(), genkit_openai::OpenAIError>(())
+    /// ```
+    pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The largest response body accepted, in bytes; for a stream, all of its bytes
+    /// together. A larger one fails with
+    /// [`OpenAIError::ResponseTooLarge`](crate::OpenAIError::ResponseTooLarge) as soon as
+    /// the limit is passed (or at once, when `Content-Length` says so). Default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]; `u64::MAX` means no limit.
+    ///
+    /// ```
+    /// let p = genkit_openai::OpenAI::builder().max_response_bytes(8 << 20).build()?;
+    /// # Ok::<(), genkit_openai::OpenAIError>(())
+    /// ```
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 
@@ -275,21 +297,5 @@ impl OpenAIBuilder {
     pub fn max_tokens_field(mut self, field: MaxTokensField) -> Self {
         self.max_tokens_field = field;
         self
-    }
-
-    /// Builds the plugin. Fails on an invalid base URL, plugin name or header.
-    ///
-    /// ```
-    /// assert!(genkit_openai::OpenAI::builder().base_url("not a url").build().is_err());
-    /// ```
-    pub fn build(self) -> Result<OpenAI, OpenAIError> {
-        if self.name.is_empty() || self.name.contains('/') {
-            return Err(OpenAIError::Config(format!(
-                "plugin name '{}' must be non-empty and contain no '/'",
-                self.name
-            )));
-        }
-        let client = Client::new(&self)?;
-        Ok(OpenAI::new(self.name, client))
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use genkit_core::{GenkitError, Status};
+
+use crate::api_key::Redactor;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -57,6 +59,34 @@ impl ApiErrorBody {
     }
 }
 
+impl ApiErrorBody {
+    /// A body holding only a message (a stream's error event that is not OpenAI-shaped).
+    pub(crate) fn message_only(message: String) -> Self {
+        Self {
+            message,
+            kind: None,
+            code: None,
+            param: None,
+        }
+    }
+
+    fn sanitized(self, redactor: &Redactor) -> Self {
+        let text = |s: String| redactor.server_text(s, MAX_ERROR_BODY);
+        let code = self.code.map(|code| match code {
+            Value::String(s) => Value::String(text(s)),
+            Value::Number(_) | Value::Bool(_) | Value::Null => code,
+            // an object or array: kept as scrubbed text
+            other => Value::String(text(other.to_string())),
+        });
+        Self {
+            message: text(self.message),
+            kind: self.kind.map(text),
+            code,
+            param: self.param.map(text),
+        }
+    }
+}
+
 impl fmt::Display for ApiErrorBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.message.is_empty() {
@@ -100,46 +130,71 @@ impl fmt::Display for ApiErrorBody {
 /// }
 /// ```
 ///
-/// The API key never appears in it: bodies that echo the key are scrubbed.
+/// The API key (and every custom header value) never appears in it: every text a server sent
+/// is scrubbed of them, and cut to [`MAX_ERROR_BODY`] bytes, before it is put into an error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenAIError {
     /// The server answered with an error status.
     #[error("HTTP {status}: {}", describe_body(.error, .body))]
+    #[non_exhaustive]
     Api {
         /// The HTTP status code.
         status: u16,
         /// The parsed error object, when the body was an OpenAI-style error.
         error: Option<Box<ApiErrorBody>>,
-        /// The raw body, as text.
+        /// The raw body, as text (at most [`MAX_ERROR_BODY`] bytes of it).
         body: String,
-        /// The wait the server asked for (`Retry-After`), if any.
+        /// The wait the server asked for (`retry-after-ms`, or `Retry-After` in seconds or as
+        /// an HTTP-date), at most [`MAX_REPORTED_RETRY_AFTER`].
         retry_after: Option<Duration>,
     },
 
-    /// No answer within the configured timeout (for a stream: no data for that long).
+    /// No answer within the configured per-attempt timeout (for a stream: no data for that
+    /// long).
     #[error("no response within {0:?}")]
     Timeout(Duration),
 
+    /// The whole call (every attempt, the waits between them and the entire stream) took
+    /// longer than the configured deadline.
+    #[error("the call did not finish within its deadline of {0:?}")]
+    Deadline(Duration),
+
     /// The request could not be sent or the response not received (DNS, connection refused,
-    /// TLS, connection reset).
-    #[error("request failed: {}", crate::client::error_chain(.0))]
-    Transport(reqwest::Error),
+    /// TLS, connection reset). Ask [`TransportError::is_connect`] and friends for the kind;
+    /// the cause is its [`source`](std::error::Error::source).
+    #[error(transparent)]
+    Transport(TransportError),
 
     /// The server answered 2xx with a body that is not the expected JSON.
     #[error("unexpected response body ({reason}): {}", truncate(.body))]
+    #[non_exhaustive]
     InvalidResponse {
         /// What did not match.
         reason: String,
-        /// The raw body (or the offending stream event), as text.
+        /// The raw body (or the offending stream event), as text (at most
+        /// [`MAX_ERROR_BODY`] bytes of it).
         body: String,
+    },
+
+    /// The response body (or, for a stream, all of its bytes together) is larger than the
+    /// configured maximum ([`OpenAIBuilder::max_response_bytes`](crate::OpenAIBuilder::max_response_bytes)).
+    #[error("the response exceeds the limit of {limit} bytes")]
+    #[non_exhaustive]
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
     },
 
     /// A stream broke off in the middle of an event or a network read.
     #[error("the response stream broke off: {reason}")]
+    #[non_exhaustive]
     StreamCut {
         /// What was cut.
         reason: String,
+        /// The network error that cut it, if one did.
+        #[source]
+        source: Option<TransportError>,
     },
 
     /// A stream ended cleanly but before the server said the response was complete (no
@@ -159,6 +214,122 @@ pub enum OpenAIError {
     /// The plugin's configuration is invalid (base URL, header names, TLS setup).
     #[error("invalid configuration: {0}")]
     Config(String),
+}
+
+/// At most this much of any text a server sent (an error body, a stream event, a body that is
+/// not a completion) is kept in an [`OpenAIError`]; the start says what went wrong.
+///
+/// ```
+/// assert_eq!(genkit_openai::MAX_ERROR_BODY, 64 * 1024);
+/// ```
+pub const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The longest wait an [`OpenAIError::Api`] reports in `retry_after`: a server asking for more
+/// (or for more than a [`Duration`] can hold) is reported as asking for this.
+///
+/// ```
+/// assert_eq!(genkit_openai::MAX_REPORTED_RETRY_AFTER.as_secs(), 24 * 3600);
+/// ```
+pub const MAX_REPORTED_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// A network failure: the request could not be sent or the response not read.
+///
+/// Opaque on purpose (as `reqwest::Error` is): ask what kind it was with the predicates, and
+/// walk [`source`](std::error::Error::source) for the cause (the I/O error, the TLS alert).
+///
+/// ```
+/// use genkit_openai::OpenAIError;
+///
+/// fn worth_retrying_later(e: &OpenAIError) -> bool {
+///     matches!(e, OpenAIError::Transport(t) if t.is_connect() || t.is_timeout())
+/// }
+/// # let _ = worth_retrying_later;
+/// ```
+pub struct TransportError {
+    inner: reqwest::Error,
+}
+
+impl TransportError {
+    pub(crate) fn new(inner: reqwest::Error) -> Self {
+        Self { inner }
+    }
+
+    /// The connection could not be made (refused, DNS, TLS handshake).
+    pub fn is_connect(&self) -> bool {
+        self.inner.is_connect()
+    }
+
+    /// The transport gave up waiting (a timeout below the plugin's own).
+    pub fn is_timeout(&self) -> bool {
+        self.inner.is_timeout()
+    }
+
+    /// The response body could not be read (the connection broke while reading it).
+    pub fn is_body(&self) -> bool {
+        self.inner.is_body() || self.inner.is_decode()
+    }
+
+    /// The request could not be sent (the connection broke while sending it).
+    pub fn is_request(&self) -> bool {
+        self.inner.is_request()
+    }
+
+    /// The URL the request went to.
+    pub fn url(&self) -> Option<&str> {
+        self.inner.url().map(|u| u.as_str())
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.is_connect() {
+            "could not connect"
+        } else if self.is_timeout() {
+            "the connection timed out"
+        } else if self.is_body() {
+            "the response body could not be read"
+        } else if self.is_request() {
+            "the request could not be sent"
+        } else {
+            "the HTTP exchange failed"
+        };
+        f.write_str(what)?;
+        if let Some(url) = self.url() {
+            write!(f, " ({url})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.to_string())
+            .field("source", &self.inner)
+            .finish()
+    }
+}
+
+impl std::error::Error for TransportError {
+    /// The cause below reqwest's own description (which this type's `Display` replaces).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.inner)
+    }
+}
+
+/// An error with its causes, `outer: inner: root`, for log lines.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 fn truncate(body: &str) -> String {
@@ -202,8 +373,90 @@ impl OpenAIError {
             status,
             error: ApiErrorBody::parse(&body).map(Box::new),
             body,
-            retry_after,
+            retry_after: retry_after.map(|d| d.min(MAX_REPORTED_RETRY_AFTER)),
         }
+    }
+
+    /// A 2xx answer (or a stream event) that is not what the API promises.
+    pub(crate) fn invalid_response(reason: impl Into<String>, body: impl Into<String>) -> Self {
+        OpenAIError::InvalidResponse {
+            reason: reason.into(),
+            body: body.into(),
+        }
+    }
+
+    /// A stream cut short, by a network error (`source`) or by the server.
+    pub(crate) fn stream_cut(reason: impl Into<String>, source: Option<TransportError>) -> Self {
+        OpenAIError::StreamCut {
+            reason: reason.into(),
+            source,
+        }
+    }
+
+    /// A response over the size limit.
+    pub(crate) fn too_large(limit: u64) -> Self {
+        OpenAIError::ResponseTooLarge { limit }
+    }
+
+    /// A network failure.
+    pub(crate) fn transport(e: reqwest::Error) -> Self {
+        OpenAIError::Transport(TransportError::new(e))
+    }
+
+    /// The error with every text a server sent scrubbed of secrets and cut to
+    /// [`MAX_ERROR_BODY`]. Every error leaving the plugin passes through here.
+    pub(crate) fn sanitized(self, redactor: &Redactor) -> Self {
+        let text = |s: String| redactor.server_text(s, MAX_ERROR_BODY);
+        match self {
+            OpenAIError::Api {
+                status,
+                error,
+                body,
+                retry_after,
+            } => OpenAIError::Api {
+                status,
+                error: error.map(|e| Box::new(e.sanitized(redactor))),
+                body: text(body),
+                retry_after,
+            },
+            OpenAIError::InvalidResponse { reason, body } => OpenAIError::InvalidResponse {
+                reason: text(reason),
+                body: text(body),
+            },
+            OpenAIError::StreamCut { reason, source } => OpenAIError::StreamCut {
+                reason: text(reason),
+                source,
+            },
+            OpenAIError::StreamApi(e) => OpenAIError::StreamApi(Box::new(e.sanitized(redactor))),
+            other => other,
+        }
+    }
+
+    /// Whether the call ran out of time: the per-attempt timeout, the call's deadline, or a
+    /// transport timeout.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use genkit_openai::OpenAIError;
+    /// assert!(OpenAIError::Timeout(Duration::from_secs(1)).is_timeout());
+    /// assert!(OpenAIError::Deadline(Duration::from_secs(1)).is_timeout());
+    /// assert!(!OpenAIError::StreamIncomplete.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            OpenAIError::Timeout(_) | OpenAIError::Deadline(_) => true,
+            OpenAIError::Transport(t) => t.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Whether the server could not be reached at all.
+    ///
+    /// ```
+    /// assert!(!genkit_openai::OpenAIError::StreamIncomplete.is_connect());
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        matches!(self, OpenAIError::Transport(t) if t.is_connect())
     }
 
     /// The Genkit status this failure maps to.
@@ -217,11 +470,13 @@ impl OpenAIError {
     pub fn status(&self) -> Status {
         match self {
             OpenAIError::Api { status, .. } => status_for_http(*status),
-            OpenAIError::Timeout(_) => Status::DeadlineExceeded,
+            OpenAIError::Timeout(_) | OpenAIError::Deadline(_) => Status::DeadlineExceeded,
             OpenAIError::Transport(e) if e.is_timeout() => Status::DeadlineExceeded,
             OpenAIError::Transport(_) | OpenAIError::StreamCut { .. } => Status::Unavailable,
             OpenAIError::StreamIncomplete => Status::Unavailable,
             OpenAIError::InvalidResponse { .. } => Status::Internal,
+            // as gRPC answers a message over its size limit
+            OpenAIError::ResponseTooLarge { .. } => Status::ResourceExhausted,
             OpenAIError::StreamApi(e) => match e.code.as_ref().and_then(Value::as_u64) {
                 Some(code @ 400..=599) => status_for_http(code as u16),
                 _ => Status::Internal,

@@ -42,6 +42,11 @@
 //! Failures come back as [`GenkitError::Model`](genkit_core::GenkitError::Model) with the
 //! matching [`Status`](genkit_core::Status); its `source` downcasts to [`OpenAIError`] for the
 //! HTTP status and the server's error body.
+//!
+//! Nothing a server sends can make a call panic, hang or grow without bound: every call has a
+//! per-attempt [timeout](OpenAIBuilder::timeout), an overall [deadline](OpenAIBuilder::deadline)
+//! and a [size limit](OpenAIBuilder::max_response_bytes), and the API key is scrubbed from
+//! every text a server sent before it reaches an error, a log line or a trace.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -60,8 +65,13 @@ mod retry;
 mod sse;
 mod stream;
 
-pub use config::{MaxTokensField, OpenAIBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
-pub use error::{ApiErrorBody, OpenAIError};
+pub use config::{
+    OpenAIBuilder, DEFAULT_BASE_URL, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+};
+pub use error::{
+    ApiErrorBody, OpenAIError, TransportError, MAX_ERROR_BODY, MAX_REPORTED_RETRY_AFTER,
+};
 pub use model::OpenAIModel;
 pub use plugin::OpenAI;
+pub use request::MaxTokensField;
 pub use retry::RetryPolicy;

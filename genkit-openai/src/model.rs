@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::future::BoxFuture;
 use genkit_core::{
@@ -10,6 +9,7 @@ use genkit_core::{
     ModelResponse, ModelSupports, Part,
 };
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{ApiErrorBody, OpenAIError};
@@ -62,13 +62,8 @@ enum Flow {
 
 fn cut(e: SseError) -> OpenAIError {
     match e {
-        SseError::Truncated(_) => OpenAIError::StreamCut {
-            reason: e.to_string(),
-        },
-        SseError::LineTooLong(_) => OpenAIError::InvalidResponse {
-            reason: e.to_string(),
-            body: String::new(),
-        },
+        SseError::Truncated(_) => OpenAIError::stream_cut(e.to_string(), None),
+        SseError::LineTooLong(_) => OpenAIError::invalid_response(e.to_string(), String::new()),
     }
 }
 
@@ -76,10 +71,7 @@ fn cut(e: SseError) -> OpenAIError {
 fn with_body(e: OpenAIError, body: &[u8]) -> OpenAIError {
     match e {
         OpenAIError::InvalidResponse { reason, body: b } if b.is_empty() => {
-            OpenAIError::InvalidResponse {
-                reason,
-                body: String::from_utf8_lossy(body).into_owned(),
-            }
+            OpenAIError::invalid_response(reason, String::from_utf8_lossy(body))
         }
         other => other,
     }
@@ -125,10 +117,28 @@ impl OpenAIModel {
         serde_json::to_vec(&body).map_err(|e| OpenAIError::UnsupportedRequest(e.to_string()))
     }
 
-    async fn once(&self, request: &ModelRequest) -> Result<ModelResponse, OpenAIError> {
+    /// The call, by the mode the caller asked for. Its errors are not sanitized yet.
+    async fn run(
+        &self,
+        request: &ModelRequest,
+        ctx: &ModelContext,
+    ) -> Result<ModelResponse, OpenAIError> {
+        let deadline = self.client.deadline_from_now();
+        if ctx.is_streaming() {
+            self.streamed(request, ctx, deadline).await
+        } else {
+            self.once(request, deadline).await
+        }
+    }
+
+    async fn once(
+        &self,
+        request: &ModelRequest,
+        deadline: Instant,
+    ) -> Result<ModelResponse, OpenAIError> {
         let body = self
             .client
-            .complete(self.body_bytes(request, false)?)
+            .complete(self.body_bytes(request, false)?, deadline)
             .await?;
         let completion = response::parse(&body)?;
         response::to_model_response(completion).map_err(|e| with_body(e, &body))
@@ -138,17 +148,18 @@ impl OpenAIModel {
         &self,
         request: &ModelRequest,
         ctx: &ModelContext,
+        deadline: Instant,
     ) -> Result<ModelResponse, OpenAIError> {
         let response = self
             .client
-            .open_stream(self.body_bytes(request, true)?)
+            .open_stream(self.body_bytes(request, true)?, deadline)
             .await?;
         let is_json = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/json"));
-        let mut http = self.client.body(response);
+        let mut http = self.client.body(response, deadline);
         if is_json {
             // A server that ignores `stream: true` answers with one JSON body.
             let mut body = Vec::new();
@@ -228,19 +239,12 @@ impl OpenAIModel {
                 }
             }
         }
-        let invalid = |reason: String| OpenAIError::InvalidResponse {
-            reason,
-            body: event.data.clone(),
-        };
+        let invalid = |reason: String| OpenAIError::invalid_response(reason, event.data.as_str());
         let value: Value = serde_json::from_str(&event.data)
             .map_err(|e| invalid(format!("a stream event is not JSON: {e}")))?;
         if value.get("error").is_some() || event.event.as_deref() == Some("error") {
-            let error = ApiErrorBody::parse(&event.data).unwrap_or_else(|| ApiErrorBody {
-                message: event.data.clone(),
-                kind: None,
-                code: None,
-                param: None,
-            });
+            let error = ApiErrorBody::parse(&event.data)
+                .unwrap_or_else(|| ApiErrorBody::message_only(event.data.clone()));
             return Err(OpenAIError::StreamApi(Box::new(error)));
         }
         let chunk: ChatCompletionChunk = serde_json::from_value(value)
@@ -282,13 +286,13 @@ impl Model for OpenAIModel {
         ctx: ModelContext,
     ) -> BoxFuture<'a, Result<ModelResponse, GenkitError>> {
         Box::pin(async move {
-            let started = Instant::now();
+            let started = std::time::Instant::now();
             let streaming = ctx.is_streaming();
-            let result = if streaming {
-                self.streamed(request, &ctx).await
-            } else {
-                self.once(request).await
-            };
+            // The one place every error leaves the plugin: sanitized before it is logged.
+            let result = self
+                .run(request, &ctx)
+                .await
+                .map_err(|e| self.client.sanitize(e));
             let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
             match result {
                 Ok(mut response) => {
@@ -297,7 +301,7 @@ impl Model for OpenAIModel {
                     Ok(response)
                 }
                 Err(e) => {
-                    tracing::debug!(model = %self.name, streaming, elapsed_ms, error = %e, "model call failed");
+                    tracing::debug!(model = %self.name, streaming, elapsed_ms, error = %crate::error::error_chain(&e), "model call failed");
                     Err(e.into_genkit(&self.name))
                 }
             }

@@ -99,3 +99,21 @@ impl Plugin for OpenAI {
         Some(Arc::new(self.model(name)))
     }
 }
+
+impl OpenAIBuilder {
+    /// Builds the plugin. Fails on an invalid base URL, plugin name or header.
+    ///
+    /// ```
+    /// assert!(genkit_openai::OpenAI::builder().base_url("not a url").build().is_err());
+    /// ```
+    pub fn build(self) -> Result<OpenAI, OpenAIError> {
+        if self.name.is_empty() || self.name.contains('/') {
+            return Err(OpenAIError::Config(format!(
+                "plugin name '{}' must be non-empty and contain no '/'",
+                self.name
+            )));
+        }
+        let client = Client::new(&self)?;
+        Ok(OpenAI::new(self.name, client))
+    }
+}

@@ -11,8 +11,40 @@ use genkit_core::{
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::config::MaxTokensField;
 use crate::error::OpenAIError;
+
+/// Which request key carries Genkit's `maxOutputTokens`.
+///
+/// OpenAI deprecated `max_tokens` for `max_completion_tokens` (its reasoning models reject the
+/// old name); some compatible servers only know `max_tokens`.
+///
+/// ```
+/// use genkit_openai::{MaxTokensField, OpenAI};
+/// let deepseek = OpenAI::builder()
+///     .name("deepseek")
+///     .base_url("https://api.deepseek.com/v1")
+///     .max_tokens_field(MaxTokensField::MaxTokens)
+///     .build()?;
+/// # Ok::<(), genkit_openai::OpenAIError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MaxTokensField {
+    /// `max_completion_tokens` (OpenAI's current name; llama.cpp and vLLM take it too).
+    #[default]
+    MaxCompletionTokens,
+    /// `max_tokens` (the older name).
+    MaxTokens,
+}
+
+impl MaxTokensField {
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+            MaxTokensField::MaxTokens => "max_tokens",
+        }
+    }
+}
 
 /// Keys only the plugin sets: a config passthrough must not change how the answer is read.
 const RESERVED: &[&str] = &["model", "messages", "stream", "stream_options", "tools"];

@@ -135,9 +135,11 @@ impl Usage {
 
 /// Parses a non-streamed response body; anything else keeps the raw text in the error.
 pub(crate) fn parse(body: &[u8]) -> Result<ChatCompletion, OpenAIError> {
-    serde_json::from_slice(body).map_err(|e| OpenAIError::InvalidResponse {
-        reason: format!("not a chat completion: {e}"),
-        body: String::from_utf8_lossy(body).into_owned(),
+    serde_json::from_slice(body).map_err(|e| {
+        OpenAIError::invalid_response(
+            format!("not a chat completion: {e}"),
+            String::from_utf8_lossy(body),
+        )
     })
 }
 
@@ -185,10 +187,10 @@ pub(crate) fn to_model_response(completion: ChatCompletion) -> Result<ModelRespo
     let mut choices = completion.choices;
     let position = choices.iter().position(|c| c.index == 0).unwrap_or(0);
     if choices.is_empty() {
-        return Err(OpenAIError::InvalidResponse {
-            reason: "the response has no choices".to_owned(),
-            body: String::new(),
-        });
+        return Err(OpenAIError::invalid_response(
+            "the response has no choices",
+            String::new(),
+        ));
     }
     let choice = choices.swap_remove(position);
     let message = choice.message;
@@ -206,10 +208,10 @@ pub(crate) fn to_model_response(completion: ChatCompletion) -> Result<ModelRespo
     for call in message.tool_calls {
         let name = call.function.name.unwrap_or_default();
         if name.is_empty() {
-            return Err(OpenAIError::InvalidResponse {
-                reason: "a tool call has no function name".to_owned(),
-                body: String::new(),
-            });
+            return Err(OpenAIError::invalid_response(
+                "a tool call has no function name",
+                String::new(),
+            ));
         }
         content.push(Part::tool_request(ToolRequest {
             ref_: call.id.filter(|id| !id.is_empty()),

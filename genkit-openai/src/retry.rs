@@ -161,8 +161,11 @@ impl RetryPolicy {
             .saturating_mul(factor)
             .min(self.max_backoff);
         // "Equal jitter": half fixed, half random, so clients that failed together spread out
-        // without any retry coming back immediately.
-        Some(backoff.mul_f64(0.5 + 0.5 * random_fraction()))
+        // without any retry coming back immediately. (Through f64 seconds, which cannot hold
+        // every Duration: one too large for it keeps the full backoff.)
+        let jittered =
+            Duration::try_from_secs_f64(backoff.as_secs_f64() * (0.5 + 0.5 * random_fraction()));
+        Some(jittered.map_or(backoff, |d| d.min(backoff)))
     }
 }
 
@@ -174,20 +177,31 @@ fn random_fraction() -> f64 {
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After` in seconds. An
-/// HTTP-date `Retry-After` is ignored (the backoff applies).
+/// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`, in seconds
+/// (fractions accepted) or as an HTTP-date. A value that is not a wait (negative, NaN,
+/// unparsable) is ignored, and the backoff applies; one too large for a [`Duration`]
+/// saturates at [`Duration::MAX`] (the policy then refuses to wait that long); a date in the
+/// past means "now".
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = |name: &str, scale: f64| {
-        let value = headers
-            .get(name)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<f64>()
-            .ok()?;
-        (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value * scale))
+    let text = |name: &str| Some(headers.get(name)?.to_str().ok()?.trim().to_owned());
+    let seconds = |text: &str, scale: f64| {
+        let value = text.parse::<f64>().ok()?;
+        if value.is_nan() || value < 0.0 {
+            return None;
+        }
+        Some(Duration::try_from_secs_f64(value * scale).unwrap_or(Duration::MAX))
     };
-    seconds("retry-after-ms", 0.001).or_else(|| seconds("retry-after", 1.0))
+    if let Some(wait) = text("retry-after-ms").and_then(|t| seconds(&t, 0.001)) {
+        return Some(wait);
+    }
+    let value = text("retry-after")?;
+    seconds(&value, 1.0).or_else(|| {
+        let at = httpdate::parse_http_date(&value).ok()?;
+        Some(
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -246,11 +260,92 @@ mod tests {
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert("retry-after-ms", HeaderValue::from_static("250"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
         h.insert("retry-after-ms", HeaderValue::from_static("-1"));
         h.insert("retry-after", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+    }
+
+    fn one(name: &'static str, value: &str) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_huge_negative_nan_and_fractional_values_never_panic() {
+        for name in ["retry-after", "retry-after-ms"] {
+            for huge in ["99999999999999999999", "1e300", "inf", "+Infinity", "2e19"] {
+                assert_eq!(one(name, huge), Some(Duration::MAX), "{name}: {huge}");
+            }
+            for junk in ["-1", "-0.5", "-1e300", "NaN", "-inf", "", "soon", "1,5"] {
+                assert_eq!(one(name, junk), None, "{name}: {junk}");
+            }
+        }
+        assert_eq!(one("retry-after", "0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(
+            one("retry-after-ms", "1.5"),
+            Some(Duration::from_micros(1500))
+        );
+        assert_eq!(one("retry-after", "1e-300"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_http_date_is_the_wait_until_then() {
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        let wait = one("retry-after", &httpdate::fmt_http_date(later)).unwrap();
+        assert!(
+            wait > Duration::from_secs(28) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert_eq!(
+            one("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            one("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")
+                .map(|d| d > Duration::from_secs(1 << 30)),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn retry_after_huge_value_is_never_waited_for() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, Some(Duration::MAX)), None);
+        assert_eq!(
+            p.delay(1, Some(p.max_retry_after())),
+            Some(p.max_retry_after())
+        );
+    }
+
+    #[test]
+    fn extreme_policy_values_never_panic() {
+        let extremes = [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_secs(u64::MAX / 2),
+            Duration::MAX,
+        ];
+        for initial in extremes {
+            for max in extremes {
+                for retries in [0, 1, 31, 32, 33, u32::MAX] {
+                    let p = RetryPolicy::default()
+                        .with_max_retries(retries)
+                        .with_initial_backoff(initial)
+                        .with_max_backoff(max)
+                        .with_max_retry_after(max);
+                    for retry in [0, 1, 2, 32, 33, 64, u32::MAX - 1, u32::MAX] {
+                        if let Some(d) = p.delay(retry, None) {
+                            assert!(d <= max, "{d:?} > {max:?}");
+                        }
+                        let _ = p.delay(retry, Some(Duration::MAX));
+                        let _ = p.delay(retry, Some(initial));
+                    }
+                }
+            }
+        }
     }
 }

@@ -144,19 +144,31 @@ impl StreamAccumulator {
                 (None, _) => 0,
             }
         });
-        let at = match self.calls.iter().position(|c| c.index == index) {
-            Some(at) => at,
-            None => {
+        // Calls are kept sorted by index. Their deltas come in order, so the call is nearly
+        // always the last one: found at once; otherwise a binary search. Linear in the number
+        // of deltas, however many calls there are.
+        let at = match self.calls.last() {
+            Some(last) if last.index == index => self.calls.len() - 1,
+            Some(last) if last.index < index => {
                 self.calls.push(PartialCall {
                     index,
                     ..PartialCall::default()
                 });
-                self.calls.sort_by_key(|c| c.index);
-                self.calls
-                    .iter()
-                    .position(|c| c.index == index)
-                    .unwrap_or(0)
+                self.calls.len() - 1
             }
+            _ => match self.calls.binary_search_by_key(&index, |c| c.index) {
+                Ok(at) => at,
+                Err(at) => {
+                    self.calls.insert(
+                        at,
+                        PartialCall {
+                            index,
+                            ..PartialCall::default()
+                        },
+                    );
+                    at
+                }
+            },
         };
         let Some(call) = self.calls.get_mut(at) else {
             return;
@@ -321,5 +333,62 @@ mod tests {
         ));
         assert!(!acc.finished());
         assert!(to_model_response(acc.into_completion()).is_err());
+    }
+
+    #[test]
+    fn many_streamed_tool_calls_accumulate_in_linear_time() {
+        // 200,000 calls, each in three deltas (name, then two argument pieces), sent call
+        // after call as servers do. The lookup used to scan every call so far: this took
+        // minutes; now it is one comparison per delta.
+        const CALLS: u32 = 200_000;
+        let mut acc = StreamAccumulator::new();
+        let delta =
+            |index: u32, id: Option<String>, name: Option<&str>, args: &str| ToolCallDelta {
+                index: Some(index),
+                id,
+                function: Some(FunctionDelta {
+                    name: name.map(str::to_owned),
+                    arguments: Some(Value::String(args.to_owned())),
+                }),
+            };
+        for i in 0..CALLS {
+            acc.push_call(delta(i, Some(format!("c{i}")), Some("f"), ""));
+            acc.push_call(delta(i, None, None, "{\"n\":"));
+            acc.push_call(delta(i, None, None, &format!("{i}}}")));
+        }
+        // one out of order, as a server interleaving two calls would send it
+        acc.push_call(delta(7, None, None, ""));
+        assert_eq!(acc.calls.len(), CALLS as usize);
+        let completion = acc.into_completion();
+        let calls = &completion.choices[0].message.tool_calls;
+        assert_eq!(calls.len(), CALLS as usize);
+        for (i, call) in calls.iter().enumerate().step_by(9973) {
+            assert_eq!(call.id.as_deref(), Some(format!("c{i}").as_str()));
+            assert_eq!(
+                call.function.arguments,
+                Some(Value::String(format!("{{\"n\":{i}}}")))
+            );
+        }
+    }
+
+    #[test]
+    fn tool_calls_out_of_index_order_are_sorted_by_index() {
+        let mut acc = StreamAccumulator::new();
+        for v in [
+            json!({"choices": [{"delta": {"tool_calls": [{"index": 5, "id": "e", "function": {"name": "e", "arguments": "{}"}}]}}]}),
+            json!({"choices": [{"delta": {"tool_calls": [{"index": 2, "id": "b", "function": {"name": "b", "arguments": "{"}}]}}]}),
+            json!({"choices": [{"delta": {"tool_calls": [{"index": 9, "id": "z", "function": {"name": "z", "arguments": "{}"}}]}}]}),
+            json!({"choices": [{"delta": {"tool_calls": [{"index": 2, "function": {"arguments": "}"}}]}}]}),
+            json!({"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}),
+        ] {
+            acc.push(chunk(v));
+        }
+        let m = to_model_response(acc.into_completion())
+            .unwrap()
+            .message
+            .unwrap();
+        let names: Vec<_> = m.tool_requests().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["b", "e", "z"]);
+        assert!(m.tool_requests().all(|r| r.input == Some(json!({}))));
     }
 }
