@@ -1,4 +1,5 @@
-//! [`ApiKey`]: the secret, kept out of `Debug` output, logs and error messages.
+//! [`ApiKey`], the secret kept out of `Debug` output, and [`Redactor`], which scrubs secrets
+//! from what a server sent before it reaches an error, a log line or a trace.
 
 use std::fmt;
 
@@ -12,7 +13,7 @@ impl ApiKey {
         Self(key)
     }
 
-    /// The key itself, for the `Authorization` header only.
+    /// The key itself, for the `Authorization` header and the redactor only.
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -358,6 +358,7 @@ mod tests {
         }
         // one out of order, as a server interleaving two calls would send it
         acc.push_call(delta(7, None, None, ""));
+        acc.saw_choice = true;
         assert_eq!(acc.calls.len(), CALLS as usize);
         let completion = acc.into_completion();
         let calls = &completion.choices[0].message.tool_calls;
