@@ -134,6 +134,18 @@ fn attempts_per_call(server: &ScriptServer) -> HashMap<usize, usize> {
 }
 
 /// The plugin's error inside a Genkit error, with the status Genkit sees.
+/// The error and its causes (`source()`), `outer: inner: root`.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
 fn model_error(e: &GenkitError) -> (Status, &OpenAIError) {
     match e {
         GenkitError::Model { status, source, .. } => {
@@ -451,9 +463,11 @@ async fn connections_reset_mid_stream_under_concurrency_fail_typed_and_are_never
                 ),
                 "call {i}: {inner:?}"
             );
+            // The cause is in the error's chain (`source()`), not flattened into its text.
             assert!(
-                e.to_string().to_lowercase().contains("reset"),
-                "call {i}: {e}"
+                error_chain(&e).to_lowercase().contains("reset"),
+                "call {i}: {}",
+                error_chain(&e)
             );
             assert!(
                 answer(i).starts_with(&streamed),
@@ -521,9 +535,11 @@ async fn connections_reset_mid_body_fail_typed_and_are_not_retried() {
                 "call {i}: {inner:?}"
             );
             // The cause is kept: the connection was reset, not closed cleanly.
+            // The cause is in the error's chain (`source()`), not flattened into its text.
             assert!(
-                e.to_string().to_lowercase().contains("reset"),
-                "call {i}: {e}"
+                error_chain(&e).to_lowercase().contains("reset"),
+                "call {i}: {}",
+                error_chain(&e)
             );
         }
         let per_call = attempts_per_call(&server);
