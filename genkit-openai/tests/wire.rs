@@ -368,6 +368,33 @@ async fn llamacpp_tool_call_plain_and_streamed_are_identical() {
     );
 }
 
+/// The model's second call of the same tool (after its result, `tool_choice: required`), as
+/// llama.cpp answered it: the arguments come through exactly as the server wrote them, with
+/// nothing (such as a stray `"}`) added to the last one. (Debris seen with the local model
+/// comes from the model's own text, which the plain path passes through unchanged.)
+#[tokio::test]
+async fn llamacpp_repeated_tool_call_arguments_pass_through_unchanged() {
+    let body = fixture("llamacpp/chat_tool_result.json");
+    let wire: Value = serde_json::from_slice(&body).unwrap();
+    let raw = wire["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+        .as_str()
+        .unwrap();
+    let server = TestServer::start(vec![Reply::json(200, body.clone())]).await;
+    let response = model_at(&server.base_url)
+        .generate(&requests()[0].1, ModelContext::new())
+        .await
+        .unwrap();
+    let calls: Vec<&ToolRequest> = message(&response).tool_requests().collect();
+    assert_eq!(calls.len(), 1);
+    let input = calls[0].input.as_ref().unwrap();
+    assert_eq!(input, &serde_json::from_str::<Value>(raw).unwrap());
+    assert_eq!(serde_json::to_string(input).unwrap(), raw);
+    for choice in input["choices"].as_array().unwrap() {
+        assert!(!choice.as_str().unwrap().ends_with("\"}"), "{choice}");
+    }
+    assert_eq!(input["allow_other"], true);
+}
+
 #[tokio::test]
 async fn openai_text_plain_and_streamed_are_identical() {
     let (plain, streamed, chunks) =
