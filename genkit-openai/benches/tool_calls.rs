@@ -54,7 +54,8 @@ async fn read_request(socket: &mut TcpStream, buf: &mut Vec<u8>) -> Option<bool>
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0);
             if buf.len() >= head + len {
-                let stream = String::from_utf8_lossy(&buf[head..head + len]).contains("\"stream\":true");
+                let stream =
+                    String::from_utf8_lossy(&buf[head..head + len]).contains("\"stream\":true");
                 buf.drain(..head + len);
                 return Some(stream);
             }

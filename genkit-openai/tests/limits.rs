@@ -24,10 +24,7 @@ fn builder(base_url: &str) -> OpenAIBuilder {
         .api_key("sk-limits-0123456789")
 }
 
-async fn generate(
-    b: OpenAIBuilder,
-    stream: bool,
-) -> (Result<ModelResponse, GenkitError>, Chunks) {
+async fn generate(b: OpenAIBuilder, stream: bool) -> (Result<ModelResponse, GenkitError>, Chunks) {
     let model = b.build().unwrap().model("m");
     let chunks = Chunks::default();
     let ctx = if stream {
@@ -95,10 +92,11 @@ async fn any_retry_after_value_is_handled_without_panic_plain_and_streamed() {
     ];
     for stream in [false, true] {
         for (name, value, retried) in &cases {
-            let limited = Reply::json(429, r#"{"error":{"message":"slow down"}}"#)
-                .with_header(name, value);
+            let limited =
+                Reply::json(429, r#"{"error":{"message":"slow down"}}"#).with_header(name, value);
             let server = TestServer::start(vec![limited, ok(stream)]).await;
-            let (result, _) = generate(builder(&server.base_url).retry(fast_retries()), stream).await;
+            let (result, _) =
+                generate(builder(&server.base_url).retry(fast_retries()), stream).await;
             let what = format!("{name}: {value} (stream {stream})");
             if *retried {
                 assert_eq!(text(&result.unwrap()), "Hi", "{what}");
@@ -144,7 +142,12 @@ async fn timeout_and_deadline_of_duration_max_mean_no_limit() {
 
 #[tokio::test]
 async fn extreme_builder_and_retry_policy_values_never_panic() {
-    let durations = [Duration::ZERO, Duration::from_nanos(1), Duration::from_secs(5), Duration::MAX];
+    let durations = [
+        Duration::ZERO,
+        Duration::from_nanos(1),
+        Duration::from_secs(5),
+        Duration::MAX,
+    ];
     for stream in [false, true] {
         let server = TestServer::start(vec![ok(stream)]).await;
         for timeout in durations {
@@ -207,7 +210,8 @@ async fn a_stream_kept_alive_by_comments_ends_at_the_deadline() {
 #[tokio::test]
 async fn a_stream_trickling_bytes_ends_at_the_deadline() {
     // A text delta cut into single bytes, one every 10 ms.
-    let event = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n".repeat(100);
+    let event =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n".repeat(100);
     let pieces = event
         .iter()
         .map(|b| (Duration::from_millis(10), vec![*b]))
@@ -238,7 +242,10 @@ async fn a_retry_whose_wait_ends_after_the_deadline_is_not_made() {
         .retry(RetryPolicy::default().with_max_retry_after(Duration::from_secs(10)));
     let (result, _) = generate(b, false).await;
     let e = result.unwrap_err();
-    assert!(matches!(inner(&e), OpenAIError::Api { status: 503, .. }), "{e:?}");
+    assert!(
+        matches!(inner(&e), OpenAIError::Api { status: 503, .. }),
+        "{e:?}"
+    );
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -264,7 +271,8 @@ async fn a_plain_body_over_the_size_limit_is_a_typed_error() {
 #[tokio::test]
 async fn a_stream_over_the_size_limit_is_a_typed_error() {
     // An endless stream of small deltas, without Content-Length.
-    let event = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"aaaaaaaaaaaaaaaa\"}}]}\n\n";
+    let event =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"aaaaaaaaaaaaaaaa\"}}]}\n\n";
     let pieces = (0..20_000)
         .map(|_| (Duration::ZERO, event.repeat(10)))
         .collect();
@@ -274,11 +282,17 @@ async fn a_stream_over_the_size_limit_is_a_typed_error() {
         hang: true,
     }])
     .await;
-    let (result, chunks) =
-        generate(builder(&server.base_url).max_response_bytes(256 * 1024), true).await;
+    let (result, chunks) = generate(
+        builder(&server.base_url).max_response_bytes(256 * 1024),
+        true,
+    )
+    .await;
     let e = result.unwrap_err();
     assert!(
-        matches!(inner(&e), OpenAIError::ResponseTooLarge { limit: 262_144, .. }),
+        matches!(
+            inner(&e),
+            OpenAIError::ResponseTooLarge { limit: 262_144, .. }
+        ),
         "{e:?}"
     );
     // what arrived before the limit was streamed
@@ -293,7 +307,9 @@ async fn many_streamed_tool_calls_give_the_same_answer_as_the_plain_call() {
     let mut calls = Vec::new();
     for i in 0..CALLS {
         for delta in [
-            format!(r#"{{"index":{i},"id":"call_{i}","type":"function","function":{{"name":"f","arguments":""}}}}"#),
+            format!(
+                r#"{{"index":{i},"id":"call_{i}","type":"function","function":{{"name":"f","arguments":""}}}}"#
+            ),
             format!(r#"{{"index":{i},"function":{{"arguments":"{{\"n\":"}}}}"#),
             format!(r#"{{"index":{i},"function":{{"arguments":"{i}}}"}}}}"#),
         ] {

@@ -123,7 +123,10 @@ async fn call(reply: Reply, then: Reply, stream: bool) -> GenkitError {
         assert_clean(&format!("{chunk:?}"), "a streamed chunk");
     }
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
-    assert!(!logged.is_empty(), "the plugin logs nothing: the capture is broken");
+    assert!(
+        !logged.is_empty(),
+        "the plugin logs nothing: the capture is broken"
+    );
     assert_clean(&logged, "the logs");
     e
 }
@@ -149,7 +152,11 @@ fn echo_body(status: u16, body: String) -> Reply {
 
 /// A body with `secret` starting `before` bytes before the 64 KiB cut.
 fn across_the_cut(secret: &str, before: usize) -> String {
-    format!("{}{secret}{}", "x".repeat(MAX_ERROR_BODY - before), "y".repeat(100))
+    format!(
+        "{}{secret}{}",
+        "x".repeat(MAX_ERROR_BODY - before),
+        "y".repeat(100)
+    )
 }
 
 #[tokio::test]
@@ -158,22 +165,40 @@ async fn an_echoed_key_never_shows_in_error_status_bodies() {
         for (status, body) in [
             (
                 401,
-                format!(r#"{{"error":{{"message":"Incorrect API key provided: {KEY}","type":"invalid_request_error","code":"invalid_api_key","param":"{KEY}"}}}}"#),
+                format!(
+                    r#"{{"error":{{"message":"Incorrect API key provided: {KEY}","type":"invalid_request_error","code":"invalid_api_key","param":"{KEY}"}}}}"#
+                ),
             ),
-            (400, format!(r#"{{"error":{{"message":"bad","code":{{"echo":"{KEY}"}}}}}}"#)),
-            (503, format!("<html>upstream said: Authorization: Bearer {KEY}</html>")),
+            (
+                400,
+                format!(r#"{{"error":{{"message":"bad","code":{{"echo":"{KEY}"}}}}}}"#),
+            ),
+            (
+                503,
+                format!("<html>upstream said: Authorization: Bearer {KEY}</html>"),
+            ),
             (500, format!("api-key: {HEADER_SECRET}")),
             // in part: the first 12 bytes, the last 9
-            (401, format!("key {} ... {}", &KEY[..12], &KEY[KEY.len() - 9..])),
+            (
+                401,
+                format!("key {} ... {}", &KEY[..12], &KEY[KEY.len() - 9..]),
+            ),
             // JSON-escaped: the raw body does not hold the key, the parsed message does
             (
                 401,
                 format!(r#"{{"error":{{"message":"\u0073{}"}}}}"#, &KEY[1..]),
             ),
         ] {
-            let e = call(echo_body(status, body.clone()), echo_body(status, body), stream).await;
+            let e = call(
+                echo_body(status, body.clone()),
+                echo_body(status, body),
+                stream,
+            )
+            .await;
             match inner(&e) {
-                OpenAIError::Api { status: s, body, .. } => {
+                OpenAIError::Api {
+                    status: s, body, ..
+                } => {
                     assert_eq!(*s, status);
                     assert!(body.contains("[REDACTED]"), "{body}");
                 }

@@ -73,6 +73,20 @@ async fn telemetry() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, bodies)
 }
 
+/// A POST over plain HTTP/1.1; the whole answer, head included, as text.
+async fn post(base: &str, path: &str, body: &str) -> String {
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echoed_key_reaches_neither_the_run_action_answer_nor_the_exported_traces() {
     let head = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
@@ -81,10 +95,7 @@ async fn an_echoed_key_reaches_neither_the_run_action_answer_nor_the_exported_tr
             401,
             format!(r#"{{"error":{{"message":"Incorrect API key provided: {KEY}"}}}}"#),
         ),
-        Reply::json(
-            400,
-            format!("{}{KEY}", "x".repeat(MAX_ERROR_BODY - 11)),
-        ),
+        Reply::json(400, format!("{}{KEY}", "x".repeat(MAX_ERROR_BODY - 11))),
         Reply::json(200, format!(r#"{{"choices": "{KEY}"}}"#)),
         Reply::sse(format!(
             "{head}event: error\ndata: {{\"error\":{{\"message\":\"bad key {KEY}\"}}}}\n\n"
@@ -104,7 +115,8 @@ async fn an_echoed_key_reaches_neither_the_run_action_answer_nor_the_exported_tr
     let ai = Genkit::builder().plugin(plugin).build().unwrap();
 
     let (telemetry_url, posted) = telemetry().await;
-    let project = std::env::temp_dir().join(format!("genkit-openai-secrets-{}", std::process::id()));
+    let project =
+        std::env::temp_dir().join(format!("genkit-openai-secrets-{}", std::process::id()));
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join("package.json"), "{}").unwrap();
     let options = DevOptions::default()
@@ -113,9 +125,7 @@ async fn an_echoed_key_reaches_neither_the_run_action_answer_nor_the_exported_tr
         .project_dir(&project)
         .exit_on_signal(false);
     let runtime = DevRuntime::start_with(&ai, options).await.unwrap().unwrap();
-    let url = format!("{}/api/runAction", runtime.reflection_url().unwrap());
-
-    let http = reqwest::Client::new();
+    let base = runtime.reflection_url().unwrap().to_owned();
     for i in 0..n {
         // the first three replies are plain answers, the last two streams
         let stream = i >= 3;
@@ -126,19 +136,17 @@ async fn an_echoed_key_reaches_neither_the_run_action_answer_nor_the_exported_tr
                 "messages": [{"role": "user", "content": [{"text": "Hello"}]}],
             },
         });
-        let target = if stream { format!("{url}?stream=true") } else { url.clone() };
-        let answer = http
-            .post(target)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let path = if stream {
+            "/api/runAction?stream=true"
+        } else {
+            "/api/runAction"
+        };
+        let answer = post(&base, path, &body.to_string()).await;
         assert!(answer.contains("leak/gpt-4o-mini"), "reply {i}: {answer}");
-        assert!(answer.contains("\"error\"") || answer.contains("\"code\""), "reply {i}: {answer}");
+        assert!(
+            answer.contains("\"error\"") || answer.contains("\"code\""),
+            "reply {i}: {answer}"
+        );
         assert_clean(&answer, &format!("the runAction answer {i}"));
     }
     assert_eq!(server.requests().len(), n);
@@ -146,7 +154,10 @@ async fn an_echoed_key_reaches_neither_the_run_action_answer_nor_the_exported_tr
     // The runner flushes a run's spans before it answers; give a late one a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let posted = posted.lock().unwrap().join("\n");
-    assert!(posted.contains("leak/gpt-4o-mini"), "no trace exported: {posted:.500}");
+    assert!(
+        posted.contains("leak/gpt-4o-mini"),
+        "no trace exported: {posted:.500}"
+    );
     let errors: Vec<Value> = posted
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
