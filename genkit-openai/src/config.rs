@@ -40,7 +40,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// ```
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Builds an [`OpenAI`] plugin.
+/// Builds an [`OpenAI`](crate::OpenAI) plugin.
 ///
 /// ```
 /// use std::time::Duration;
