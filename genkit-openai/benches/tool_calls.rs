@@ -4,6 +4,11 @@
 //! A local server answers with `N` tool calls, each streamed as two deltas (id and name, then
 //! the arguments) or, plain, as one `tool_calls` array. `OpenAIModel::generate` is measured
 //! for N = 1,000, 10,000 and 100,000; streamed and plain should grow alike.
+//!
+//! Measured on the 2-core machine, under load from other builds (`cargo bench --bench
+//! tool_calls`): streamed 1k / 10k / 100k calls took 15.3 ms / 591 ms / about 60 s per call
+//! with the old lookup (the 100k run was stopped after criterion's warm-up), and take
+//! 10.4 ms / 81 ms / 1.03 s now; plain: 5.5 ms / 33 ms / 245 ms.
 
 use std::time::Duration;
 
