@@ -59,6 +59,7 @@
 )]
 
 mod action;
+pub mod agent;
 mod context;
 mod error;
 pub mod flow;
@@ -70,6 +71,7 @@ mod plugin;
 pub mod protocol;
 mod registry;
 pub mod schema;
+pub mod session;
 mod status;
 pub mod testing;
 mod tool;
