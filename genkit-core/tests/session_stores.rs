@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
-use genkit_core::session::{
-    FileSessionStore, InMemorySessionStore, SessionStoreError, StoreScope,
-};
+use genkit_core::session::{FileSessionStore, InMemorySessionStore, SessionStoreError, StoreScope};
 use genkit_core::testing::session_store::StoreHarness;
 
 /// In-memory: clones share data, so the backing is a store and "reopening" clones it.
@@ -95,7 +93,11 @@ fn torn_temp_file(path: &Path) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let name = path.file_name().unwrap().to_str().unwrap();
     let tmp = path.with_file_name(format!("{name}.99999.deadbeef.tmp"));
-    std::fs::write(tmp, br#"{"snapshotId":"half","sessionId":"sess-torn","createdAt":"2026-"#).unwrap();
+    std::fs::write(
+        tmp,
+        br#"{"snapshotId":"half","sessionId":"sess-torn","createdAt":"2026-"#,
+    )
+    .unwrap();
 }
 
 genkit_core::session_store_conformance!(in_memory, super::Memory);
@@ -168,7 +170,10 @@ async fn a_directory_written_by_genkit_js_reads_back_and_continues() {
         .unwrap();
     assert_eq!(latest.snapshot_id, JS_SECOND);
     assert_eq!(latest.parent_id.as_deref(), Some(JS_FIRST));
-    assert_eq!(latest.finish_reason.as_ref().map(|r| r.as_str()), Some("interrupted"));
+    assert_eq!(
+        latest.finish_reason.as_ref().map(|r| r.as_str()),
+        Some("interrupted")
+    );
     let request = latest.state.as_ref().unwrap().messages()[1].content[0]
         .as_tool_request()
         .unwrap()
@@ -177,7 +182,9 @@ async fn a_directory_written_by_genkit_js_reads_back_and_continues() {
 
     // Continue the JS session from Rust: the pointer moves to the new turn.
     let next = store
-        .save_snapshot(&scope, None, &|_| Ok(Some(child_turn(JS_SESSION, JS_SECOND, "approved"))))
+        .save_snapshot(&scope, None, &|_| {
+            Ok(Some(child_turn(JS_SESSION, JS_SECOND, "approved")))
+        })
         .await
         .unwrap()
         .unwrap();
@@ -238,7 +245,10 @@ async fn a_snapshot_in_genkit_go_form_reads_back_and_takes_a_heartbeat() {
     let beat = genkit_core::session::format_timestamp(beat_at);
     let beaten = store
         .save_snapshot(&scope, Some("go-snap-1"), &|c| {
-            Ok(c.map(|c| SessionSnapshot { heartbeat_at: Some(beat.clone()), ..c.clone() }))
+            Ok(c.map(|c| SessionSnapshot {
+                heartbeat_at: Some(beat.clone()),
+                ..c.clone()
+            }))
         })
         .await
         .unwrap()
@@ -255,7 +265,11 @@ async fn files_are_in_genkit_layout_and_no_temp_file_is_left() {
     let scope = StoreScope::new("tenant-a").unwrap();
     let first = store
         .save_snapshot(&scope, None, &|_| {
-            Ok(Some(SessionSnapshot::new_turn("sess-x", None, SessionState::default())))
+            Ok(Some(SessionSnapshot::new_turn(
+                "sess-x",
+                None,
+                SessionState::default(),
+            )))
         })
         .await
         .unwrap()
@@ -268,12 +282,17 @@ async fn files_are_in_genkit_layout_and_no_temp_file_is_left() {
     names.sort();
     assert_eq!(
         names,
-        vec![".lock".to_owned(), ".pointers".into(), format!("{}.json", first.snapshot_id)]
+        vec![
+            ".lock".to_owned(),
+            ".pointers".into(),
+            format!("{}.json", first.snapshot_id)
+        ]
     );
     let text = std::fs::read_to_string(tenant.join(format!("{}.json", first.snapshot_id))).unwrap();
     assert!(text.starts_with("{\n  \"snapshotId\""), "{text}");
     let pointer: Value =
-        serde_json::from_slice(&std::fs::read(tenant.join(".pointers/sess-x.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(tenant.join(".pointers/sess-x.json")).unwrap())
+            .unwrap();
     assert_eq!(pointer["currentSnapshotId"], json!(first.snapshot_id));
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -287,7 +306,8 @@ async fn a_lost_or_corrupt_pointer_falls_back_to_the_scan() {
     for i in 0..3 {
         let s = store
             .save_snapshot(&scope, None, &|_| {
-                let mut t = SessionSnapshot::new_turn("sess-p", parent.clone(), SessionState::default());
+                let mut t =
+                    SessionSnapshot::new_turn("sess-p", parent.clone(), SessionState::default());
                 t.created_at = format!("2026-01-01T00:00:0{i}Z");
                 Ok(Some(t))
             })
@@ -362,7 +382,12 @@ async fn two_processes_writing_one_directory_lose_nothing() {
     let exe = std::env::current_exe().unwrap();
     let spawn = |tag: &str| {
         std::process::Command::new(&exe)
-            .args(["--exact", "child_process_counter_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "child_process_counter_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("GENKIT_STORE_CHILD_DIR", &dir)
             .env("GENKIT_STORE_CHILD_SAVES", SAVES.to_string())
             .env("GENKIT_STORE_CHILD_TAG", tag)
@@ -381,8 +406,15 @@ async fn two_processes_writing_one_directory_lose_nothing() {
         .await
         .unwrap()
         .unwrap();
-    let marks = counter.state.unwrap().custom.unwrap()["marks"].as_array().unwrap().len();
-    assert_eq!(marks, 3 * SAVES, "read-modify-writes of three processes were lost");
+    let marks = counter.state.unwrap().custom.unwrap()["marks"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        marks,
+        3 * SAVES,
+        "read-modify-writes of three processes were lost"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -399,11 +431,15 @@ async fn genkit_js_reads_what_genkit_rs_wrote() {
     let scope = StoreScope::global();
     let first = store
         .save_snapshot(&scope, None, &|_| {
-            let mut s = SessionSnapshot::new_turn("rs-session", None, SessionState {
-                messages: Some(vec![Message::user("nul \u{0} here"), Message::model("ok")]),
-                custom: Some(json!({"n": 1})),
-                ..Default::default()
-            });
+            let mut s = SessionSnapshot::new_turn(
+                "rs-session",
+                None,
+                SessionState {
+                    messages: Some(vec![Message::user("nul \u{0} here"), Message::model("ok")]),
+                    custom: Some(json!({"n": 1})),
+                    ..Default::default()
+                },
+            );
             s.created_at = "2026-03-01T00:00:00.000001Z".into();
             Ok(Some(s))
         })
@@ -419,16 +455,26 @@ async fn genkit_js_reads_what_genkit_rs_wrote() {
         .await
         .unwrap()
         .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/genkit_js_file_store.mjs");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/genkit_js_file_store.mjs");
     let local = Path::new(&js_dir).join("genkit_js_file_store.mjs");
     std::fs::copy(script, &local).unwrap();
     let out = std::process::Command::new("node")
         .arg(&local)
-        .args(["read", dir.to_str().unwrap(), "rs-session", &first.snapshot_id])
+        .args([
+            "read",
+            dir.to_str().unwrap(),
+            "rs-session",
+            &first.snapshot_id,
+        ])
         .current_dir(&js_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let read: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(read["bySnapshot"], serde_json::to_value(&first).unwrap());
     assert_eq!(read["latest"], serde_json::to_value(&second).unwrap());

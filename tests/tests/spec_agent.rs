@@ -108,99 +108,114 @@ fn counter_agent(name: &str, store: bool) -> Agent<Custom> {
 }
 
 fn agents() -> Vec<Agent<Custom>> {
-    let blocking = Agent::custom("customAgentBlocking", |sess: SessionRunner<Custom>| async move {
-        sess.run(|_input, turn| async move {
-            turn.abort.aborted().await;
-            Ok(TurnResult::default())
-        })
-        .await?;
-        Ok(AgentResult {
-            message: Some(Message::model("unblocked")),
-            ..Default::default()
-        })
-    })
-    .store(InMemorySessionStore::new())
-    .build();
-    let failing = Agent::custom("customAgentFailing", |sess: SessionRunner<Custom>| async move {
-        sess.run(|_input, _turn| async move {
-            Err::<TurnResult, _>(genkit_core::GenkitError::Other {
-                status: genkit_core::Status::Internal,
-                message: "intentional failure".into(),
+    let blocking = Agent::custom(
+        "customAgentBlocking",
+        |sess: SessionRunner<Custom>| async move {
+            sess.run(|_input, turn| async move {
+                turn.abort.aborted().await;
+                Ok(TurnResult::default())
             })
-        })
-        .await?;
-        Ok(AgentResult {
-            message: Some(Message::model("unreachable")),
-            ..Default::default()
-        })
-    })
+            .await?;
+            Ok(AgentResult {
+                message: Some(Message::model("unblocked")),
+                ..Default::default()
+            })
+        },
+    )
     .store(InMemorySessionStore::new())
     .build();
-    let artifacts = Agent::custom("customAgentWithArtifacts", |sess: SessionRunner<Custom>| async move {
-        let s = sess.clone();
-        sess.run(move |_input, _turn| {
-            let s = s.clone();
-            async move {
-                s.add_artifacts([Artifact::new("doc1", vec![Part::text("v1")])]);
-                s.add_artifacts([Artifact::new("doc1", vec![Part::text("v2")])]);
-                s.add_artifacts([Artifact::new("doc2", vec![Part::text("other")])]);
-                Ok(TurnResult::default())
-            }
-        })
-        .await?;
-        Ok(AgentResult {
-            artifacts: Some(sess.artifacts()),
-            ..done()
-        })
-    })
+    let failing = Agent::custom(
+        "customAgentFailing",
+        |sess: SessionRunner<Custom>| async move {
+            sess.run(|_input, _turn| async move {
+                Err::<TurnResult, _>(genkit_core::GenkitError::Other {
+                    status: genkit_core::Status::Internal,
+                    message: "intentional failure".into(),
+                })
+            })
+            .await?;
+            Ok(AgentResult {
+                message: Some(Message::model("unreachable")),
+                ..Default::default()
+            })
+        },
+    )
+    .store(InMemorySessionStore::new())
     .build();
-    let multi = Agent::custom("customAgentWithMultiCustomState", |sess: SessionRunner<Custom>| async move {
-        let s = sess.clone();
-        sess.run(move |_input, _turn| {
-            let s = s.clone();
-            async move {
-                s.update_custom(|_| {
-                    let mut c = Custom::new();
-                    c.insert("counter".into(), json!(1));
-                    c.insert("status".into(), json!("working"));
-                    c
-                })?;
-                s.update_custom(|prev| {
-                    let mut c = prev.unwrap_or_default();
-                    c.insert("counter".into(), json!(2));
-                    c
-                })?;
-                s.update_custom(|prev| {
-                    let mut c = prev.unwrap_or_default();
-                    c.insert("status".into(), json!("done"));
-                    c
-                })?;
-                Ok(TurnResult::default())
-            }
-        })
-        .await?;
-        Ok(done())
-    })
+    let artifacts = Agent::custom(
+        "customAgentWithArtifacts",
+        |sess: SessionRunner<Custom>| async move {
+            let s = sess.clone();
+            sess.run(move |_input, _turn| {
+                let s = s.clone();
+                async move {
+                    s.add_artifacts([Artifact::new("doc1", vec![Part::text("v1")])]);
+                    s.add_artifacts([Artifact::new("doc1", vec![Part::text("v2")])]);
+                    s.add_artifacts([Artifact::new("doc2", vec![Part::text("other")])]);
+                    Ok(TurnResult::default())
+                }
+            })
+            .await?;
+            Ok(AgentResult {
+                artifacts: Some(sess.artifacts()),
+                ..done()
+            })
+        },
+    )
     .build();
-    let artifacts_store = Agent::custom("customAgentWithArtifactsStore", |sess: SessionRunner<Custom>| async move {
-        let s = sess.clone();
-        sess.run(move |_input, _turn| {
-            let s = s.clone();
-            async move {
-                let n = s.artifacts().len() + 1;
-                s.add_artifacts([Artifact::new(
-                    format!("doc{n}"),
-                    vec![Part::text(format!("content{n}"))],
-                )]);
-                Ok(TurnResult::default())
-            }
-        })
-        .await?;
-        Ok(AgentResult {
-            artifacts: Some(sess.artifacts()),
-            ..done()
-        })
-    })
+    let multi = Agent::custom(
+        "customAgentWithMultiCustomState",
+        |sess: SessionRunner<Custom>| async move {
+            let s = sess.clone();
+            sess.run(move |_input, _turn| {
+                let s = s.clone();
+                async move {
+                    s.update_custom(|_| {
+                        let mut c = Custom::new();
+                        c.insert("counter".into(), json!(1));
+                        c.insert("status".into(), json!("working"));
+                        c
+                    })?;
+                    s.update_custom(|prev| {
+                        let mut c = prev.unwrap_or_default();
+                        c.insert("counter".into(), json!(2));
+                        c
+                    })?;
+                    s.update_custom(|prev| {
+                        let mut c = prev.unwrap_or_default();
+                        c.insert("status".into(), json!("done"));
+                        c
+                    })?;
+                    Ok(TurnResult::default())
+                }
+            })
+            .await?;
+            Ok(done())
+        },
+    )
+    .build();
+    let artifacts_store = Agent::custom(
+        "customAgentWithArtifactsStore",
+        |sess: SessionRunner<Custom>| async move {
+            let s = sess.clone();
+            sess.run(move |_input, _turn| {
+                let s = s.clone();
+                async move {
+                    let n = s.artifacts().len() + 1;
+                    s.add_artifacts([Artifact::new(
+                        format!("doc{n}"),
+                        vec![Part::text(format!("content{n}"))],
+                    )]);
+                    Ok(TurnResult::default())
+                }
+            })
+            .await?;
+            Ok(AgentResult {
+                artifacts: Some(sess.artifacts()),
+                ..done()
+            })
+        },
+    )
     .store(InMemorySessionStore::new())
     .build();
     vec![
@@ -282,7 +297,11 @@ fn resolve(value: &Value, captures: &HashMap<String, Value>) -> Result<Value, St
             }
             Value::String(s.clone())
         }
-        Value::Array(a) => Value::Array(a.iter().map(|v| resolve(v, captures)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|v| resolve(v, captures))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(o) => {
             let mut out = serde_json::Map::new();
             for (k, v) in o {
@@ -322,8 +341,18 @@ fn contains(actual: &Value, expected: &Value, path: &str) -> Result<(), String> 
                 return Err(format!("{path}: expected an object, got {actual}"));
             };
             for (k, w) in want {
-                contains(got.get(k).unwrap_or(&Value::Null), w, &format!("{path}.{k}"))
-                    .map_err(|e| if got.contains_key(k) || w.is_null() { e } else { format!("{path}.{k}: missing") })?;
+                contains(
+                    got.get(k).unwrap_or(&Value::Null),
+                    w,
+                    &format!("{path}.{k}"),
+                )
+                .map_err(|e| {
+                    if got.contains_key(k) || w.is_null() {
+                        e
+                    } else {
+                        format!("{path}.{k}: missing")
+                    }
+                })?;
             }
             Ok(())
         }
@@ -351,20 +380,32 @@ fn non_empty_str(v: &Value) -> bool {
 
 fn check_chunks(got: &[Value], want: &[Value]) -> Result<(), String> {
     check(got.len() == want.len(), || {
-        format!("expected {} chunks, got {}: {}", want.len(), got.len(), Value::Array(got.to_vec()))
+        format!(
+            "expected {} chunks, got {}: {}",
+            want.len(),
+            got.len(),
+            Value::Array(got.to_vec())
+        )
     })?;
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         if let Some(te) = w.get("turnEnd") {
-            check(g.get("turnEnd").is_some(), || format!("chunk {i}: expected turnEnd, got {g}"))?;
+            check(g.get("turnEnd").is_some(), || {
+                format!("chunk {i}: expected turnEnd, got {g}")
+            })?;
             if let Some(fr) = te.get("finishReason") {
                 check(&g["turnEnd"]["finishReason"] == fr, || {
-                    format!("chunk {i}: turnEnd.finishReason {} != {fr}", g["turnEnd"]["finishReason"])
+                    format!(
+                        "chunk {i}: turnEnd.finishReason {} != {fr}",
+                        g["turnEnd"]["finishReason"]
+                    )
                 })?;
             }
         } else {
             for key in ["modelChunk", "artifact", "customPatch"] {
                 if let Some(wv) = w.get(key) {
-                    check(g.get(key).is_some(), || format!("chunk {i}: expected {key}, got {g}"))?;
+                    check(g.get(key).is_some(), || {
+                        format!("chunk {i}: expected {key}, got {g}")
+                    })?;
                     contains(&g[key], wv, &format!("chunk[{i}].{key}"))?;
                 }
             }
@@ -374,36 +415,56 @@ fn check_chunks(got: &[Value], want: &[Value]) -> Result<(), String> {
 }
 
 fn check_error(got: &Value, want: &Value, what: &str) -> Result<(), String> {
-    check(got.is_object(), || format!("{what}: expected an error, got {got}"))?;
+    check(got.is_object(), || {
+        format!("{what}: expected an error, got {got}")
+    })?;
     if let Some(s) = want.get("status") {
-        check(&got["status"] == s, || format!("{what}.status: expected {s}, got {}", got["status"]))?;
+        check(&got["status"] == s, || {
+            format!("{what}.status: expected {s}, got {}", got["status"])
+        })?;
     }
     if let Some(m) = want.get("message").and_then(Value::as_str) {
-        check(got["message"].as_str().is_some_and(|g| g.contains(m)), || {
-            format!("{what}.message: expected to contain {m:?}, got {}", got["message"])
-        })?;
+        check(
+            got["message"].as_str().is_some_and(|g| g.contains(m)),
+            || {
+                format!(
+                    "{what}.message: expected to contain {m:?}, got {}",
+                    got["message"]
+                )
+            },
+        )?;
     }
     Ok(())
 }
 
 fn check_snapshot(snap: &Value, want: &Value) -> Result<(), String> {
     if let Some(p) = want.get("parentId") {
-        check(&snap["parentId"] == p, || format!("parentId: expected {p}, got {}", snap["parentId"]))?;
+        check(&snap["parentId"] == p, || {
+            format!("parentId: expected {p}, got {}", snap["parentId"])
+        })?;
     }
     if let Some(s) = want.get("status") {
-        check(&snap["status"] == s, || format!("status: expected {s}, got {}", snap["status"]))?;
+        check(&snap["status"] == s, || {
+            format!("status: expected {s}, got {}", snap["status"])
+        })?;
     }
     if let Some(f) = want.get("finishReason") {
-        check(&snap["finishReason"] == f, || format!("finishReason: expected {f}, got {}", snap["finishReason"]))?;
+        check(&snap["finishReason"] == f, || {
+            format!("finishReason: expected {f}, got {}", snap["finishReason"])
+        })?;
     }
     if want["hasSessionId"] == json!(true) {
-        check(non_empty_str(&snap["state"]["sessionId"]), || format!("no state.sessionId in {snap}"))?;
+        check(non_empty_str(&snap["state"]["sessionId"]), || {
+            format!("no state.sessionId in {snap}")
+        })?;
     }
     if let Some(sc) = want.get("stateContains") {
         contains(&snap["state"], sc, "snapshot.state")?;
     }
     if let Some(ec) = want.get("errorContains") {
-        check(snap["error"].is_object(), || "expected snapshot.error".to_owned())?;
+        check(snap["error"].is_object(), || {
+            "expected snapshot.error".to_owned()
+        })?;
         contains(&snap["error"], ec, "snapshot.error")?;
     }
     Ok(())
@@ -413,16 +474,26 @@ fn check_snapshot(snap: &Value, want: &Value) -> Result<(), String> {
 // steps
 // ---------------------------------------------------------------------------------------------
 
-async fn send(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<String, Value>) -> Result<(), String> {
+async fn send(
+    h: &Harness,
+    agent: &str,
+    step: &Value,
+    captures: &mut HashMap<String, Value>,
+) -> Result<(), String> {
     let step = resolve(step, captures)?;
     h.model.clear_script();
-    let responses = step["modelResponses"].as_array().cloned().unwrap_or_default();
+    let responses = step["modelResponses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let chunks = step["streamChunks"].as_array().cloned().unwrap_or_default();
     for (i, r) in responses.into_iter().enumerate() {
         let response: ModelResponse =
             serde_json::from_value(r).map_err(|e| format!("modelResponses[{i}]: {e}"))?;
         let chunks: Vec<GenerateResponseChunk> = match chunks.get(i) {
-            Some(c) => serde_json::from_value(c.clone()).map_err(|e| format!("streamChunks[{i}]: {e}"))?,
+            Some(c) => {
+                serde_json::from_value(c.clone()).map_err(|e| format!("streamChunks[{i}]: {e}"))?
+            }
             None => Vec::new(),
         };
         h.model.push(Scripted { chunks, response });
@@ -462,53 +533,82 @@ async fn send(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<Str
             contains(&output["message"], m, "output.message")?;
         }
         if want["hasSnapshotId"] == json!(true) {
-            check(non_empty_str(&output["snapshotId"]), || format!("no snapshotId in {output}"))?;
+            check(non_empty_str(&output["snapshotId"]), || {
+                format!("no snapshotId in {output}")
+            })?;
         }
         if want["hasSessionId"] == json!(true) {
-            check(non_empty_str(&output["state"]["sessionId"]), || format!("no state.sessionId in {output}"))?;
+            check(non_empty_str(&output["state"]["sessionId"]), || {
+                format!("no state.sessionId in {output}")
+            })?;
         }
         if let Some(sc) = want.get("stateContains") {
-            check(output["state"].is_object(), || format!("no state in {output}"))?;
+            check(output["state"].is_object(), || {
+                format!("no state in {output}")
+            })?;
             contains(&output["state"], sc, "output.state")?;
         }
         if let Some(arts) = want.get("artifactsContain").and_then(Value::as_array) {
             let got = output["artifacts"].as_array().cloned().unwrap_or_default();
             for a in arts {
                 let found = got.iter().find(|g| g["name"] == a["name"]).ok_or_else(|| {
-                    format!("artifact {} not in output {}", a["name"], output["artifacts"])
+                    format!(
+                        "artifact {} not in output {}",
+                        a["name"], output["artifacts"]
+                    )
                 })?;
                 contains(found, a, "artifact")?;
             }
         }
         if let Some(f) = want.get("finishReason") {
-            check(&output["finishReason"] == f, || format!("finishReason: expected {f}, got {}", output["finishReason"]))?;
+            check(&output["finishReason"] == f, || {
+                format!("finishReason: expected {f}, got {}", output["finishReason"])
+            })?;
         }
         if let Some(ec) = want.get("errorContains") {
             check_error(&output["error"], ec, "output.error")?;
         }
     }
     if let Some(name) = step.get("captureSnapshotId").and_then(Value::as_str) {
-        check(non_empty_str(&output["snapshotId"]), || format!("capture {name}: no snapshotId in {output}"))?;
+        check(non_empty_str(&output["snapshotId"]), || {
+            format!("capture {name}: no snapshotId in {output}")
+        })?;
         captures.insert(name.to_owned(), output["snapshotId"].clone());
     }
     if let Some(name) = step.get("captureState").and_then(Value::as_str) {
-        check(output["state"].is_object(), || format!("capture {name}: no state"))?;
+        check(output["state"].is_object(), || {
+            format!("capture {name}: no state")
+        })?;
         captures.insert(name.to_owned(), output["state"].clone());
     }
     if let Some(name) = step.get("captureSessionId").and_then(Value::as_str) {
-        check(non_empty_str(&output["state"]["sessionId"]), || format!("capture {name}: no sessionId"))?;
+        check(non_empty_str(&output["state"]["sessionId"]), || {
+            format!("capture {name}: no sessionId")
+        })?;
         captures.insert(name.to_owned(), output["state"]["sessionId"].clone());
     }
     Ok(())
 }
 
-async fn get_snapshot(h: &Harness, agent: &str, request: Value) -> Result<Value, genkit_core::GenkitError> {
-    h.ai
-        .run_action(&format!("/agent-snapshot/{agent}"), request, ActionContext::new())
-        .await
+async fn get_snapshot(
+    h: &Harness,
+    agent: &str,
+    request: Value,
+) -> Result<Value, genkit_core::GenkitError> {
+    h.ai.run_action(
+        &format!("/agent-snapshot/{agent}"),
+        request,
+        ActionContext::new(),
+    )
+    .await
 }
 
-async fn step(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<String, Value>) -> Result<(), String> {
+async fn step(
+    h: &Harness,
+    agent: &str,
+    step: &Value,
+    captures: &mut HashMap<String, Value>,
+) -> Result<(), String> {
     match step["type"].as_str() {
         Some("send") => send(h, agent, step, captures).await,
         Some("getSnapshotData") => {
@@ -522,7 +622,9 @@ async fn step(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<Str
             let got = get_snapshot(h, agent, Value::Object(req)).await;
             if let Some(want) = step.get("expectError").and_then(Value::as_str) {
                 return match got {
-                    Err(e) => check(e.to_string().contains(want), || format!("error {e} lacks {want:?}")),
+                    Err(e) => check(e.to_string().contains(want), || {
+                        format!("error {e} lacks {want:?}")
+                    }),
                     Ok(s) => Err(format!("expected an error, got {s}")),
                 };
             }
@@ -531,9 +633,8 @@ async fn step(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<Str
         }
         Some("abort") => {
             let step = resolve(step, captures)?;
-            let got = h
-                .ai
-                .run_action(
+            let got =
+                h.ai.run_action(
                     &format!("/agent-abort/{agent}"),
                     json!({"snapshotId": step["snapshotId"]}),
                     ActionContext::new(),
@@ -542,7 +643,9 @@ async fn step(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<Str
                 .map_err(|e| format!("abort: {e}"))?;
             if let Some(want) = step.as_object().and_then(|o| o.get("expectPreviousStatus")) {
                 let got = got.get("status").cloned().unwrap_or(Value::Null);
-                check(&got == want, || format!("previous status: expected {want}, got {got}"))?;
+                check(&got == want, || {
+                    format!("previous status: expected {want}, got {got}")
+                })?;
             }
             Ok(())
         }
@@ -552,17 +655,26 @@ async fn step(h: &Harness, agent: &str, step: &Value, captures: &mut HashMap<Str
             let start = Instant::now();
             let mut snap = Value::Null;
             while start.elapsed() < timeout {
-                if let Ok(s) = get_snapshot(h, agent, json!({"snapshotId": step["snapshotId"]})).await {
+                if let Ok(s) =
+                    get_snapshot(h, agent, json!({"snapshotId": step["snapshotId"]})).await
+                {
                     snap = s;
-                    if matches!(snap["status"].as_str(), Some("completed" | "failed" | "aborted")) {
+                    if matches!(
+                        snap["status"].as_str(),
+                        Some("completed" | "failed" | "aborted")
+                    ) {
                         break;
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            check(matches!(snap["status"].as_str(), Some("completed" | "failed" | "aborted")), || {
-                format!("snapshot not final within {timeout:?}: {snap}")
-            })?;
+            check(
+                matches!(
+                    snap["status"].as_str(),
+                    Some("completed" | "failed" | "aborted")
+                ),
+                || format!("snapshot not final within {timeout:?}: {snap}"),
+            )?;
             check_snapshot(&snap, step.get("expectSnapshot").unwrap_or(&Value::Null))
         }
         other => Err(format!("unknown step type {other:?}")),
@@ -576,7 +688,12 @@ async fn run_case(case: &Value) -> Result<(), String> {
         return Err(format!("unknown agent {agent}"));
     }
     let mut captures = HashMap::new();
-    for (i, s) in case["steps"].as_array().ok_or("no steps")?.iter().enumerate() {
+    for (i, s) in case["steps"]
+        .as_array()
+        .ok_or("no steps")?
+        .iter()
+        .enumerate()
+    {
         step(&h, agent, s, &mut captures)
             .await
             .map_err(|e| format!("step[{i}] ({}): {e}", s["type"].as_str().unwrap_or("?")))?;
@@ -602,7 +719,11 @@ async fn agent_yaml_conformance() {
             }
         }
     }
-    println!("agent.yaml: {}/{} passed", cases.len() - failed.len(), cases.len());
+    println!(
+        "agent.yaml: {}/{} passed",
+        cases.len() - failed.len(),
+        cases.len()
+    );
     assert!(failed.is_empty(), "failing cases: {failed:?}");
     assert_eq!(cases.len(), 39, "agent.yaml should have 39 cases");
 }

@@ -37,7 +37,8 @@ struct Invoke {
     inputs: Option<Vec<AgentInput>>,
 }
 
-type Run = dyn Fn(Value, ActionContext) -> BoxFuture<'static, Result<Value, GenkitError>> + Send + Sync;
+type Run =
+    dyn Fn(Value, ActionContext) -> BoxFuture<'static, Result<Value, GenkitError>> + Send + Sync;
 
 struct AgentAction {
     descriptor: ActionDescriptor,
@@ -49,7 +50,11 @@ impl Action for AgentAction {
         &self.descriptor
     }
 
-    fn run_json(&self, input: Value, context: ActionContext) -> BoxFuture<'_, Result<Value, GenkitError>> {
+    fn run_json(
+        &self,
+        input: Value,
+        context: ActionContext,
+    ) -> BoxFuture<'_, Result<Value, GenkitError>> {
         (self.run)(input, context)
     }
 }
@@ -106,7 +111,10 @@ where
                     let Some(ai) = genkit else {
                         return Err(GenkitError::Other {
                             status: Status::FailedPrecondition,
-                            message: format!("agent '{}' must run on a Genkit instance", agent.name()),
+                            message: format!(
+                                "agent '{}' must run on a Genkit instance",
+                                agent.name()
+                            ),
                         });
                     };
                     let call: Invoke = parse("the agent invocation", input)?;

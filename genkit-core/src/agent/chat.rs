@@ -19,9 +19,8 @@ use crate::genkit::Genkit;
 use crate::session::SnapshotFilter;
 use crate::tool::Interrupt;
 use crate::wire::{
-    AgentFinishReason, AgentInit, AgentInput, AgentOutput, AgentResume, AgentStreamChunk,
-    Artifact, GenerationUsage, Message, Part, PartKind, SessionSnapshot, SessionState,
-    SnapshotStatus,
+    AgentFinishReason, AgentInit, AgentInput, AgentOutput, AgentResume, AgentStreamChunk, Artifact,
+    GenerationUsage, Message, Part, PartKind, SessionSnapshot, SessionState, SnapshotStatus,
 };
 
 /// Which conversation [`Agent::load_chat`] continues.
@@ -360,7 +359,10 @@ where
     }
 
     /// Sends a message (or any input) and waits for the turn.
-    pub async fn send(&mut self, input: impl IntoAgentInput) -> Result<AgentResponse<S>, GenkitError> {
+    pub async fn send(
+        &mut self,
+        input: impl IntoAgentInput,
+    ) -> Result<AgentResponse<S>, GenkitError> {
         let outcome = self
             .agent
             .run_inputs(
@@ -408,12 +410,22 @@ where
 
     /// Sends an input and lets its turn run in the background: the handle polls, waits for
     /// or aborts it.
-    pub async fn detach(&mut self, input: impl IntoAgentInput) -> Result<DetachedTurn<S>, GenkitError> {
+    pub async fn detach(
+        &mut self,
+        input: impl IntoAgentInput,
+    ) -> Result<DetachedTurn<S>, GenkitError> {
         let mut input = input.into_agent_input();
         input.detach = Some(true);
         let outcome = self
             .agent
-            .run_inputs(&self.ai, self.init.clone(), vec![input], None, self.context.clone(), true)
+            .run_inputs(
+                &self.ai,
+                self.init.clone(),
+                vec![input],
+                None,
+                self.context.clone(),
+                true,
+            )
             .await?;
         let Some(id) = outcome.output.snapshot_id.clone() else {
             return Err(AgentError::Stopped {
@@ -466,7 +478,11 @@ where
 
     /// Waits until it is final (completed, failed, aborted or expired), polling every
     /// `interval`, at most `timeout`.
-    pub async fn wait(&self, interval: Duration, timeout: Duration) -> Result<SessionSnapshot, GenkitError> {
+    pub async fn wait(
+        &self,
+        interval: Duration,
+        timeout: Duration,
+    ) -> Result<SessionSnapshot, GenkitError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(s) = self.poll().await? {

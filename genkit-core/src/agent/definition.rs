@@ -50,7 +50,10 @@ impl ClientTransform {
     }
 
     /// Reshapes the state a client sees.
-    pub fn state(mut self, f: impl Fn(SessionState) -> SessionState + Send + Sync + 'static) -> Self {
+    pub fn state(
+        mut self,
+        f: impl Fn(SessionState) -> SessionState + Send + Sync + 'static,
+    ) -> Self {
         self.state = Some(Arc::new(f));
         self
     }
@@ -72,8 +75,9 @@ impl ClientTransform {
     }
 }
 
-pub(crate) type Body =
-    dyn Fn(Arc<super::runner::Shared>) -> BoxFuture<'static, Result<AgentResult, GenkitError>> + Send + Sync;
+pub(crate) type Body = dyn Fn(Arc<super::runner::Shared>) -> BoxFuture<'static, Result<AgentResult, GenkitError>>
+    + Send
+    + Sync;
 
 pub(crate) struct Inner {
     pub name: String,

@@ -53,7 +53,9 @@ pub enum AgentError {
     },
 
     /// The snapshot belongs to another session than the one named in the init.
-    #[error("Snapshot {snapshot_id} does not belong to session {session_id} (it belongs to {actual})")]
+    #[error(
+        "Snapshot {snapshot_id} does not belong to session {session_id} (it belongs to {actual})"
+    )]
     WrongSession {
         /// The snapshot.
         snapshot_id: String,

@@ -90,10 +90,12 @@ impl<S: 'static> Agent<S> {
 
     fn check_custom(&self, state: &SessionState) -> Result<(), AgentError> {
         match &state.custom {
-            Some(c) => (self.inner.check_custom)(c).map_err(|reason| AgentError::InvalidCustomState {
-                agent: self.inner.name.clone(),
-                reason,
-            }),
+            Some(c) => {
+                (self.inner.check_custom)(c).map_err(|reason| AgentError::InvalidCustomState {
+                    agent: self.inner.name.clone(),
+                    reason,
+                })
+            }
             None => Ok(()),
         }
     }
@@ -115,10 +117,13 @@ impl<S: 'static> Agent<S> {
         };
         let now = SystemTime::now();
         if let Some(id) = &init.snapshot_id {
-            let snapshot = store.get(id).await?.ok_or_else(|| AgentError::SnapshotNotFound {
-                agent: name.clone(),
-                snapshot_id: id.clone(),
-            })?;
+            let snapshot = store
+                .get(id)
+                .await?
+                .ok_or_else(|| AgentError::SnapshotNotFound {
+                    agent: name.clone(),
+                    snapshot_id: id.clone(),
+                })?;
             let belongs = snapshot
                 .session_id
                 .clone()
@@ -159,8 +164,10 @@ impl<S: 'static> Agent<S> {
             let usable = if continuable(&status) {
                 Some(tip.clone())
             } else {
-                let filter =
-                    SnapshotFilter::statuses([SnapshotStatus::Completed, SnapshotStatus::Failed], now);
+                let filter = SnapshotFilter::statuses(
+                    [SnapshotStatus::Completed, SnapshotStatus::Failed],
+                    now,
+                );
                 store.latest(session_id, &filter).await?
             };
             let Some(snapshot) = usable else {
@@ -200,7 +207,11 @@ impl<S: 'static> Agent<S> {
 
     /// Runs one invocation. Init misuse is an `Err`; everything else (a missing snapshot, a
     /// refused resume, a failing turn) is an output with `finishReason: failed`.
-    pub(crate) async fn invoke(&self, ai: &Genkit, inv: Invocation) -> Result<Outcome, GenkitError> {
+    pub(crate) async fn invoke(
+        &self,
+        ai: &Genkit,
+        inv: Invocation,
+    ) -> Result<Outcome, GenkitError> {
         let resolved = match self.resolve(&inv.init).await {
             Ok(r) => r,
             Err(e) => {
@@ -212,7 +223,8 @@ impl<S: 'static> Agent<S> {
                     output: AgentOutput {
                         finish_reason: Some(AgentFinishReason::Failed),
                         error: Some(runtime_error(&e)),
-                        state: (!self.is_server_managed()).then(|| self.inner.transform.apply_state(state.clone())),
+                        state: (!self.is_server_managed())
+                            .then(|| self.inner.transform.apply_state(state.clone())),
                         ..Default::default()
                     },
                     state,
@@ -338,7 +350,11 @@ impl<S: 'static> Agent<S> {
     }
 
     /// Writes the pending snapshot of a detach and switches the run to the background.
-    async fn detach_now(&self, shared: &Arc<Shared>, input: &AgentInput) -> Result<String, GenkitError> {
+    async fn detach_now(
+        &self,
+        shared: &Arc<Shared>,
+        input: &AgentInput,
+    ) -> Result<String, GenkitError> {
         let Some(store) = self.inner.store.clone() else {
             return Err(AgentError::DetachWithoutStore {
                 agent: self.inner.name.clone(),
@@ -436,8 +452,13 @@ impl<S: 'static> Agent<S> {
                     error: Some(error),
                     artifacts: result.artifacts.filter(|a| !a.is_empty()),
                     message: last_good.messages.last().cloned(),
-                    snapshot_id: if server { book.last_committed.clone() } else { None },
-                    state: (!server).then(|| self.inner.transform.apply_state(last_good.to_state())),
+                    snapshot_id: if server {
+                        book.last_committed.clone()
+                    } else {
+                        None
+                    },
+                    state: (!server)
+                        .then(|| self.inner.transform.apply_state(last_good.to_state())),
                 },
                 state: self.inner.transform.apply_state(last_good.to_state()),
                 usage,
@@ -451,7 +472,11 @@ impl<S: 'static> Agent<S> {
                 artifacts: result.artifacts.filter(|a| !a.is_empty()),
                 message: result.message,
                 finish_reason: finish,
-                snapshot_id: if server { book.last_committed.clone() } else { None },
+                snapshot_id: if server {
+                    book.last_committed.clone()
+                } else {
+                    None
+                },
                 state: (!server).then(|| state.clone()),
                 error: None,
             },

@@ -52,7 +52,11 @@ fn diff_at(path: String, from: &Value, to: &Value, out: &mut Vec<JsonPatchOperat
 
 /// The whole-document replace a turn's first patch is.
 pub(crate) fn replace_root(to: &Value) -> JsonPatch {
-    JsonPatch(vec![op(JsonPatchOp::Replace, String::new(), Some(to.clone()))])
+    JsonPatch(vec![op(
+        JsonPatchOp::Replace,
+        String::new(),
+        Some(to.clone()),
+    )])
 }
 
 #[cfg(test)]
@@ -81,8 +85,14 @@ mod tests {
 
     #[test]
     fn nested_objects_recurse_and_equal_values_give_nothing() {
-        let p = diff(&json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": 1, "c": 3}}));
-        assert_eq!(ops(&p), vec![("replace".into(), "/a/c".into(), Some(json!(3)))]);
+        let p = diff(
+            &json!({"a": {"b": 1, "c": 2}}),
+            &json!({"a": {"b": 1, "c": 3}}),
+        );
+        assert_eq!(
+            ops(&p),
+            vec![("replace".into(), "/a/c".into(), Some(json!(3)))]
+        );
         assert!(diff(&json!([1, 2]), &json!([1, 2])).0.is_empty());
         assert_eq!(
             ops(&diff(&Value::Null, &json!({"x": 1}))),

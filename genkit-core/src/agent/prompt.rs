@@ -141,7 +141,10 @@ fn untag(message: &mut Message, key: &str) -> bool {
 }
 
 fn is_tagged(message: &Message, key: &str) -> bool {
-    message.metadata.as_ref().is_some_and(|m| m.contains_key(key))
+    message
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.contains_key(key))
 }
 
 /// The body of every prompt agent.

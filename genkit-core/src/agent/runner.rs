@@ -72,7 +72,8 @@ pub(crate) struct Emitter {
 impl Emitter {
     /// Stops streaming: the caller's stream ends, the run goes on.
     pub(crate) fn detach(&self) {
-        self.detached.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.detached
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         lock(&self.tx).take();
     }
 
@@ -293,10 +294,11 @@ where
         for artifact in artifacts {
             {
                 let mut data = lock(&self.shared.data);
-                let slot = artifact
-                    .name
-                    .as_ref()
-                    .and_then(|n| data.artifacts.iter().position(|a| a.name.as_ref() == Some(n)));
+                let slot = artifact.name.as_ref().and_then(|n| {
+                    data.artifacts
+                        .iter()
+                        .position(|a| a.name.as_ref() == Some(n))
+                });
                 match slot {
                     Some(i) => data.artifacts[i] = artifact.clone(),
                     None => data.artifacts.push(artifact.clone()),
@@ -442,9 +444,11 @@ where
 
     /// Marks the interrupted snapshot a resume answers as consumed (unless the agent branches).
     async fn claim(&self, input: &AgentInput, ctx: &TurnContext) -> Result<(), GenkitError> {
-        let (Some(store), Some(parent), Some(child)) =
-            (&self.shared.store, &ctx.parent_snapshot_id, &ctx.snapshot_id)
-        else {
+        let (Some(store), Some(parent), Some(child)) = (
+            &self.shared.store,
+            &ctx.parent_snapshot_id,
+            &ctx.snapshot_id,
+        ) else {
             return Ok(());
         };
         if self.shared.branching || !validate::is_resume(input) {

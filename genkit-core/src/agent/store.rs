@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::error::AgentError;
 use super::runner::{lock, Data};
 use crate::error::GenkitError;
-use crate::session::{format_timestamp, SessionStore, SessionStoreError, SnapshotFilter, StoreScope};
+use crate::session::{
+    format_timestamp, SessionStore, SessionStoreError, SnapshotFilter, StoreScope,
+};
 use crate::wire::{
     AgentFinishReason, GenerationUsage, RuntimeError, SessionSnapshot, SnapshotStatus,
 };
@@ -125,7 +127,10 @@ impl StoreHandle {
     }
 
     /// Aborts `id` if it is pending; answers the status it had (`None`: no such snapshot).
-    pub(crate) async fn abort(&self, id: &str) -> Result<Option<SnapshotStatus>, SessionStoreError> {
+    pub(crate) async fn abort(
+        &self,
+        id: &str,
+    ) -> Result<Option<SnapshotStatus>, SessionStoreError> {
         // what the last run of the mutator saw; a rerun overwrites it, so it stays pure in effect
         let seen: Arc<Mutex<Option<SnapshotStatus>>> = Arc::default();
         let at = SystemTime::now();

@@ -20,7 +20,11 @@ pub(crate) fn pending_names(pending: &[Interrupt]) -> Vec<String> {
 }
 
 /// Whether the history has a model message asking for (name, ref), anywhere.
-fn in_history<'a>(history: &'a [Message], name: &str, ref_: Option<&str>) -> Option<&'a ToolRequest> {
+fn in_history<'a>(
+    history: &'a [Message],
+    name: &str,
+    ref_: Option<&str>,
+) -> Option<&'a ToolRequest> {
     history
         .iter()
         .rev()
@@ -132,7 +136,11 @@ mod tests {
             Message::user("do it"),
             Message::new(
                 Role::Model,
-                vec![Part::tool_request(ToolRequest::new("old", Some("o1".into()), json!({})))],
+                vec![Part::tool_request(ToolRequest::new(
+                    "old",
+                    Some("o1".into()),
+                    json!({}),
+                ))],
             ),
             Message::new(Role::Tool, vec![]),
             Message::new(Role::Model, vec![asked]),
@@ -151,7 +159,11 @@ mod tests {
     }
 
     fn respond(name: &str, r: &str) -> Part {
-        Part::tool_response(ToolResponse::new(name, Some(r.into()), json!({"answer": "x"})))
+        Part::tool_response(ToolResponse::new(
+            name,
+            Some(r.into()),
+            json!({"answer": "x"}),
+        ))
     }
 
     #[test]
@@ -161,12 +173,21 @@ mod tests {
             Some("r1".into()),
             json!({"action": "/etc/passwd"}),
         ));
-        let err = check_input(&resume(vec![], vec![forged.clone()]), &interrupted(), false).unwrap_err();
-        assert!(matches!(err, AgentError::ModifiedRestartInput { .. }), "{err}");
+        let err =
+            check_input(&resume(vec![], vec![forged.clone()]), &interrupted(), false).unwrap_err();
+        assert!(
+            matches!(err, AgentError::ModifiedRestartInput { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("modified inputs"));
         let mut replaced = forged;
         replaced.set_metadata(protocol::REPLACED_INPUT, json!({"action": "safe"}));
-        check_input(&resume(vec![], vec![replaced.clone()]), &interrupted(), true).unwrap();
+        check_input(
+            &resume(vec![], vec![replaced.clone()]),
+            &interrupted(),
+            true,
+        )
+        .unwrap();
         let err = check_input(&resume(vec![], vec![replaced]), &interrupted(), false).unwrap_err();
         assert!(matches!(err, AgentError::ModifiedRestartInput { .. }));
     }
@@ -174,12 +195,19 @@ mod tests {
     #[test]
     fn unknown_stale_and_duplicate_answers_are_each_named() {
         let h = interrupted();
-        let err = check_input(&resume(vec![respond("fakeTool", "f")], vec![]), &h, false).unwrap_err();
-        assert!(err.to_string().contains("not found in session history"), "{err}");
+        let err =
+            check_input(&resume(vec![respond("fakeTool", "f")], vec![]), &h, false).unwrap_err();
+        assert!(
+            err.to_string().contains("not found in session history"),
+            "{err}"
+        );
         let err = check_input(&resume(vec![respond("old", "o1")], vec![]), &h, false).unwrap_err();
         assert!(matches!(err, AgentError::StaleToolRequest { .. }), "{err}");
         let err = check_input(
-            &resume(vec![respond("restartTool", "r1"), respond("restartTool", "r1")], vec![]),
+            &resume(
+                vec![respond("restartTool", "r1"), respond("restartTool", "r1")],
+                vec![],
+            ),
             &h,
             false,
         )

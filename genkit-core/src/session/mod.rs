@@ -490,7 +490,10 @@ pub(crate) fn leaf_ids<'h>(
 
 /// Sorts newest first and cuts one page, shared by the stores' listings. The cursor is the
 /// last snapshot id of the previous page.
-pub(crate) fn page_of(mut headers: Vec<SnapshotHeader>, query: &ListQuery) -> (Vec<SnapshotHeader>, Option<String>) {
+pub(crate) fn page_of(
+    mut headers: Vec<SnapshotHeader>,
+    query: &ListQuery,
+) -> (Vec<SnapshotHeader>, Option<String>) {
     headers.sort_by(|a, b| b.order_key().cmp(&a.order_key()));
     let start = match &query.cursor {
         Some(c) => headers
