@@ -162,7 +162,6 @@ fn resume_input(parts: impl IntoIterator<Item = Part>) -> AgentInput {
         resume: Some(AgentResume {
             respond: Some(respond).filter(|v| !v.is_empty()),
             restart: Some(restart).filter(|v| !v.is_empty()),
-            ..Default::default()
         }),
         ..Default::default()
     }

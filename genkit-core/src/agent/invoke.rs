@@ -146,7 +146,7 @@ impl<S: 'static> Agent<S> {
                 }
                 .into());
             }
-            return self.from_snapshot(snapshot, belongs);
+            return self.load_snapshot(snapshot, belongs);
         }
         if let Some(session_id) = &init.session_id {
             let tip = store.latest(session_id, &SnapshotFilter::any()).await?;
@@ -178,7 +178,7 @@ impl<S: 'static> Agent<S> {
                 }
                 .into());
             };
-            return self.from_snapshot(snapshot, Some(session_id.clone()));
+            return self.load_snapshot(snapshot, Some(session_id.clone()));
         }
         Ok(Resolved {
             data: Data {
@@ -189,7 +189,7 @@ impl<S: 'static> Agent<S> {
         })
     }
 
-    fn from_snapshot(
+    fn load_snapshot(
         &self,
         snapshot: SessionSnapshot,
         session_id: Option<String>,

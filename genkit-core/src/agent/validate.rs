@@ -152,7 +152,6 @@ mod tests {
             resume: Some(AgentResume {
                 respond: Some(respond),
                 restart: Some(restart),
-                ..Default::default()
             }),
             ..Default::default()
         }
