@@ -158,11 +158,11 @@ where
     /// [`SessionRunner::run`].
     ///
     /// ```
-    /// use genkit_core::agent::{Agent, TurnResult};
+    /// use genkit_core::agent::{Agent, SessionRunner, TurnResult};
     /// use genkit_core::{AgentFinishReason, AgentResult, Message};
     /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
     /// struct Count { turns: u32 }
-    /// let counter: Agent<Count> = Agent::custom("counter", |sess| async move {
+    /// let counter: Agent<Count> = Agent::custom("counter", |sess: SessionRunner<Count>| async move {
     ///     sess.run(|_input, _turn| {
     ///         let sess = sess.clone();
     ///         async move {
