@@ -462,3 +462,50 @@ async fn bad_inits_are_typed_errors_naming_the_culprit() {
     );
     assert_eq!(err.status(), Status::FailedPrecondition);
 }
+
+#[tokio::test]
+async fn an_abort_written_through_another_agent_instance_stops_the_detached_run() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let store: Arc<dyn genkit_core::session::SessionStore> = Arc::new(InMemorySessionStore::new());
+    let stopped = Arc::new(AtomicBool::new(false));
+    let make = |stopped: Arc<AtomicBool>| -> Agent {
+        Agent::custom("waiter", move |sess: SessionRunner| {
+            let stopped = Arc::clone(&stopped);
+            async move {
+                let signal = sess.abort_signal();
+                sess.run(|_input, _turn| async {
+                    futures::future::pending::<Result<TurnResult, GenkitError>>().await
+                })
+                .await?;
+                if signal.is_aborted() {
+                    stopped.store(true, Ordering::SeqCst);
+                }
+                Ok(AgentResult::default())
+            }
+        })
+        .shared_store(Arc::clone(&store))
+        .build()
+    };
+    // this process runs the turn; "another process" (its own agent value) aborts it
+    let runner = make(Arc::clone(&stopped));
+    let other = make(Arc::new(AtomicBool::new(false)));
+    let ai = Genkit::builder().agent(runner.clone()).build().unwrap();
+    let turn = runner.chat(&ai).detach("wait").await.unwrap();
+    assert_eq!(
+        other.abort(turn.snapshot_id()).await.unwrap(),
+        Some(SnapshotStatus::Pending)
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !stopped.load(Ordering::SeqCst) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never saw the abort"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        turn.poll().await.unwrap().unwrap().status(),
+        SnapshotStatus::Aborted
+    );
+}

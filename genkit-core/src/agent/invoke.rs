@@ -391,6 +391,35 @@ impl<S: 'static> Agent<S> {
         };
         store.save_pending(&id, snapshot).await?;
         lock(&self.inner.running).insert(id.clone(), shared.abort.clone());
+        // an abort written by another process reaches this run through the store's status watch
+        if store.store.supports_status_watch() {
+            let watch_store = store.clone();
+            let watch_id = id.clone();
+            let signal = shared.abort.clone();
+            tokio::spawn(async move {
+                use futures::StreamExt;
+                let Ok(Some(mut statuses)) = watch_store
+                    .store
+                    .watch_status(&watch_store.scope, &watch_id)
+                    .await
+                else {
+                    return;
+                };
+                loop {
+                    let next = std::pin::pin!(statuses.next());
+                    let stop = std::pin::pin!(signal.aborted());
+                    match select(next, stop).await {
+                        Either::Left((Some(SnapshotStatus::Aborted), _)) => {
+                            signal.abort();
+                            return;
+                        }
+                        Either::Left((Some(SnapshotStatus::Pending), _)) => {}
+                        // final, gone, or aborted here: nothing left to watch
+                        Either::Left(_) | Either::Right(_) => return,
+                    }
+                }
+            });
+        }
         // heartbeat until the run settles
         let beat_store = store.clone();
         let beat_id = id.clone();
