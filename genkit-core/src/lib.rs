@@ -70,6 +70,7 @@ mod plugin;
 pub mod protocol;
 mod registry;
 pub mod schema;
+pub mod session;
 mod status;
 pub mod testing;
 mod tool;

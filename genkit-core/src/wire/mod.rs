@@ -3,6 +3,7 @@
 //! A history written by Genkit JS, Go or Python deserializes into these types and serializes
 //! back to the same JSON, so a generation interrupted in one runtime can be resumed in another.
 
+mod agent;
 mod chunk;
 mod message;
 mod model_info;
@@ -12,6 +13,12 @@ mod part;
 mod request;
 mod response;
 
+pub use agent::{
+    AgentAbortRequest, AgentAbortResponse, AgentFinishReason, AgentInit, AgentInput, AgentMetadata,
+    AgentOutput, AgentResult, AgentResume, AgentStateManagement, AgentStreamChunk, Artifact,
+    GetSnapshotRequest, JsonPatch, JsonPatchOp, JsonPatchOperation, RuntimeError, SessionSnapshot,
+    SessionState, SnapshotStatus, TurnEnd,
+};
 pub use chunk::GenerateResponseChunk;
 pub use message::{Message, Role};
 pub use model_info::{ModelInfo, ModelSupports};

@@ -1,0 +1,161 @@
+//! What a snapshot's status means at read time, and new snapshot ids.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use super::time::{format_timestamp, parse_timestamp};
+use super::HEARTBEAT_TIMEOUT;
+use crate::wire::{SessionSnapshot, SessionState, SnapshotStatus};
+
+impl SessionSnapshot {
+    /// A completed snapshot of a turn of session `session_id`, continuing `parent_id`, created
+    /// now. The store fills in the snapshot id.
+    pub fn new_turn(
+        session_id: impl Into<String>,
+        parent_id: Option<String>,
+        state: SessionState,
+    ) -> Self {
+        let now = format_timestamp(SystemTime::now());
+        let session_id = session_id.into();
+        let mut state = state;
+        state.session_id = Some(session_id.clone());
+        SessionSnapshot {
+            snapshot_id: String::new(),
+            session_id: Some(session_id),
+            parent_id,
+            created_at: now.clone(),
+            updated_at: Some(now),
+            status: Some(SnapshotStatus::Completed),
+            state: Some(state),
+            ..Default::default()
+        }
+    }
+
+    /// The stored status; a snapshot without one is completed.
+    pub fn status(&self) -> SnapshotStatus {
+        self.status.clone().unwrap_or(SnapshotStatus::Completed)
+    }
+
+    /// The status as a reader reports it at `now`: a pending snapshot whose heartbeat is older
+    /// than [`HEARTBEAT_TIMEOUT`] is [`SnapshotStatus::Expired`] (its worker is presumed dead). A
+    /// pending snapshot that has not beaten yet, or whose heartbeat does not parse, stays
+    /// pending, as in Genkit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use genkit_core::session::{format_timestamp, Clock, ManualClock};
+    /// use genkit_core::{SessionSnapshot, SnapshotStatus};
+    /// let clock = ManualClock::at_unix_secs(1_800_000_000);
+    /// let snap = SessionSnapshot {
+    ///     status: Some(SnapshotStatus::Pending),
+    ///     heartbeat_at: Some(format_timestamp(clock.now())),
+    ///     ..Default::default()
+    /// };
+    /// clock.advance(Duration::from_secs(60));
+    /// assert_eq!(snap.effective_status(clock.now()), SnapshotStatus::Pending);
+    /// clock.advance(Duration::from_millis(1));
+    /// assert_eq!(snap.effective_status(clock.now()), SnapshotStatus::Expired);
+    /// ```
+    pub fn effective_status(&self, now: SystemTime) -> SnapshotStatus {
+        effective_status(self.status.as_ref(), self.heartbeat_at.as_deref(), now)
+    }
+}
+
+pub(crate) fn effective_status(
+    status: Option<&SnapshotStatus>,
+    heartbeat_at: Option<&str>,
+    now: SystemTime,
+) -> SnapshotStatus {
+    let status = status.cloned().unwrap_or(SnapshotStatus::Completed);
+    if status != SnapshotStatus::Pending {
+        return status;
+    }
+    match heartbeat_at.and_then(parse_timestamp) {
+        Some(beat) => match now.duration_since(beat) {
+            Ok(age) if age > HEARTBEAT_TIMEOUT => SnapshotStatus::Expired,
+            _ => status,
+        },
+        None => status,
+    }
+}
+
+/// Whether a conversation can continue from `snapshot` at `now`: only a completed one (an
+/// answered or interrupted turn). Pending (still running), expired (its worker died), aborted
+/// and failed snapshots are refused, as Genkit refuses them; a caller that treats a failed turn
+/// as a resume point continues from the snapshot it names instead.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use genkit_core::session::is_resumable;
+/// use genkit_core::{SessionSnapshot, SnapshotStatus};
+/// let mut snap = SessionSnapshot::default();
+/// assert!(is_resumable(&snap, SystemTime::now())); // no status: completed
+/// snap.status = Some(SnapshotStatus::Aborted);
+/// assert!(!is_resumable(&snap, SystemTime::now()));
+/// ```
+pub fn is_resumable(snapshot: &SessionSnapshot, now: SystemTime) -> bool {
+    snapshot.effective_status(now) == SnapshotStatus::Completed
+}
+
+/// A fresh random (version 4) UUID, the id stores give new snapshots.
+pub fn new_snapshot_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let random = |salt: u64| {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.finish()
+    };
+    let hi = random(1);
+    let lo = random(2);
+    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
+    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_ids_are_version_4_uuids_and_distinct() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| new_snapshot_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(50) {
+            assert_eq!(id.len(), 36);
+            assert_eq!(&id[14..15], "4");
+            assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_final_status_never_expires() {
+        let long_ago = Some("2000-01-01T00:00:00Z");
+        for s in [
+            SnapshotStatus::Completed,
+            SnapshotStatus::Failed,
+            SnapshotStatus::Aborted,
+        ] {
+            assert_eq!(effective_status(Some(&s), long_ago, SystemTime::now()), s);
+        }
+        assert_eq!(
+            effective_status(Some(&SnapshotStatus::Pending), long_ago, SystemTime::now()),
+            SnapshotStatus::Expired
+        );
+    }
+}
