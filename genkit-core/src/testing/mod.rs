@@ -4,6 +4,7 @@
 
 mod echo;
 mod programmable;
+pub mod session_store;
 
 pub use echo::EchoModel;
 pub use programmable::{ProgrammableModel, Scripted};
