@@ -851,3 +851,194 @@ fn media_struct_serializes_inside_media_part() {
         },
     );
 }
+
+/// Agents and sessions: every type, with every field set and with none, validates; values Genkit
+/// writes read back and serialize to the same JSON; the schema rejects what it must.
+#[test]
+fn agent_and_session_types_validate_and_round_trip() {
+    use genkit_core::{
+        AgentAbortRequest, AgentAbortResponse, AgentFinishReason, AgentInit, AgentInput,
+        AgentMetadata, AgentOutput, AgentResult, AgentResume, AgentStateManagement,
+        AgentStreamChunk, Artifact, GetSnapshotRequest, JsonPatch, JsonPatchOp,
+        JsonPatchOperation, RuntimeError, SessionSnapshot, SessionState, SnapshotStatus, TurnEnd,
+    };
+    let artifact = Artifact {
+        name: Some("plan".into()),
+        parts: vec![Part::text("step 1")],
+        metadata: Some(map(json!({"v": 2}))),
+    };
+    let state = SessionState {
+        session_id: Some("sess-1".into()),
+        messages: Some(vec![Message::user("hi"), Message::model("hello")]),
+        custom: Some(json!({"cart": ["apple"], "n": null})),
+        artifacts: Some(vec![artifact.clone()]),
+    };
+    let error = RuntimeError {
+        status: Some("INTERNAL".into()),
+        message: "boom".into(),
+        details: Some(json!({"attempt": 1})),
+    };
+    let patch = JsonPatch(vec![
+        JsonPatchOperation {
+            op: JsonPatchOp::Replace,
+            path: "/n".into(),
+            from: None,
+            value: Some(Value::Null),
+        },
+        JsonPatchOperation {
+            op: JsonPatchOp::Move,
+            path: "/b".into(),
+            from: Some("/a".into()),
+            value: None,
+        },
+    ]);
+    let request = Part::tool_request(ToolRequest::new("approve", Some("r1".into()), json!({})));
+    let response = Part::tool_response(ToolResponse::new("approve", Some("r1".into()), json!(true)));
+    let snapshot = SessionSnapshot {
+        snapshot_id: "snap-2".into(),
+        session_id: Some("sess-1".into()),
+        parent_id: Some("snap-1".into()),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        updated_at: Some("2026-01-01T00:00:01.000Z".into()),
+        heartbeat_at: Some("2026-01-01T00:00:02.000Z".into()),
+        status: Some(SnapshotStatus::Failed),
+        finish_reason: Some(AgentFinishReason::Failed),
+        error: Some(error.clone()),
+        state: Some(state.clone()),
+    };
+    assert_valid(&["SessionState"], &state);
+    assert_valid(&["SessionState"], &SessionState::default());
+    assert_valid(&["SessionSnapshot"], &snapshot);
+    assert_valid(
+        &["SessionSnapshot"],
+        &SessionSnapshot {
+            snapshot_id: "s".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        },
+    );
+    assert_valid(&["Artifact"], &artifact);
+    assert_valid(&["RuntimeError"], &error);
+    assert_valid(&["JsonPatch"], &patch);
+    assert_valid(
+        &["AgentInput"],
+        &AgentInput {
+            detach: Some(true),
+            message: Some(Message::user("go")),
+            resume: Some(AgentResume {
+                respond: Some(vec![response]),
+                restart: Some(vec![request]),
+            }),
+        },
+    );
+    assert_valid(&["AgentInput"], &AgentInput::default());
+    assert_valid(
+        &["AgentInit"],
+        &AgentInit {
+            session_id: Some("sess-1".into()),
+            snapshot_id: Some("snap-2".into()),
+            state: Some(state.clone()),
+        },
+    );
+    assert_valid(
+        &["AgentOutput"],
+        &AgentOutput {
+            session_id: Some("sess-1".into()),
+            snapshot_id: Some("snap-2".into()),
+            state: Some(state.clone()),
+            message: Some(Message::model("done")),
+            artifacts: Some(vec![artifact.clone()]),
+            finish_reason: Some(AgentFinishReason::Interrupted),
+            error: Some(error),
+        },
+    );
+    assert_valid(
+        &["AgentResult"],
+        &AgentResult {
+            message: Some(Message::model("done")),
+            artifacts: Some(vec![artifact.clone()]),
+            finish_reason: Some(AgentFinishReason::Stop),
+        },
+    );
+    let chunk = GenerateResponseChunk {
+        role: Some(Role::Model),
+        index: Some(0),
+        ..GenerateResponseChunk::new(vec![Part::text("he")])
+    };
+    assert_valid(
+        &["AgentStreamChunk"],
+        &AgentStreamChunk {
+            model_chunk: Some(chunk),
+            custom_patch: Some(patch),
+            artifact: Some(artifact),
+            turn_end: Some(TurnEnd {
+                snapshot_id: Some("snap-2".into()),
+                finish_reason: Some(AgentFinishReason::Detached),
+            }),
+        },
+    );
+    assert_valid(
+        &["GetSnapshotRequest"],
+        &GetSnapshotRequest {
+            snapshot_id: Some("snap-2".into()),
+            session_id: Some("sess-1".into()),
+        },
+    );
+    assert_valid(
+        &["AgentAbortRequest"],
+        &AgentAbortRequest {
+            snapshot_id: "snap-2".into(),
+        },
+    );
+    assert_valid(
+        &["AgentAbortResponse"],
+        &AgentAbortResponse {
+            snapshot_id: "snap-2".into(),
+            status: Some(SnapshotStatus::Aborted),
+        },
+    );
+    assert_valid(
+        &["AgentMetadata"],
+        &AgentMetadata {
+            state_management: AgentStateManagement::Server,
+            abortable: true,
+            state_schema: Some(map(json!({"type": "object"}))),
+        },
+    );
+    // every known enum value is one of the schema's
+    for s in ["pending", "completed", "aborted", "failed", "expired"] {
+        assert_valid(&["SnapshotStatus"], &SnapshotStatus::from_wire(s));
+        assert!(!matches!(SnapshotStatus::from_wire(s), SnapshotStatus::Unrecognized(_)));
+    }
+    for r in [
+        "stop", "length", "blocked", "interrupted", "other", "unknown", "aborted", "detached",
+        "failed",
+    ] {
+        assert_valid(&["AgentFinishReason"], &AgentFinishReason::from_wire(r));
+        assert!(!matches!(
+            AgentFinishReason::from_wire(r),
+            AgentFinishReason::Unrecognized(_)
+        ));
+    }
+
+    // A snapshot as Genkit writes it reads back and serializes to the same JSON.
+    let written = json!({
+        "snapshotId": "9b1c", "sessionId": "s", "parentId": "8a0b",
+        "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z",
+        "status": "completed", "finishReason": "interrupted",
+        "state": {"sessionId": "s", "messages": [], "custom": {"k": [1, null]},
+                  "artifacts": [{"parts": [{"text": "a"}]}]}
+    });
+    let read: SessionSnapshot = serde_json::from_value(written.clone()).unwrap();
+    assert_eq!(assert_valid(&["SessionSnapshot"], &read), written);
+
+    // negative checks: the validator rejects what the schema rejects
+    assert_invalid("SessionSnapshot", &json!({"snapshotId": "x"}));
+    assert_invalid(
+        "SessionSnapshot",
+        &json!({"snapshotId": "x", "createdAt": "t", "status": "paused"}),
+    );
+    assert_invalid("AgentAbortRequest", &json!({}));
+    assert_invalid("Artifact", &json!({"name": "no parts"}));
+    assert_invalid("AgentInput", &json!({"message": {"role": "user", "content": []}, "extra": 1}));
+}

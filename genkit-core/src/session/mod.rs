@@ -418,16 +418,16 @@ impl SnapshotHeader {
     }
 
     /// The sort key of "latest": creation time (unparseable sorts oldest), then id.
-    pub(crate) fn order_key(&self) -> (SystemTime, &str) {
+    pub(crate) fn order_key(&self) -> (Option<SystemTime>, &str) {
         order_key(&self.created_at, &self.snapshot_id)
     }
 }
 
-pub(crate) fn order_key<'s>(created_at: &str, snapshot_id: &'s str) -> (SystemTime, &'s str) {
-    (
-        parse_timestamp(created_at).unwrap_or(SystemTime::UNIX_EPOCH),
-        snapshot_id,
-    )
+pub(crate) fn order_key<'s>(
+    created_at: &str,
+    snapshot_id: &'s str,
+) -> (Option<SystemTime>, &'s str) {
+    (parse_timestamp(created_at), snapshot_id)
 }
 
 /// Applies a store's identity rules to what a mutator returned (shared by every store here so

@@ -93,8 +93,8 @@ pub fn format_timestamp(t: SystemTime) -> String {
 }
 
 /// Parses an RFC 3339 timestamp (any fraction length, `Z` or a `±hh:mm` offset), as Genkit JS
-/// (`toISOString`) and Go (`time.Time`) write them. `None` for anything else, or a time before
-/// the Unix epoch.
+/// (`toISOString`) and Go (`time.Time`, whose zero value is year 1) write them. `None` for
+/// anything else.
 pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 20 {
@@ -162,8 +162,12 @@ pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
     };
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    UNIX_EPOCH.checked_add(Duration::new(secs, nanos as u32))
+    match u64::try_from(secs) {
+        Ok(secs) => UNIX_EPOCH.checked_add(Duration::new(secs, nanos as u32)),
+        Err(_) => UNIX_EPOCH
+            .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
+            .checked_add(Duration::from_nanos(nanos)),
+    }
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -222,10 +226,17 @@ mod tests {
             "2026-01-01T25:00:00Z",
             "2026-01-01T00:00:00+0100",
             "yesterday at noon, roughly",
-            "1969-12-31T23:59:59Z",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn go_zero_time_and_pre_epoch_times_parse_in_order() {
+        let zero = parse_timestamp("0001-01-01T00:00:00Z").unwrap();
+        let before = parse_timestamp("1969-12-31T23:59:59.5Z").unwrap();
+        assert!(zero < before && before < UNIX_EPOCH);
+        assert_eq!(UNIX_EPOCH.duration_since(before).unwrap(), Duration::from_millis(500));
     }
 
     #[test]
