@@ -859,8 +859,8 @@ fn agent_and_session_types_validate_and_round_trip() {
     use genkit_core::{
         AgentAbortRequest, AgentAbortResponse, AgentFinishReason, AgentInit, AgentInput,
         AgentMetadata, AgentOutput, AgentResult, AgentResume, AgentStateManagement,
-        AgentStreamChunk, Artifact, GetSnapshotRequest, JsonPatch, JsonPatchOp,
-        JsonPatchOperation, RuntimeError, SessionSnapshot, SessionState, SnapshotStatus, TurnEnd,
+        AgentStreamChunk, Artifact, GetSnapshotRequest, JsonPatch, JsonPatchOp, JsonPatchOperation,
+        RuntimeError, SessionSnapshot, SessionState, SnapshotStatus, TurnEnd,
     };
     let artifact = Artifact {
         name: Some("plan".into()),
@@ -893,7 +893,8 @@ fn agent_and_session_types_validate_and_round_trip() {
         },
     ]);
     let request = Part::tool_request(ToolRequest::new("approve", Some("r1".into()), json!({})));
-    let response = Part::tool_response(ToolResponse::new("approve", Some("r1".into()), json!(true)));
+    let response =
+        Part::tool_response(ToolResponse::new("approve", Some("r1".into()), json!(true)));
     let snapshot = SessionSnapshot {
         snapshot_id: "snap-2".into(),
         session_id: Some("sess-1".into()),
@@ -1008,10 +1009,20 @@ fn agent_and_session_types_validate_and_round_trip() {
     // every known enum value is one of the schema's
     for s in ["pending", "completed", "aborted", "failed", "expired"] {
         assert_valid(&["SnapshotStatus"], &SnapshotStatus::from_wire(s));
-        assert!(!matches!(SnapshotStatus::from_wire(s), SnapshotStatus::Unrecognized(_)));
+        assert!(!matches!(
+            SnapshotStatus::from_wire(s),
+            SnapshotStatus::Unrecognized(_)
+        ));
     }
     for r in [
-        "stop", "length", "blocked", "interrupted", "other", "unknown", "aborted", "detached",
+        "stop",
+        "length",
+        "blocked",
+        "interrupted",
+        "other",
+        "unknown",
+        "aborted",
+        "detached",
         "failed",
     ] {
         assert_valid(&["AgentFinishReason"], &AgentFinishReason::from_wire(r));
@@ -1040,5 +1051,8 @@ fn agent_and_session_types_validate_and_round_trip() {
     );
     assert_invalid("AgentAbortRequest", &json!({}));
     assert_invalid("Artifact", &json!({"name": "no parts"}));
-    assert_invalid("AgentInput", &json!({"message": {"role": "user", "content": []}, "extra": 1}));
+    assert_invalid(
+        "AgentInput",
+        &json!({"message": {"role": "user", "content": []}, "extra": 1}),
+    );
 }

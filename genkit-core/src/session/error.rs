@@ -138,7 +138,11 @@ impl SessionStoreError {
         }
     }
 
-    pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         SessionStoreError::Io {
             operation,
             path: path.into(),

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use super::time::format_timestamp;
 use super::{
     finalize, leaf_ids, new_snapshot_id, order_key, page_of, validate_id, ListQuery, SessionStore,
-    SessionStoreError, SnapshotFilter, SnapshotHeader, SnapshotMutator, SnapshotPage,
-    StatusStream, StoreFuture, StoreScope,
+    SessionStoreError, SnapshotFilter, SnapshotHeader, SnapshotMutator, SnapshotPage, StatusStream,
+    StoreFuture, StoreScope,
 };
 use crate::wire::{SessionSnapshot, SnapshotStatus};
 
@@ -189,7 +189,11 @@ impl FileSessionStore {
     }
 
     fn notify(&self, path: &Path, status: &SnapshotStatus) {
-        let watchers = self.inner.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        let watchers = self
+            .inner
+            .watchers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = watchers.get(path) {
             tx.send_if_modified(|s| {
                 let changed = s != status;
@@ -234,11 +238,12 @@ impl FileSessionStore {
         let written = {
             let path = path.clone();
             blocking(move || {
-                let bytes =
-                    serde_json::to_vec_pretty(&next).map_err(|source| SessionStoreError::Serialize {
+                let bytes = serde_json::to_vec_pretty(&next).map_err(|source| {
+                    SessionStoreError::Serialize {
                         snapshot_id: next.snapshot_id.clone(),
                         source,
-                    })?;
+                    }
+                })?;
                 atomic_write(&path, &bytes, fsync)?;
                 if is_new {
                     if let Some(session) = next.session_id.as_deref() {
@@ -305,7 +310,11 @@ impl FileSessionStore {
         };
         let first = current.status();
         let rx = {
-            let mut watchers = self.inner.watchers.lock().unwrap_or_else(|p| p.into_inner());
+            let mut watchers = self
+                .inner
+                .watchers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             watchers.retain(|_, tx| tx.receiver_count() > 0);
             let tx = watchers
                 .entry(path.clone())
@@ -563,7 +572,11 @@ fn advance_pointer(dir: &Path, session: &str, snapshot_id: &str, created_at: &st
 
 /// Rewrites a missing or stale pointer after a scan, if no writer holds the scope right now.
 fn repair_pointer(dir: &Path, session: &str, latest: &SnapshotHeader) {
-    let Ok(lock) = OpenOptions::new().read(true).write(true).open(dir.join(LOCK_FILE)) else {
+    let Ok(lock) = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+    else {
         return;
     };
     if fs4::FileExt::try_lock(&lock).is_ok() {

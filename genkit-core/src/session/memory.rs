@@ -8,8 +8,8 @@ use tokio::sync::watch;
 
 use super::{
     finalize, leaf_ids, new_snapshot_id, page_of, validate_id, ListQuery, SessionStore,
-    SessionStoreError, SnapshotFilter, SnapshotHeader, SnapshotMutator, SnapshotPage,
-    StatusStream, StoreFuture, StoreScope,
+    SessionStoreError, SnapshotFilter, SnapshotHeader, SnapshotMutator, SnapshotPage, StatusStream,
+    StoreFuture, StoreScope,
 };
 use crate::wire::{SessionSnapshot, SnapshotStatus};
 
@@ -57,7 +57,11 @@ impl InMemorySessionStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get_now(&self, scope: &StoreScope, id: &str) -> Result<Option<SessionSnapshot>, SessionStoreError> {
+    fn get_now(
+        &self,
+        scope: &StoreScope,
+        id: &str,
+    ) -> Result<Option<SessionSnapshot>, SessionStoreError> {
         validate_id("snapshot id", id)?;
         let scopes = self.lock();
         Ok(scopes
@@ -126,7 +130,11 @@ impl InMemorySessionStore {
             }
             None => {
                 let session = next.session_id.clone().unwrap_or_default();
-                entries.sessions.entry(session).or_default().push(id.clone());
+                entries
+                    .sessions
+                    .entry(session)
+                    .or_default()
+                    .push(id.clone());
                 entries.snapshots.insert(
                     id,
                     Entry {
@@ -139,7 +147,11 @@ impl InMemorySessionStore {
         Ok(Some(next))
     }
 
-    fn watch_now(&self, scope: &StoreScope, id: &str) -> Result<Option<StatusStream>, SessionStoreError> {
+    fn watch_now(
+        &self,
+        scope: &StoreScope,
+        id: &str,
+    ) -> Result<Option<StatusStream>, SessionStoreError> {
         validate_id("snapshot id", id)?;
         let scopes = self.lock();
         let Some(entry) = scopes.0.get(scope).and_then(|s| s.snapshots.get(id)) else {
@@ -152,10 +164,18 @@ impl InMemorySessionStore {
             let status = rx.borrow_and_update().clone();
             Some((status, rx))
         });
-        Ok(Some(futures::stream::once(async move { first }).chain(changes).boxed()))
+        Ok(Some(
+            futures::stream::once(async move { first })
+                .chain(changes)
+                .boxed(),
+        ))
     }
 
-    fn list_now(&self, scope: &StoreScope, query: &ListQuery) -> Result<SnapshotPage, SessionStoreError> {
+    fn list_now(
+        &self,
+        scope: &StoreScope,
+        query: &ListQuery,
+    ) -> Result<SnapshotPage, SessionStoreError> {
         if let Some(session) = &query.session_id {
             validate_id("session id", session)?;
         }
@@ -166,9 +186,7 @@ impl InMemorySessionStore {
         let headers: Vec<SnapshotHeader> = scope
             .snapshots
             .values()
-            .filter(|e| {
-                query.session_id.is_none() || e.snapshot.session_id == query.session_id
-            })
+            .filter(|e| query.session_id.is_none() || e.snapshot.session_id == query.session_id)
             .map(|e| SnapshotHeader::of(&e.snapshot))
             .collect();
         let leaves = leaf_ids(&headers);

@@ -11,8 +11,9 @@
 //! read-modify-write, and may offer a status subscription (what aborting a detached run needs)
 //! and a listing (what a reviewer console needs). Stores here:
 //! - [`InMemorySessionStore`]: one process, nothing persisted;
-//! - [`FileSessionStore`]: the embedded default, one JSON file per snapshot in the layout of
-//!   Genkit JS's and Go's file stores, safe for several processes on one directory.
+//! - `FileSessionStore` (feature `file-store`): the embedded default, one JSON file per
+//!   snapshot in the layout of Genkit JS's and Go's file stores, safe for several processes on
+//!   one directory.
 //!
 //! Any store proves itself with the conformance suite in
 //! [`testing::session_store`](crate::testing::session_store).
@@ -39,6 +40,7 @@
 //! ```
 
 mod error;
+#[cfg(feature = "file-store")]
 mod file;
 mod memory;
 mod snapshot;
@@ -51,6 +53,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub use error::SessionStoreError;
+#[cfg(feature = "file-store")]
 pub use file::{FileSessionStore, FileSessionStoreBuilder};
 pub use memory::InMemorySessionStore;
 pub use snapshot::{is_resumable, new_snapshot_id};
@@ -490,7 +493,10 @@ pub(crate) fn leaf_ids<'h>(
 
 /// Sorts newest first and cuts one page, shared by the stores' listings. The cursor is the
 /// last snapshot id of the previous page.
-pub(crate) fn page_of(mut headers: Vec<SnapshotHeader>, query: &ListQuery) -> (Vec<SnapshotHeader>, Option<String>) {
+pub(crate) fn page_of(
+    mut headers: Vec<SnapshotHeader>,
+    query: &ListQuery,
+) -> (Vec<SnapshotHeader>, Option<String>) {
     headers.sort_by(|a, b| b.order_key().cmp(&a.order_key()));
     let start = match &query.cursor {
         Some(c) => headers

@@ -134,7 +134,8 @@ mod tests {
 
     #[test]
     fn snapshot_ids_are_version_4_uuids_and_distinct() {
-        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| new_snapshot_id()).collect();
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| new_snapshot_id()).collect();
         assert_eq!(ids.len(), 10_000);
         for id in ids.iter().take(50) {
             assert_eq!(id.len(), 36);

@@ -236,7 +236,10 @@ mod tests {
         let zero = parse_timestamp("0001-01-01T00:00:00Z").unwrap();
         let before = parse_timestamp("1969-12-31T23:59:59.5Z").unwrap();
         assert!(zero < before && before < UNIX_EPOCH);
-        assert_eq!(UNIX_EPOCH.duration_since(before).unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            UNIX_EPOCH.duration_since(before).unwrap(),
+            Duration::from_millis(500)
+        );
     }
 
     #[test]

@@ -29,8 +29,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::session::{
-    format_timestamp, is_resumable, ListQuery, ManualClock, SessionStore, SessionStoreError,
-    SnapshotFilter, StoreScope, Clock, HEARTBEAT_TIMEOUT,
+    format_timestamp, is_resumable, Clock, ListQuery, ManualClock, SessionStore, SessionStoreError,
+    SnapshotFilter, StoreScope, HEARTBEAT_TIMEOUT,
 };
 use crate::wire::{
     AgentFinishReason, Artifact, Message, Part, Role, RuntimeError, SessionSnapshot, SessionState,
@@ -117,7 +117,11 @@ pub struct CaseFailure {
 
 impl fmt::Display for CaseFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "session store case `{}` failed: {}", self.case, self.message)
+        write!(
+            f,
+            "session store case `{}` failed: {}",
+            self.case, self.message
+        )
     }
 }
 
@@ -128,7 +132,10 @@ struct Fail(String);
 
 impl From<SessionStoreError> for Fail {
     fn from(e: SessionStoreError) -> Self {
-        Fail(format!("unexpected store error ({}): {e}", e.status().name()))
+        Fail(format!(
+            "unexpected store error ({}): {e}",
+            e.status().name()
+        ))
     }
 }
 
@@ -304,7 +311,10 @@ fn turn(session: &str, parent: Option<&str>, at: SystemTime, text: &str) -> Sess
         finish_reason: Some(AgentFinishReason::Stop),
         state: Some(SessionState {
             session_id: Some(session.to_owned()),
-            messages: Some(vec![Message::user(text), Message::model(format!("re: {text}"))]),
+            messages: Some(vec![
+                Message::user(text),
+                Message::model(format!("re: {text}")),
+            ]),
             custom: Some(json!({"turn": text})),
             artifacts: None,
         }),
@@ -384,7 +394,9 @@ fn same_content(saved: &SessionSnapshot, expected: &SessionSnapshot) -> bool {
     &e == saved
 }
 
-async fn next_status(stream: &mut crate::session::StatusStream) -> Result<Option<SnapshotStatus>, Fail> {
+async fn next_status(
+    stream: &mut crate::session::StatusStream,
+) -> Result<Option<SnapshotStatus>, Fail> {
     tokio::time::timeout(Duration::from_secs(10), stream.next())
         .await
         .map_err(|_| Fail("no status change reached the subscriber within 10 s".into()))
@@ -399,14 +411,17 @@ async fn save_and_get<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let mut snap = turn("sess-a", None, t(0), "hello");
     if let Some(state) = snap.state.as_mut() {
         state.artifacts = Some(vec![Artifact::new("plan", vec![Part::text("step 1")])]);
-        state.messages.get_or_insert_with(Vec::new).push(Message::new(
-            Role::Model,
-            vec![Part::tool_request(ToolRequest::new(
-                "approve",
-                Some("r1".into()),
-                json!({"amount": 12.5}),
-            ))],
-        ));
+        state
+            .messages
+            .get_or_insert_with(Vec::new)
+            .push(Message::new(
+                Role::Model,
+                vec![Part::tool_request(ToolRequest::new(
+                    "approve",
+                    Some("r1".into()),
+                    json!({"amount": 12.5}),
+                ))],
+            ));
     }
     let saved = put(&store, &scope, &snap).await?;
     ensure!(
@@ -414,13 +429,29 @@ async fn save_and_get<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         "a new snapshot's id is not a UUID: {:?}",
         saved.snapshot_id
     );
-    ensure!(same_content(&saved, &snap), "the save answered a snapshot that differs from what the mutator returned");
+    ensure!(
+        same_content(&saved, &snap),
+        "the save answered a snapshot that differs from what the mutator returned"
+    );
     let read = must_get(&store, &scope, &saved.snapshot_id).await?;
     ensure!(read == saved, "read back {read:?}\n  saved {saved:?}");
 
-    let chosen = put_as(&store, &scope, "chosen-id-1", &turn("sess-a", Some(&saved.snapshot_id), t(1), "again")).await?;
-    ensure!(chosen.snapshot_id == "chosen-id-1", "a save under a chosen id stored it as {:?}", chosen.snapshot_id);
-    ensure!(must_get(&store, &scope, "chosen-id-1").await? == chosen, "the snapshot saved under a chosen id reads back different");
+    let chosen = put_as(
+        &store,
+        &scope,
+        "chosen-id-1",
+        &turn("sess-a", Some(&saved.snapshot_id), t(1), "again"),
+    )
+    .await?;
+    ensure!(
+        chosen.snapshot_id == "chosen-id-1",
+        "a save under a chosen id stored it as {:?}",
+        chosen.snapshot_id
+    );
+    ensure!(
+        must_get(&store, &scope, "chosen-id-1").await? == chosen,
+        "the snapshot saved under a chosen id reads back different"
+    );
     Ok(())
 }
 
@@ -431,10 +462,21 @@ async fn store_owned_fields<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     snap.snapshot_id = "the-mutator-says-this".into();
     snap.status = None;
     let saved = put_as(&store, &scope, "owned-1", &snap).await?;
-    ensure!(saved.snapshot_id == "owned-1", "the store kept the mutator's snapshot id {:?}", saved.snapshot_id);
-    ensure!(saved.status == Some(SnapshotStatus::Completed), "a snapshot without status was stored as {:?}", saved.status);
     ensure!(
-        store.get_snapshot(&scope, "the-mutator-says-this").await?.is_none(),
+        saved.snapshot_id == "owned-1",
+        "the store kept the mutator's snapshot id {:?}",
+        saved.snapshot_id
+    );
+    ensure!(
+        saved.status == Some(SnapshotStatus::Completed),
+        "a snapshot without status was stored as {:?}",
+        saved.status
+    );
+    ensure!(
+        store
+            .get_snapshot(&scope, "the-mutator-says-this")
+            .await?
+            .is_none(),
         "the mutator's snapshot id was used as a second key"
     );
 
@@ -447,20 +489,36 @@ async fn store_owned_fields<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         })
         .await?
         .ok_or_else(|| Fail("rewrite answered None".into()))?;
-    ensure!(moved.session_id.as_deref() == Some("sess-owner"), "a rewrite moved the snapshot to session {:?}", moved.session_id);
     ensure!(
-        latest_id(&store, &scope, "another-session", &SnapshotFilter::any()).await?.is_none(),
+        moved.session_id.as_deref() == Some("sess-owner"),
+        "a rewrite moved the snapshot to session {:?}",
+        moved.session_id
+    );
+    ensure!(
+        latest_id(&store, &scope, "another-session", &SnapshotFilter::any())
+            .await?
+            .is_none(),
         "the other session sees a snapshot that belongs to sess-owner"
     );
 
     // No session: refused, nothing stored.
     let mut orphan = turn("x", None, t(0), "x");
     orphan.session_id = None;
-    match store.save_snapshot(&scope, Some("orphan"), &|_| Ok(Some(orphan.clone()))).await {
-        Err(e) => ensure!(e.status() == Status::InvalidArgument, "a snapshot without session was refused with {}", e.status().name()),
+    match store
+        .save_snapshot(&scope, Some("orphan"), &|_| Ok(Some(orphan.clone())))
+        .await
+    {
+        Err(e) => ensure!(
+            e.status() == Status::InvalidArgument,
+            "a snapshot without session was refused with {}",
+            e.status().name()
+        ),
         Ok(_) => return Err(Fail("a snapshot without a session id was stored".into())),
     }
-    ensure!(store.get_snapshot(&scope, "orphan").await?.is_none(), "a refused snapshot was stored");
+    ensure!(
+        store.get_snapshot(&scope, "orphan").await?.is_none(),
+        "a refused snapshot was stored"
+    );
 
     // Timestamps must be RFC 3339, so Genkit Go can read them.
     let mut bad_time = turn("sess-owner", None, t(0), "x");
@@ -474,32 +532,58 @@ async fn store_owned_fields<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     // Ids that are paths or hidden names are refused everywhere.
     for bad in ["", "../escape", "a/b", ".hidden", "nul\u{0}id"] {
         ensure!(
-            matches!(store.get_snapshot(&scope, bad).await, Err(SessionStoreError::InvalidId { .. })),
+            matches!(
+                store.get_snapshot(&scope, bad).await,
+                Err(SessionStoreError::InvalidId { .. })
+            ),
             "get_snapshot accepted the id {bad:?}"
         );
         ensure!(
-            matches!(store.get_latest_snapshot(&scope, bad, &SnapshotFilter::any()).await, Err(SessionStoreError::InvalidId { .. })),
+            matches!(
+                store
+                    .get_latest_snapshot(&scope, bad, &SnapshotFilter::any())
+                    .await,
+                Err(SessionStoreError::InvalidId { .. })
+            ),
             "get_latest_snapshot accepted the session id {bad:?}"
         );
         let s = turn("sess-owner", None, t(0), "x");
         ensure!(
-            matches!(store.save_snapshot(&scope, Some(bad), &|_| Ok(Some(s.clone()))).await, Err(SessionStoreError::InvalidId { .. })),
+            matches!(
+                store
+                    .save_snapshot(&scope, Some(bad), &|_| Ok(Some(s.clone())))
+                    .await,
+                Err(SessionStoreError::InvalidId { .. })
+            ),
             "save_snapshot accepted the id {bad:?}"
         );
     }
 
     // A declining mutator writes nothing; a failing one writes nothing and its error comes back.
-    let declined = store.save_snapshot(&scope, Some("declined"), &|_| Ok(None)).await?;
-    ensure!(declined.is_none(), "a declining mutator's save answered a snapshot");
-    ensure!(store.get_snapshot(&scope, "declined").await?.is_none(), "a declining mutator's snapshot was stored");
+    let declined = store
+        .save_snapshot(&scope, Some("declined"), &|_| Ok(None))
+        .await?;
+    ensure!(
+        declined.is_none(),
+        "a declining mutator's save answered a snapshot"
+    );
+    ensure!(
+        store.get_snapshot(&scope, "declined").await?.is_none(),
+        "a declining mutator's snapshot was stored"
+    );
     let refused = store
-        .save_snapshot(&scope, Some("owned-1"), &|_| Err(SessionStoreError::precondition("owned-1", "no")))
+        .save_snapshot(&scope, Some("owned-1"), &|_| {
+            Err(SessionStoreError::precondition("owned-1", "no"))
+        })
         .await;
     ensure!(
         matches!(refused, Err(SessionStoreError::FailedPrecondition { .. })),
         "a mutator's refusal did not come back as its error: {refused:?}"
     );
-    ensure!(must_get(&store, &scope, "owned-1").await? == moved, "a refused save changed the snapshot");
+    ensure!(
+        must_get(&store, &scope, "owned-1").await? == moved,
+        "a refused save changed the snapshot"
+    );
     Ok(())
 }
 
@@ -507,22 +591,44 @@ async fn lifecycle<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let store = h.open(b).await?;
     let scope = StoreScope::global();
     let base = put(&store, &scope, &turn("sess-life", None, t(0), "start")).await?;
-    let p = put(&store, &scope, &pending("sess-life", Some(&base.snapshot_id), t(10))).await?;
-    ensure!(p.status == Some(SnapshotStatus::Pending), "a pending snapshot was stored as {:?}", p.status);
+    let p = put(
+        &store,
+        &scope,
+        &pending("sess-life", Some(&base.snapshot_id), t(10)),
+    )
+    .await?;
+    ensure!(
+        p.status == Some(SnapshotStatus::Pending),
+        "a pending snapshot was stored as {:?}",
+        p.status
+    );
 
     // Heartbeats move heartbeatAt only.
     for beat in [40, 70] {
         let at = format_timestamp(t(beat));
         store
             .save_snapshot(&scope, Some(&p.snapshot_id), &|cur| {
-                Ok(cur.map(|c| SessionSnapshot { heartbeat_at: Some(at.clone()), ..c.clone() }))
+                Ok(cur.map(|c| SessionSnapshot {
+                    heartbeat_at: Some(at.clone()),
+                    ..c.clone()
+                }))
             })
             .await?;
     }
     let beaten = must_get(&store, &scope, &p.snapshot_id).await?;
-    ensure!(beaten.heartbeat_at.as_deref() == Some(format_timestamp(t(70)).as_str()), "heartbeat not stored: {:?}", beaten.heartbeat_at);
-    ensure!(beaten.created_at == p.created_at && beaten.updated_at == p.updated_at, "a heartbeat moved createdAt/updatedAt");
-    ensure!(beaten.status == Some(SnapshotStatus::Pending), "a heartbeat changed the status");
+    ensure!(
+        beaten.heartbeat_at.as_deref() == Some(format_timestamp(t(70)).as_str()),
+        "heartbeat not stored: {:?}",
+        beaten.heartbeat_at
+    );
+    ensure!(
+        beaten.created_at == p.created_at && beaten.updated_at == p.updated_at,
+        "a heartbeat moved createdAt/updatedAt"
+    );
+    ensure!(
+        beaten.status == Some(SnapshotStatus::Pending),
+        "a heartbeat changed the status"
+    );
 
     // Completion.
     let done_state = turn("sess-life", None, t(0), "finished").state;
@@ -538,8 +644,14 @@ async fn lifecycle<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         })
         .await?
         .ok_or_else(|| Fail("completion answered None".into()))?;
-    ensure!(must_get(&store, &scope, &p.snapshot_id).await? == done, "the completed snapshot reads back different");
-    ensure!(done.effective_status(t(10_000)) == SnapshotStatus::Completed, "a completed snapshot expired");
+    ensure!(
+        must_get(&store, &scope, &p.snapshot_id).await? == done,
+        "the completed snapshot reads back different"
+    );
+    ensure!(
+        done.effective_status(t(10_000)) == SnapshotStatus::Completed,
+        "a completed snapshot expired"
+    );
 
     // Failed, with its error.
     let mut failed = turn("sess-life", Some(&p.snapshot_id), t(90), "boom");
@@ -552,20 +664,45 @@ async fn lifecycle<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     });
     let f = put(&store, &scope, &failed).await?;
     let read = must_get(&store, &scope, &f.snapshot_id).await?;
-    ensure!(read.error == failed.error && read.status == Some(SnapshotStatus::Failed), "a failed snapshot lost its error or status: {read:?}");
-    ensure!(!is_resumable(&read, t(91)), "a failed snapshot is resumable");
+    ensure!(
+        read.error == failed.error && read.status == Some(SnapshotStatus::Failed),
+        "a failed snapshot lost its error or status: {read:?}"
+    );
+    ensure!(
+        !is_resumable(&read, t(91)),
+        "a failed snapshot is resumable"
+    );
 
     // Aborted.
-    let p2 = put(&store, &scope, &pending("sess-life", Some(&p.snapshot_id), t(95))).await?;
+    let p2 = put(
+        &store,
+        &scope,
+        &pending("sess-life", Some(&p.snapshot_id), t(95)),
+    )
+    .await?;
     store
         .save_snapshot(&scope, Some(&p2.snapshot_id), &|cur| {
-            Ok(cur.map(|c| SessionSnapshot { status: Some(SnapshotStatus::Aborted), finish_reason: Some(AgentFinishReason::Aborted), ..c.clone() }))
+            Ok(cur.map(|c| SessionSnapshot {
+                status: Some(SnapshotStatus::Aborted),
+                finish_reason: Some(AgentFinishReason::Aborted),
+                ..c.clone()
+            }))
         })
         .await?;
     let aborted = must_get(&store, &scope, &p2.snapshot_id).await?;
-    ensure!(aborted.status == Some(SnapshotStatus::Aborted), "abort not stored: {:?}", aborted.status);
-    ensure!(!is_resumable(&aborted, t(96)), "an aborted snapshot is resumable");
-    ensure!(is_resumable(&done, t(96)), "a completed snapshot is not resumable");
+    ensure!(
+        aborted.status == Some(SnapshotStatus::Aborted),
+        "abort not stored: {:?}",
+        aborted.status
+    );
+    ensure!(
+        !is_resumable(&aborted, t(96)),
+        "an aborted snapshot is resumable"
+    );
+    ensure!(
+        is_resumable(&done, t(96)),
+        "a completed snapshot is not resumable"
+    );
     Ok(())
 }
 
@@ -575,10 +712,19 @@ async fn chains_and_latest<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let mut ids: Vec<String> = Vec::new();
     for i in 0..6u64 {
         let parent = ids.last().map(String::as_str);
-        let s = put(&store, &scope, &turn("sess-chain", parent, t(i * 10), &format!("turn {i}"))).await?;
+        let s = put(
+            &store,
+            &scope,
+            &turn("sess-chain", parent, t(i * 10), &format!("turn {i}")),
+        )
+        .await?;
         ids.push(s.snapshot_id);
         let latest = latest_id(&store, &scope, "sess-chain", &SnapshotFilter::any()).await?;
-        ensure!(latest.as_deref() == ids.last().map(String::as_str), "after turn {i} the latest is {latest:?}, not the tip {:?}", ids.last());
+        ensure!(
+            latest.as_deref() == ids.last().map(String::as_str),
+            "after turn {i} the latest is {latest:?}, not the tip {:?}",
+            ids.last()
+        );
     }
     // Walk back from the tip.
     let mut cursor = ids.last().cloned();
@@ -589,24 +735,59 @@ async fn chains_and_latest<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         cursor = s.parent_id;
     }
     walked.reverse();
-    ensure!(walked == ids, "walking the parent chain gave {walked:?}, saved {ids:?}");
+    ensure!(
+        walked == ids,
+        "walking the parent chain gave {walked:?}, saved {ids:?}"
+    );
 
     // Another session is untouched by this one and vice versa.
-    let other = put(&store, &scope, &turn("sess-other", None, t(1_000), "elsewhere")).await?;
-    ensure!(latest_id(&store, &scope, "sess-chain", &SnapshotFilter::any()).await?.as_deref() == ids.last().map(String::as_str), "a newer snapshot of another session changed this session's latest");
-    ensure!(latest_id(&store, &scope, "sess-other", &SnapshotFilter::any()).await? == Some(other.snapshot_id), "the other session's latest is wrong");
+    let other = put(
+        &store,
+        &scope,
+        &turn("sess-other", None, t(1_000), "elsewhere"),
+    )
+    .await?;
+    ensure!(
+        latest_id(&store, &scope, "sess-chain", &SnapshotFilter::any())
+            .await?
+            .as_deref()
+            == ids.last().map(String::as_str),
+        "a newer snapshot of another session changed this session's latest"
+    );
+    ensure!(
+        latest_id(&store, &scope, "sess-other", &SnapshotFilter::any()).await?
+            == Some(other.snapshot_id),
+        "the other session's latest is wrong"
+    );
 
     // Latest is by createdAt, not by save order: a back-dated snapshot saved last is not latest.
-    let back = put(&store, &scope, &turn("sess-chain", Some(&ids[0]), t(5), "backdated")).await?;
+    let back = put(
+        &store,
+        &scope,
+        &turn("sess-chain", Some(&ids[0]), t(5), "backdated"),
+    )
+    .await?;
     let latest = latest_id(&store, &scope, "sess-chain", &SnapshotFilter::any()).await?;
-    ensure!(latest.as_deref() == ids.last().map(String::as_str), "a back-dated snapshot saved last ({}) became the latest", back.snapshot_id);
+    ensure!(
+        latest.as_deref() == ids.last().map(String::as_str),
+        "a back-dated snapshot saved last ({}) became the latest",
+        back.snapshot_id
+    );
 
     // A rewrite of an old snapshot does not move it ahead.
     store
-        .save_snapshot(&scope, Some(&ids[1]), &|cur| Ok(cur.map(|c| SessionSnapshot { updated_at: Some(format_timestamp(t(5_000))), ..c.clone() })))
+        .save_snapshot(&scope, Some(&ids[1]), &|cur| {
+            Ok(cur.map(|c| SessionSnapshot {
+                updated_at: Some(format_timestamp(t(5_000))),
+                ..c.clone()
+            }))
+        })
         .await?;
     let latest = latest_id(&store, &scope, "sess-chain", &SnapshotFilter::any()).await?;
-    ensure!(latest.as_deref() == ids.last().map(String::as_str), "rewriting an old snapshot made it the latest");
+    ensure!(
+        latest.as_deref() == ids.last().map(String::as_str),
+        "rewriting an old snapshot made it the latest"
+    );
     Ok(())
 }
 
@@ -614,15 +795,42 @@ async fn branching<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let store = h.open(b).await?;
     let scope = StoreScope::global();
     let root = put(&store, &scope, &turn("sess-branch", None, t(0), "root")).await?;
-    let a = put(&store, &scope, &turn("sess-branch", Some(&root.snapshot_id), t(10), "branch a")).await?;
-    let b2 = put(&store, &scope, &turn("sess-branch", Some(&root.snapshot_id), t(20), "branch b")).await?;
+    let a = put(
+        &store,
+        &scope,
+        &turn("sess-branch", Some(&root.snapshot_id), t(10), "branch a"),
+    )
+    .await?;
+    let b2 = put(
+        &store,
+        &scope,
+        &turn("sess-branch", Some(&root.snapshot_id), t(20), "branch b"),
+    )
+    .await?;
     for s in [&root, &a, &b2] {
-        ensure!(must_get(&store, &scope, &s.snapshot_id).await? == *s, "snapshot {} changed when the session branched", s.snapshot_id);
+        ensure!(
+            must_get(&store, &scope, &s.snapshot_id).await? == *s,
+            "snapshot {} changed when the session branched",
+            s.snapshot_id
+        );
     }
-    ensure!(latest_id(&store, &scope, "sess-branch", &SnapshotFilter::any()).await? == Some(b2.snapshot_id.clone()), "the newest branch is not the latest");
+    ensure!(
+        latest_id(&store, &scope, "sess-branch", &SnapshotFilter::any()).await?
+            == Some(b2.snapshot_id.clone()),
+        "the newest branch is not the latest"
+    );
     // Continue the older branch: it becomes the latest.
-    let a2 = put(&store, &scope, &turn("sess-branch", Some(&a.snapshot_id), t(30), "a goes on")).await?;
-    ensure!(latest_id(&store, &scope, "sess-branch", &SnapshotFilter::any()).await? == Some(a2.snapshot_id), "continuing the older branch did not make it the latest");
+    let a2 = put(
+        &store,
+        &scope,
+        &turn("sess-branch", Some(&a.snapshot_id), t(30), "a goes on"),
+    )
+    .await?;
+    ensure!(
+        latest_id(&store, &scope, "sess-branch", &SnapshotFilter::any()).await?
+            == Some(a2.snapshot_id),
+        "continuing the older branch did not make it the latest"
+    );
     Ok(())
 }
 
@@ -633,21 +841,80 @@ async fn latest_with_filter<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let mut failed = turn("sess-f", Some(&good.snapshot_id), t(10), "bad");
     failed.status = Some(SnapshotStatus::Failed);
     let failed = put(&store, &scope, &failed).await?;
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::any()).await? == Some(failed.snapshot_id.clone()), "latest (any) skipped the failed tip");
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::resumable(t(11))).await? == Some(good.snapshot_id.clone()), "latest resumable is not the last good snapshot");
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::statuses([SnapshotStatus::Failed], t(11))).await? == Some(failed.snapshot_id.clone()), "latest failed not found");
+    ensure!(
+        latest_id(&store, &scope, "sess-f", &SnapshotFilter::any()).await?
+            == Some(failed.snapshot_id.clone()),
+        "latest (any) skipped the failed tip"
+    );
+    ensure!(
+        latest_id(&store, &scope, "sess-f", &SnapshotFilter::resumable(t(11))).await?
+            == Some(good.snapshot_id.clone()),
+        "latest resumable is not the last good snapshot"
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-f",
+            &SnapshotFilter::statuses([SnapshotStatus::Failed], t(11))
+        )
+        .await?
+            == Some(failed.snapshot_id.clone()),
+        "latest failed not found"
+    );
 
-    let p = put(&store, &scope, &pending("sess-f", Some(&good.snapshot_id), t(20))).await?;
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::resumable(t(21))).await? == Some(good.snapshot_id.clone()), "a pending tip counted as resumable");
+    let p = put(
+        &store,
+        &scope,
+        &pending("sess-f", Some(&good.snapshot_id), t(20)),
+    )
+    .await?;
+    ensure!(
+        latest_id(&store, &scope, "sess-f", &SnapshotFilter::resumable(t(21))).await?
+            == Some(good.snapshot_id.clone()),
+        "a pending tip counted as resumable"
+    );
     let later = t(20) + HEARTBEAT_TIMEOUT + Duration::from_secs(1);
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::statuses([SnapshotStatus::Expired], later)).await? == Some(p.snapshot_id.clone()), "a stale pending snapshot is not found as expired");
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::statuses([SnapshotStatus::Pending], later)).await?.is_none(), "a stale pending snapshot still counts as pending");
-    ensure!(latest_id(&store, &scope, "sess-f", &SnapshotFilter::statuses([SnapshotStatus::Aborted], later)).await?.is_none(), "found an aborted snapshot that does not exist");
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-f",
+            &SnapshotFilter::statuses([SnapshotStatus::Expired], later)
+        )
+        .await?
+            == Some(p.snapshot_id.clone()),
+        "a stale pending snapshot is not found as expired"
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-f",
+            &SnapshotFilter::statuses([SnapshotStatus::Pending], later)
+        )
+        .await?
+        .is_none(),
+        "a stale pending snapshot still counts as pending"
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-f",
+            &SnapshotFilter::statuses([SnapshotStatus::Aborted], later)
+        )
+        .await?
+        .is_none(),
+        "found an aborted snapshot that does not exist"
+    );
     Ok(())
 }
 
 /// Genkit's abort: flip a pending snapshot to aborted; leave a final one alone.
-fn abort_mutator(cur: Option<&SessionSnapshot>) -> Result<Option<SessionSnapshot>, SessionStoreError> {
+fn abort_mutator(
+    cur: Option<&SessionSnapshot>,
+) -> Result<Option<SessionSnapshot>, SessionStoreError> {
     Ok(match cur {
         Some(c) if c.status() == SnapshotStatus::Pending => Some(SessionSnapshot {
             status: Some(SnapshotStatus::Aborted),
@@ -659,15 +926,22 @@ fn abort_mutator(cur: Option<&SessionSnapshot>) -> Result<Option<SessionSnapshot
 }
 
 /// A detached turn's completion: refuses to overwrite an abort.
-fn complete_mutator(cur: Option<&SessionSnapshot>) -> Result<Option<SessionSnapshot>, SessionStoreError> {
+fn complete_mutator(
+    cur: Option<&SessionSnapshot>,
+) -> Result<Option<SessionSnapshot>, SessionStoreError> {
     match cur {
         Some(c) if c.status() == SnapshotStatus::Pending => Ok(Some(SessionSnapshot {
             status: Some(SnapshotStatus::Completed),
             finish_reason: Some(AgentFinishReason::Stop),
             ..c.clone()
         })),
-        Some(c) => Err(SessionStoreError::precondition(c.snapshot_id.clone(), format!("the snapshot is {}", c.status()))),
-        None => Err(SessionStoreError::NotFound { snapshot_id: "?".into() }),
+        Some(c) => Err(SessionStoreError::precondition(
+            c.snapshot_id.clone(),
+            format!("the snapshot is {}", c.status()),
+        )),
+        None => Err(SessionStoreError::NotFound {
+            snapshot_id: "?".into(),
+        }),
     }
 }
 
@@ -678,10 +952,19 @@ async fn abort_race<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
 
     // Sequential: a completion after an abort is refused and the abort stays.
     let p = put(&one, &scope, &pending("sess-race", None, t(0))).await?;
-    one.save_snapshot(&scope, Some(&p.snapshot_id), &abort_mutator).await?;
-    let late = two.save_snapshot(&scope, Some(&p.snapshot_id), &complete_mutator).await;
-    ensure!(matches!(late, Err(SessionStoreError::FailedPrecondition { .. })), "a late completion was not refused: {late:?}");
-    ensure!(must_get(&one, &scope, &p.snapshot_id).await?.status == Some(SnapshotStatus::Aborted), "a late completion overwrote aborted");
+    one.save_snapshot(&scope, Some(&p.snapshot_id), &abort_mutator)
+        .await?;
+    let late = two
+        .save_snapshot(&scope, Some(&p.snapshot_id), &complete_mutator)
+        .await;
+    ensure!(
+        matches!(late, Err(SessionStoreError::FailedPrecondition { .. })),
+        "a late completion was not refused: {late:?}"
+    );
+    ensure!(
+        must_get(&one, &scope, &p.snapshot_id).await?.status == Some(SnapshotStatus::Aborted),
+        "a late completion overwrote aborted"
+    );
 
     // Racing, on two instances: exactly one wins, and the stored status is the winner's.
     for round in 0..24u64 {
@@ -701,12 +984,24 @@ async fn abort_race<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         let stored = must_get(&one, &scope, &id).await?.status();
         match stored {
             SnapshotStatus::Aborted => {
-                ensure!(matches!(abort, Ok(Some(_))), "round {round}: stored aborted but the abort answered {abort:?}");
-                ensure!(matches!(complete, Err(SessionStoreError::FailedPrecondition { .. })), "round {round}: the completion lost the race but answered {complete:?}");
+                ensure!(
+                    matches!(abort, Ok(Some(_))),
+                    "round {round}: stored aborted but the abort answered {abort:?}"
+                );
+                ensure!(
+                    matches!(complete, Err(SessionStoreError::FailedPrecondition { .. })),
+                    "round {round}: the completion lost the race but answered {complete:?}"
+                );
             }
             SnapshotStatus::Completed => {
-                ensure!(matches!(complete, Ok(Some(_))), "round {round}: stored completed but the completion answered {complete:?}");
-                ensure!(matches!(abort, Ok(None)), "round {round}: the abort lost the race but answered {abort:?}");
+                ensure!(
+                    matches!(complete, Ok(Some(_))),
+                    "round {round}: stored completed but the completion answered {complete:?}"
+                );
+                ensure!(
+                    matches!(abort, Ok(None)),
+                    "round {round}: the abort lost the race but answered {abort:?}"
+                );
             }
             other => return Err(Fail(format!("round {round}: the race left status {other}"))),
         }
@@ -719,33 +1014,75 @@ async fn status_subscriber<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let scope = StoreScope::global();
     if !one.supports_status_watch() {
         ensure!(
-            matches!(one.watch_status(&scope, "x").await, Err(SessionStoreError::Unsupported(_))),
+            matches!(
+                one.watch_status(&scope, "x").await,
+                Err(SessionStoreError::Unsupported(_))
+            ),
             "a store without status subscriptions must answer Unsupported"
         );
         return Ok(());
     }
-    ensure!(one.watch_status(&scope, "no-such-snapshot").await?.is_none(), "watching a missing snapshot answered a stream");
+    ensure!(
+        one.watch_status(&scope, "no-such-snapshot")
+            .await?
+            .is_none(),
+        "watching a missing snapshot answered a stream"
+    );
     let p = put(&one, &scope, &pending("sess-watch", None, t(0))).await?;
-    let mut same = one.watch_status(&scope, &p.snapshot_id).await?.ok_or_else(|| Fail("watch answered None for an existing snapshot".into()))?;
-    ensure!(next_status(&mut same).await? == Some(SnapshotStatus::Pending), "the first value is not the status at subscription");
+    let mut same = one
+        .watch_status(&scope, &p.snapshot_id)
+        .await?
+        .ok_or_else(|| Fail("watch answered None for an existing snapshot".into()))?;
+    ensure!(
+        next_status(&mut same).await? == Some(SnapshotStatus::Pending),
+        "the first value is not the status at subscription"
+    );
 
     // A heartbeat is not a status change; an abort from another instance is.
     let two = h.open(b).await?;
-    let mut cross = one.watch_status(&scope, &p.snapshot_id).await?.ok_or_else(|| Fail("second watch answered None".into()))?;
-    ensure!(next_status(&mut cross).await? == Some(SnapshotStatus::Pending), "the second subscriber's first value is not pending");
+    let mut cross = one
+        .watch_status(&scope, &p.snapshot_id)
+        .await?
+        .ok_or_else(|| Fail("second watch answered None".into()))?;
+    ensure!(
+        next_status(&mut cross).await? == Some(SnapshotStatus::Pending),
+        "the second subscriber's first value is not pending"
+    );
     let beat = format_timestamp(t(30));
-    two.save_snapshot(&scope, Some(&p.snapshot_id), &|c| Ok(c.map(|c| SessionSnapshot { heartbeat_at: Some(beat.clone()), ..c.clone() })))
+    two.save_snapshot(&scope, Some(&p.snapshot_id), &|c| {
+        Ok(c.map(|c| SessionSnapshot {
+            heartbeat_at: Some(beat.clone()),
+            ..c.clone()
+        }))
+    })
+    .await?;
+    two.save_snapshot(&scope, Some(&p.snapshot_id), &abort_mutator)
         .await?;
-    two.save_snapshot(&scope, Some(&p.snapshot_id), &abort_mutator).await?;
-    ensure!(next_status(&mut cross).await? == Some(SnapshotStatus::Aborted), "an abort written by another instance did not reach the subscriber");
-    ensure!(next_status(&mut same).await? == Some(SnapshotStatus::Aborted), "the abort did not reach the first subscriber");
+    ensure!(
+        next_status(&mut cross).await? == Some(SnapshotStatus::Aborted),
+        "an abort written by another instance did not reach the subscriber"
+    );
+    ensure!(
+        next_status(&mut same).await? == Some(SnapshotStatus::Aborted),
+        "the abort did not reach the first subscriber"
+    );
 
     // A change through the same instance arrives too.
     let q = put(&one, &scope, &pending("sess-watch", None, t(1))).await?;
-    let mut local = one.watch_status(&scope, &q.snapshot_id).await?.ok_or_else(|| Fail("watch answered None".into()))?;
-    ensure!(next_status(&mut local).await? == Some(SnapshotStatus::Pending), "first value not pending");
-    one.save_snapshot(&scope, Some(&q.snapshot_id), &complete_mutator).await?;
-    ensure!(next_status(&mut local).await? == Some(SnapshotStatus::Completed), "a completion did not reach the subscriber");
+    let mut local = one
+        .watch_status(&scope, &q.snapshot_id)
+        .await?
+        .ok_or_else(|| Fail("watch answered None".into()))?;
+    ensure!(
+        next_status(&mut local).await? == Some(SnapshotStatus::Pending),
+        "first value not pending"
+    );
+    one.save_snapshot(&scope, Some(&q.snapshot_id), &complete_mutator)
+        .await?;
+    ensure!(
+        next_status(&mut local).await? == Some(SnapshotStatus::Completed),
+        "a completion did not reach the subscriber"
+    );
     Ok(())
 }
 
@@ -753,22 +1090,57 @@ async fn second_instance_reopen<H: StoreHarness>(h: &H, b: &H::Backing) -> Outco
     let scope = StoreScope::global();
     let first = h.open(b).await?;
     let mut saved = Vec::new();
-    for (i, session) in ["s-one", "s-two", "s-one", "s-three", "s-one"].iter().enumerate() {
-        let parent = saved.iter().rev().find(|s: &&SessionSnapshot| s.session_id.as_deref() == Some(session)).map(|s| s.snapshot_id.clone());
-        saved.push(put(&first, &scope, &turn(session, parent.as_deref(), t(i as u64), &format!("m{i}"))).await?);
+    for (i, session) in ["s-one", "s-two", "s-one", "s-three", "s-one"]
+        .iter()
+        .enumerate()
+    {
+        let parent = saved
+            .iter()
+            .rev()
+            .find(|s: &&SessionSnapshot| s.session_id.as_deref() == Some(session))
+            .map(|s| s.snapshot_id.clone());
+        saved.push(
+            put(
+                &first,
+                &scope,
+                &turn(session, parent.as_deref(), t(i as u64), &format!("m{i}")),
+            )
+            .await?,
+        );
     }
     drop(first);
     let second = h.open(b).await?;
     for s in &saved {
-        ensure!(must_get(&second, &scope, &s.snapshot_id).await? == *s, "a new instance reads {} differently", s.snapshot_id);
+        ensure!(
+            must_get(&second, &scope, &s.snapshot_id).await? == *s,
+            "a new instance reads {} differently",
+            s.snapshot_id
+        );
     }
-    for (session, want) in [("s-one", &saved[4]), ("s-two", &saved[1]), ("s-three", &saved[3])] {
-        ensure!(latest_id(&second, &scope, session, &SnapshotFilter::any()).await? == Some(want.snapshot_id.clone()), "a new instance finds a different latest of {session}");
+    for (session, want) in [
+        ("s-one", &saved[4]),
+        ("s-two", &saved[1]),
+        ("s-three", &saved[3]),
+    ] {
+        ensure!(
+            latest_id(&second, &scope, session, &SnapshotFilter::any()).await?
+                == Some(want.snapshot_id.clone()),
+            "a new instance finds a different latest of {session}"
+        );
     }
     // And back: the first instance (reopened) sees what the second wrote.
-    let newer = put(&second, &scope, &turn("s-two", Some(&saved[1].snapshot_id), t(100), "from two")).await?;
+    let newer = put(
+        &second,
+        &scope,
+        &turn("s-two", Some(&saved[1].snapshot_id), t(100), "from two"),
+    )
+    .await?;
     let third = h.open(b).await?;
-    ensure!(latest_id(&third, &scope, "s-two", &SnapshotFilter::any()).await? == Some(newer.snapshot_id), "a write of the second instance is not seen by another");
+    ensure!(
+        latest_id(&third, &scope, "s-two", &SnapshotFilter::any()).await?
+            == Some(newer.snapshot_id),
+        "a write of the second instance is not seen by another"
+    );
     Ok(())
 }
 
@@ -793,8 +1165,14 @@ async fn concurrent_writers<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
                 let mark = format!("{w}-{i}");
                 // Pure: the next value depends only on the current one and this save's mark.
                 let bump = move |cur: Option<&SessionSnapshot>| {
-                    let mut next = cur.cloned().ok_or_else(|| SessionStoreError::NotFound { snapshot_id: "counter".into() })?;
-                    let custom = next.state.get_or_insert_with(Default::default).custom.get_or_insert_with(|| json!({}));
+                    let mut next = cur.cloned().ok_or_else(|| SessionStoreError::NotFound {
+                        snapshot_id: "counter".into(),
+                    })?;
+                    let custom = next
+                        .state
+                        .get_or_insert_with(Default::default)
+                        .custom
+                        .get_or_insert_with(|| json!({}));
                     let count = custom["count"].as_u64().unwrap_or(0);
                     custom["count"] = json!(count + 1);
                     if let Some(marks) = custom["marks"].as_array_mut() {
@@ -803,7 +1181,17 @@ async fn concurrent_writers<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
                     Ok(Some(next))
                 };
                 store.save_snapshot(scope, Some("counter"), &bump).await?;
-                let s = put(store, scope, &turn(&format!("sess-w{w}"), None, t(i as u64), &format!("w{w} s{i}"))).await?;
+                let s = put(
+                    store,
+                    scope,
+                    &turn(
+                        &format!("sess-w{w}"),
+                        None,
+                        t(i as u64),
+                        &format!("w{w} s{i}"),
+                    ),
+                )
+                .await?;
                 new_ids.push(s.snapshot_id);
             }
             Ok::<Vec<String>, Fail>(new_ids)
@@ -817,18 +1205,47 @@ async fn concurrent_writers<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let last = must_get(&two, &scope, "counter").await?;
     let custom = last.state.and_then(|s| s.custom).unwrap_or(Value::Null);
     let count = custom["count"].as_u64().unwrap_or(0);
-    ensure!(count == (WRITERS * SAVES) as u64, "{} read-modify-writes landed, {} were made: updates were lost", count, WRITERS * SAVES);
-    let marks: HashSet<&str> = custom["marks"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    ensure!(marks.len() == WRITERS * SAVES, "{} distinct writes recorded of {}", marks.len(), WRITERS * SAVES);
+    ensure!(
+        count == (WRITERS * SAVES) as u64,
+        "{} read-modify-writes landed, {} were made: updates were lost",
+        count,
+        WRITERS * SAVES
+    );
+    let marks: HashSet<&str> = custom["marks"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    ensure!(
+        marks.len() == WRITERS * SAVES,
+        "{} distinct writes recorded of {}",
+        marks.len(),
+        WRITERS * SAVES
+    );
     let distinct: HashSet<&String> = all_new.iter().collect();
-    ensure!(distinct.len() == WRITERS * SAVES, "{} distinct new snapshot ids of {}", distinct.len(), WRITERS * SAVES);
+    ensure!(
+        distinct.len() == WRITERS * SAVES,
+        "{} distinct new snapshot ids of {}",
+        distinct.len(),
+        WRITERS * SAVES
+    );
     for id in &all_new {
-        ensure!(one.get_snapshot(&scope, id).await?.is_some(), "new snapshot {id} was lost");
+        ensure!(
+            one.get_snapshot(&scope, id).await?.is_some(),
+            "new snapshot {id} was lost"
+        );
     }
     for w in 0..WRITERS {
-        let l = one.get_latest_snapshot(&scope, &format!("sess-w{w}"), &SnapshotFilter::any()).await?;
-        let text = l.and_then(|s| s.state).map(|s| s.messages()[0].text()).unwrap_or_default();
-        ensure!(text == format!("w{w} s{}", SAVES - 1), "writer {w}'s latest is {text:?}");
+        let l = one
+            .get_latest_snapshot(&scope, &format!("sess-w{w}"), &SnapshotFilter::any())
+            .await?;
+        let text = l
+            .and_then(|s| s.state)
+            .map(|s| s.messages()[0].text())
+            .unwrap_or_default();
+        ensure!(
+            text == format!("w{w} s{}", SAVES - 1),
+            "writer {w}'s latest is {text:?}"
+        );
     }
     Ok(())
 }
@@ -847,15 +1264,31 @@ async fn large_state<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         state.messages = Some(messages);
     }
     let size = serde_json::to_vec(&snap).map(|v| v.len()).unwrap_or(0);
-    ensure!(size > 4 * 1024 * 1024, "the large case's state is only {size} bytes");
+    ensure!(
+        size > 4 * 1024 * 1024,
+        "the large case's state is only {size} bytes"
+    );
     let saved = put(&store, &scope, &snap).await?;
     let other = h.open(b).await?;
-    ensure!(must_get(&other, &scope, &saved.snapshot_id).await? == saved, "a {size}-byte state did not round-trip");
+    ensure!(
+        must_get(&other, &scope, &saved.snapshot_id).await? == saved,
+        "a {size}-byte state did not round-trip"
+    );
     // A heartbeat-style rewrite keeps it.
     let beat = format_timestamp(t(1));
-    store.save_snapshot(&scope, Some(&saved.snapshot_id), &|c| Ok(c.map(|c| SessionSnapshot { heartbeat_at: Some(beat.clone()), ..c.clone() }))).await?;
+    store
+        .save_snapshot(&scope, Some(&saved.snapshot_id), &|c| {
+            Ok(c.map(|c| SessionSnapshot {
+                heartbeat_at: Some(beat.clone()),
+                ..c.clone()
+            }))
+        })
+        .await?;
     let again = must_get(&other, &scope, &saved.snapshot_id).await?;
-    ensure!(again.state == saved.state, "a rewrite of a large snapshot changed its state");
+    ensure!(
+        again.state == saved.state,
+        "a rewrite of a large snapshot changed its state"
+    );
     Ok(())
 }
 
@@ -864,17 +1297,31 @@ async fn nul_characters<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let scope = StoreScope::global();
     let mut snap = turn("sess-nul", None, t(0), "before\u{0}after");
     if let Some(state) = snap.state.as_mut() {
-        state.messages.get_or_insert_with(Vec::new).push(Message::new(
-            Role::Tool,
-            vec![Part::tool_response(ToolResponse::new("read_file", Some("r\u{0}1".into()), json!({"bytes": "\u{0}\u{1}\u{0}", "ok": true})))],
-        ));
+        state
+            .messages
+            .get_or_insert_with(Vec::new)
+            .push(Message::new(
+                Role::Tool,
+                vec![Part::tool_response(ToolResponse::new(
+                    "read_file",
+                    Some("r\u{0}1".into()),
+                    json!({"bytes": "\u{0}\u{1}\u{0}", "ok": true}),
+                ))],
+            ));
         state.custom = Some(json!({"key\u{0}with nul": "value\u{0}", "nested": ["\u{0}"]}));
     }
     let saved = put(&store, &scope, &snap).await?;
     let other = h.open(b).await?;
     let read = must_get(&other, &scope, &saved.snapshot_id).await?;
-    ensure!(read == saved, "text with U+0000 did not round-trip: {:?}", read.state);
-    ensure!(read.state.map(|s| s.messages()[0].text()) == Some("before\u{0}after".into()), "the NUL in the user's text was lost");
+    ensure!(
+        read == saved,
+        "text with U+0000 did not round-trip: {:?}",
+        read.state
+    );
+    ensure!(
+        read.state.map(|s| s.messages()[0].text()) == Some("before\u{0}after".into()),
+        "the NUL in the user's text was lost"
+    );
     Ok(())
 }
 
@@ -885,26 +1332,75 @@ async fn expired_heartbeat<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let p = put(&store, &scope, &pending("sess-hb", None, clock.now())).await?;
     clock.advance(Duration::from_secs(59));
     let read = must_get(&store, &scope, &p.snapshot_id).await?;
-    ensure!(read.effective_status(clock.now()) == SnapshotStatus::Pending, "a 59 s old heartbeat reads as {}", read.effective_status(clock.now()));
+    ensure!(
+        read.effective_status(clock.now()) == SnapshotStatus::Pending,
+        "a 59 s old heartbeat reads as {}",
+        read.effective_status(clock.now())
+    );
     clock.advance(Duration::from_secs(2));
-    ensure!(read.effective_status(clock.now()) == SnapshotStatus::Expired, "a 61 s old heartbeat is not expired");
-    ensure!(!is_resumable(&read, clock.now()), "an expired snapshot is resumable");
-    ensure!(read.status == Some(SnapshotStatus::Pending), "the store wrote a computed status: {:?}", read.status);
-    ensure!(latest_id(&store, &scope, "sess-hb", &SnapshotFilter::statuses([SnapshotStatus::Expired], clock.now())).await? == Some(p.snapshot_id.clone()), "latest expired not found");
+    ensure!(
+        read.effective_status(clock.now()) == SnapshotStatus::Expired,
+        "a 61 s old heartbeat is not expired"
+    );
+    ensure!(
+        !is_resumable(&read, clock.now()),
+        "an expired snapshot is resumable"
+    );
+    ensure!(
+        read.status == Some(SnapshotStatus::Pending),
+        "the store wrote a computed status: {:?}",
+        read.status
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-hb",
+            &SnapshotFilter::statuses([SnapshotStatus::Expired], clock.now())
+        )
+        .await?
+            == Some(p.snapshot_id.clone()),
+        "latest expired not found"
+    );
     // A fresh beat revives it.
     let beat = format_timestamp(clock.now());
-    store.save_snapshot(&scope, Some(&p.snapshot_id), &|c| Ok(c.map(|c| SessionSnapshot { heartbeat_at: Some(beat.clone()), ..c.clone() }))).await?;
+    store
+        .save_snapshot(&scope, Some(&p.snapshot_id), &|c| {
+            Ok(c.map(|c| SessionSnapshot {
+                heartbeat_at: Some(beat.clone()),
+                ..c.clone()
+            }))
+        })
+        .await?;
     let read = must_get(&store, &scope, &p.snapshot_id).await?;
-    ensure!(read.effective_status(clock.now()) == SnapshotStatus::Pending, "a refreshed heartbeat still reads as expired");
+    ensure!(
+        read.effective_status(clock.now()) == SnapshotStatus::Pending,
+        "a refreshed heartbeat still reads as expired"
+    );
     Ok(())
 }
 
 async fn not_found<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let store = h.open(b).await?;
     let scope = StoreScope::global();
-    ensure!(store.get_snapshot(&scope, "missing").await?.is_none(), "a missing snapshot is not None");
-    ensure!(store.get_latest_snapshot(&scope, "no-session", &SnapshotFilter::any()).await?.is_none(), "a missing session's latest is not None");
-    ensure!(store.get_latest_snapshot(&scope, "no-session", &SnapshotFilter::resumable(t(0))).await?.is_none(), "a missing session's latest resumable is not None");
+    ensure!(
+        store.get_snapshot(&scope, "missing").await?.is_none(),
+        "a missing snapshot is not None"
+    );
+    ensure!(
+        store
+            .get_latest_snapshot(&scope, "no-session", &SnapshotFilter::any())
+            .await?
+            .is_none(),
+        "a missing session's latest is not None"
+    );
+    ensure!(
+        store
+            .get_latest_snapshot(&scope, "no-session", &SnapshotFilter::resumable(t(0)))
+            .await?
+            .is_none(),
+        "a missing session's latest resumable is not None"
+    );
     let seen = std::sync::Mutex::new(Vec::new());
     let created = store
         .save_snapshot(&scope, Some("fresh"), &|cur| {
@@ -915,9 +1411,15 @@ async fn not_found<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
             Ok(Some(turn("sess-nf", None, t(0), "new")))
         })
         .await?;
-    ensure!(created.is_some(), "saving under a new chosen id did not create it");
+    ensure!(
+        created.is_some(),
+        "saving under a new chosen id did not create it"
+    );
     let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
-    ensure!(!seen.is_empty() && seen.iter().all(|s| !s), "the mutator of a new id was given a current value: {seen:?}");
+    ensure!(
+        !seen.is_empty() && seen.iter().all(|s| !s),
+        "the mutator of a new id was given a current value: {seen:?}"
+    );
     Ok(())
 }
 
@@ -925,7 +1427,12 @@ async fn corrupted_data<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let store = h.open(b).await?;
     let scope = StoreScope::global();
     let a1 = put(&store, &scope, &turn("sess-bad", None, t(0), "a1")).await?;
-    let a2 = put(&store, &scope, &turn("sess-bad", Some(&a1.snapshot_id), t(1), "a2")).await?;
+    let a2 = put(
+        &store,
+        &scope,
+        &turn("sess-bad", Some(&a1.snapshot_id), t(1), "a2"),
+    )
+    .await?;
     let good = put(&store, &scope, &turn("sess-good", None, t(2), "fine")).await?;
     if !h.corrupt(b, &scope, &a2.snapshot_id).await? {
         return Ok(());
@@ -933,24 +1440,72 @@ async fn corrupted_data<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let store = h.open(b).await?;
     match store.get_snapshot(&scope, &a2.snapshot_id).await {
         Err(e @ SessionStoreError::Corrupted { .. }) => {
-            ensure!(e.status() == Status::DataLoss, "corruption maps to {}", e.status().name());
-            ensure!(e.to_string().contains(&a2.snapshot_id), "the corruption error does not name the snapshot: {e}");
+            ensure!(
+                e.status() == Status::DataLoss,
+                "corruption maps to {}",
+                e.status().name()
+            );
+            ensure!(
+                e.to_string().contains(&a2.snapshot_id),
+                "the corruption error does not name the snapshot: {e}"
+            );
         }
-        other => return Err(Fail(format!("reading a corrupted snapshot answered {other:?}"))),
+        other => {
+            return Err(Fail(format!(
+                "reading a corrupted snapshot answered {other:?}"
+            )))
+        }
     }
-    match store.get_latest_snapshot(&scope, "sess-bad", &SnapshotFilter::any()).await {
+    match store
+        .get_latest_snapshot(&scope, "sess-bad", &SnapshotFilter::any())
+        .await
+    {
         Err(SessionStoreError::Corrupted { .. }) => {}
         Ok(Some(s)) if s.snapshot_id == a1.snapshot_id => {}
-        other => return Err(Fail(format!("the latest of a session whose tip is corrupted answered {other:?}"))),
+        other => {
+            return Err(Fail(format!(
+                "the latest of a session whose tip is corrupted answered {other:?}"
+            )))
+        }
     }
-    ensure!(must_get(&store, &scope, &a1.snapshot_id).await? == a1, "an intact snapshot of the damaged session is unreadable");
-    ensure!(must_get(&store, &scope, &good.snapshot_id).await? == good, "another session's snapshot is unreadable");
-    ensure!(latest_id(&store, &scope, "sess-good", &SnapshotFilter::resumable(t(3))).await? == Some(good.snapshot_id.clone()), "another session's latest is affected");
-    let more = put(&store, &scope, &turn("sess-good", Some(&good.snapshot_id), t(4), "still fine")).await?;
-    ensure!(latest_id(&store, &scope, "sess-good", &SnapshotFilter::any()).await? == Some(more.snapshot_id), "saving to another session fails after a corruption");
+    ensure!(
+        must_get(&store, &scope, &a1.snapshot_id).await? == a1,
+        "an intact snapshot of the damaged session is unreadable"
+    );
+    ensure!(
+        must_get(&store, &scope, &good.snapshot_id).await? == good,
+        "another session's snapshot is unreadable"
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-good",
+            &SnapshotFilter::resumable(t(3))
+        )
+        .await?
+            == Some(good.snapshot_id.clone()),
+        "another session's latest is affected"
+    );
+    let more = put(
+        &store,
+        &scope,
+        &turn("sess-good", Some(&good.snapshot_id), t(4), "still fine"),
+    )
+    .await?;
+    ensure!(
+        latest_id(&store, &scope, "sess-good", &SnapshotFilter::any()).await?
+            == Some(more.snapshot_id),
+        "saving to another session fails after a corruption"
+    );
     // Overwriting the damaged snapshot with a mutator is refused (the current value is unknown).
-    let rewrite = store.save_snapshot(&scope, Some(&a2.snapshot_id), &|c| Ok(c.cloned())).await;
-    ensure!(matches!(rewrite, Err(SessionStoreError::Corrupted { .. })), "a read-modify-write of corrupted data answered {rewrite:?}");
+    let rewrite = store
+        .save_snapshot(&scope, Some(&a2.snapshot_id), &|c| Ok(c.cloned()))
+        .await;
+    ensure!(
+        matches!(rewrite, Err(SessionStoreError::Corrupted { .. })),
+        "a read-modify-write of corrupted data answered {rewrite:?}"
+    );
     Ok(())
 }
 
@@ -963,11 +1518,35 @@ async fn torn_write<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     }
     h.leave_torn_write(b, &scope, "never-renamed").await?;
     let store = h.open(b).await?;
-    ensure!(must_get(&store, &scope, &s.snapshot_id).await? == s, "a torn write changed what a reader sees");
-    ensure!(store.get_snapshot(&scope, "never-renamed").await?.is_none(), "a snapshot that was never renamed into place is visible");
-    ensure!(latest_id(&store, &scope, "sess-torn", &SnapshotFilter::resumable(t(1))).await? == Some(s.snapshot_id.clone()), "a torn write changed the latest");
-    let next = put(&store, &scope, &turn("sess-torn", Some(&s.snapshot_id), t(2), "after")).await?;
-    ensure!(must_get(&store, &scope, &next.snapshot_id).await? == next, "saving after a torn write fails");
+    ensure!(
+        must_get(&store, &scope, &s.snapshot_id).await? == s,
+        "a torn write changed what a reader sees"
+    );
+    ensure!(
+        store.get_snapshot(&scope, "never-renamed").await?.is_none(),
+        "a snapshot that was never renamed into place is visible"
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-torn",
+            &SnapshotFilter::resumable(t(1))
+        )
+        .await?
+            == Some(s.snapshot_id.clone()),
+        "a torn write changed the latest"
+    );
+    let next = put(
+        &store,
+        &scope,
+        &turn("sess-torn", Some(&s.snapshot_id), t(2), "after"),
+    )
+    .await?;
+    ensure!(
+        must_get(&store, &scope, &next.snapshot_id).await? == next,
+        "saving after a torn write fails"
+    );
     Ok(())
 }
 
@@ -975,13 +1554,46 @@ async fn scopes_are_isolated<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome 
     let store = h.open(b).await?;
     let acme = StoreScope::new("tenants/acme").map_err(Fail::from)?;
     let globex = StoreScope::new("tenants/globex").map_err(Fail::from)?;
-    let a = put_as(&store, &acme, "shared-id", &turn("shared-session", None, t(0), "acme's")).await?;
-    ensure!(store.get_snapshot(&globex, "shared-id").await?.is_none(), "one scope sees another's snapshot");
-    ensure!(store.get_latest_snapshot(&globex, "shared-session", &SnapshotFilter::any()).await?.is_none(), "one scope sees another's session");
-    let g = put_as(&store, &globex, "shared-id", &turn("shared-session", None, t(1), "globex's")).await?;
-    ensure!(must_get(&store, &acme, "shared-id").await? == a, "a write in one scope changed another's");
-    ensure!(must_get(&store, &globex, "shared-id").await? == g, "the second scope's write is not there");
-    ensure!(store.get_snapshot(&StoreScope::global(), "shared-id").await?.is_none(), "the global scope sees a tenant's snapshot");
+    let a = put_as(
+        &store,
+        &acme,
+        "shared-id",
+        &turn("shared-session", None, t(0), "acme's"),
+    )
+    .await?;
+    ensure!(
+        store.get_snapshot(&globex, "shared-id").await?.is_none(),
+        "one scope sees another's snapshot"
+    );
+    ensure!(
+        store
+            .get_latest_snapshot(&globex, "shared-session", &SnapshotFilter::any())
+            .await?
+            .is_none(),
+        "one scope sees another's session"
+    );
+    let g = put_as(
+        &store,
+        &globex,
+        "shared-id",
+        &turn("shared-session", None, t(1), "globex's"),
+    )
+    .await?;
+    ensure!(
+        must_get(&store, &acme, "shared-id").await? == a,
+        "a write in one scope changed another's"
+    );
+    ensure!(
+        must_get(&store, &globex, "shared-id").await? == g,
+        "the second scope's write is not there"
+    );
+    ensure!(
+        store
+            .get_snapshot(&StoreScope::global(), "shared-id")
+            .await?
+            .is_none(),
+        "the global scope sees a tenant's snapshot"
+    );
     Ok(())
 }
 
@@ -989,7 +1601,10 @@ async fn listing<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let store = h.open(b).await?;
     let scope = StoreScope::global();
     let probe = ListQuery::new(SnapshotFilter::any());
-    if matches!(store.list_snapshots(&scope, &probe).await, Err(SessionStoreError::Unsupported(_))) {
+    if matches!(
+        store.list_snapshots(&scope, &probe).await,
+        Err(SessionStoreError::Unsupported(_))
+    ) {
         return Ok(());
     }
     let interrupted = |session: &str, parent: Option<&str>, at: u64| {
@@ -1001,11 +1616,25 @@ async fn listing<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let w1 = put(&store, &scope, &interrupted("sess-l1", None, 1)).await?;
     let w2 = put(&store, &scope, &interrupted("sess-l2", None, 2)).await?;
     let answered = put(&store, &scope, &interrupted("sess-l3", None, 3)).await?;
-    let after = put(&store, &scope, &turn("sess-l3", Some(&answered.snapshot_id), t(4), "approved")).await?;
+    let after = put(
+        &store,
+        &scope,
+        &turn("sess-l3", Some(&answered.snapshot_id), t(4), "approved"),
+    )
+    .await?;
     let _plain = put(&store, &scope, &turn("sess-l4", None, t(5), "hi")).await?;
-    let waiting = store.list_snapshots(&scope, &ListQuery::pending_interrupts(t(10))).await?;
-    let ids: Vec<&str> = waiting.snapshots.iter().map(|s| s.snapshot_id.as_str()).collect();
-    ensure!(ids == vec![w2.snapshot_id.as_str(), w1.snapshot_id.as_str()], "pending interrupts are {ids:?}, expected the two unanswered ones, newest first");
+    let waiting = store
+        .list_snapshots(&scope, &ListQuery::pending_interrupts(t(10)))
+        .await?;
+    let ids: Vec<&str> = waiting
+        .snapshots
+        .iter()
+        .map(|s| s.snapshot_id.as_str())
+        .collect();
+    ensure!(
+        ids == vec![w2.snapshot_id.as_str(), w1.snapshot_id.as_str()],
+        "pending interrupts are {ids:?}, expected the two unanswered ones, newest first"
+    );
 
     // Pages of 2 cover everything once, newest first.
     let mut query = ListQuery::new(SnapshotFilter::any());
@@ -1013,7 +1642,11 @@ async fn listing<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     let mut seen = Vec::new();
     loop {
         let page = store.list_snapshots(&scope, &query).await?;
-        ensure!(page.snapshots.len() <= 2, "a page of limit 2 has {}", page.snapshots.len());
+        ensure!(
+            page.snapshots.len() <= 2,
+            "a page of limit 2 has {}",
+            page.snapshots.len()
+        );
         seen.extend(page.snapshots.into_iter().map(|s| s.snapshot_id));
         match page.next_cursor {
             Some(c) => query.cursor = Some(c),
@@ -1021,12 +1654,23 @@ async fn listing<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         }
         ensure!(seen.len() <= 10, "listing does not end");
     }
-    ensure!(seen.len() == 5, "paging listed {} snapshots of 5: {seen:?}", seen.len());
-    ensure!(seen.first() == Some(&_plain.snapshot_id) && seen.get(1) == Some(&after.snapshot_id), "listing is not newest first: {seen:?}");
+    ensure!(
+        seen.len() == 5,
+        "paging listed {} snapshots of 5: {seen:?}",
+        seen.len()
+    );
+    ensure!(
+        seen.first() == Some(&_plain.snapshot_id) && seen.get(1) == Some(&after.snapshot_id),
+        "listing is not newest first: {seen:?}"
+    );
 
     let mut one_session = ListQuery::new(SnapshotFilter::any());
     one_session.session_id = Some("sess-l3".into());
     let page = store.list_snapshots(&scope, &one_session).await?;
-    ensure!(page.snapshots.len() == 2, "listing one session gave {} snapshots", page.snapshots.len());
+    ensure!(
+        page.snapshots.len() == 2,
+        "listing one session gave {} snapshots",
+        page.snapshots.len()
+    );
     Ok(())
 }

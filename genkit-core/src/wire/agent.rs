@@ -483,7 +483,10 @@ mod tests {
             "snapshotId": "a", "createdAt": "x", "status": "paused", "finishReason": "handoff"
         }))
         .unwrap();
-        assert_eq!(snap.status, Some(SnapshotStatus::Unrecognized("paused".into())));
+        assert_eq!(
+            snap.status,
+            Some(SnapshotStatus::Unrecognized("paused".into()))
+        );
         assert_eq!(
             snap.finish_reason,
             Some(AgentFinishReason::Unrecognized("handoff".into()))
