@@ -309,10 +309,11 @@ pub struct SnapshotPage {
 ///   stored data that does not parse (naming where it is), and never mix scopes.
 /// - [`save_snapshot`](Self::save_snapshot) is an atomic read-modify-write: no save of the same
 ///   snapshot id interleaves with it, in this process or another one sharing the backing data.
-///   The store owns identity only: the snapshot id (the one asked for, or a fresh UUID), and the
-///   session id (kept from the stored snapshot once set: a snapshot never changes session). A
-///   snapshot without a status is stored as `completed`. The caller owns the timestamps (RFC
-///   3339, validated) so a heartbeat refresh does not move `updatedAt`.
+///   The store owns identity only: the snapshot id (the one asked for, or a fresh UUID), the
+///   session id and `createdAt` (kept from the stored snapshot once set: a snapshot never changes
+///   session or age, so "latest" only changes when a snapshot is created). A snapshot without a
+///   status is stored as `completed`. The caller owns the other timestamps (RFC 3339,
+///   validated) so a heartbeat refresh moves `heartbeatAt` and not `updatedAt`.
 /// - "Latest" is the greatest `createdAt`, ties broken by the greater snapshot id, whatever
 ///   the parent links say (when history branches, the newest branch wins).
 pub trait SessionStore: Send + Sync {
@@ -434,16 +435,19 @@ pub(crate) fn order_key<'s>(
 }
 
 /// Applies a store's identity rules to what a mutator returned (shared by every store here so
-/// they behave alike): the id, the session kept from `existing`, the default status, and
-/// validated ids and timestamps.
+/// they behave alike): the id, the session and `createdAt` kept from `existing`, the default
+/// status, and validated ids and timestamps.
 pub(crate) fn finalize(
     id: &str,
     existing: Option<&SessionSnapshot>,
     mut next: SessionSnapshot,
 ) -> Result<SessionSnapshot, SessionStoreError> {
     next.snapshot_id = id.to_owned();
-    if let Some(session) = existing.and_then(|e| e.session_id.clone()) {
-        next.session_id = Some(session);
+    if let Some(existing) = existing {
+        next.created_at = existing.created_at.clone();
+        if let Some(session) = &existing.session_id {
+            next.session_id = Some(session.clone());
+        }
     }
     let Some(session) = next.session_id.as_deref() else {
         return Err(SessionStoreError::InvalidSnapshot {
