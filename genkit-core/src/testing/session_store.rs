@@ -1,5 +1,5 @@
 //! The session store conformance suite: the contract of
-//! [`SessionStore`](crate::session::SessionStore), as cases any store runs.
+//! [`SessionStore`], as cases any store runs.
 //!
 //! Implement [`StoreHarness`] for your store (how to make fresh backing data, how to open a store
 //! on it, optionally how to damage it), then generate one `#[tokio::test]` per case with

@@ -78,7 +78,7 @@ open_enum! {
     ///
     /// `Pending` is a detached turn still running (it refreshes `heartbeatAt`); the others are
     /// final. `Expired` is never written: a reader reports a pending snapshot whose heartbeat went
-    /// stale as expired (see [`SessionSnapshot::effective_status`](crate::SessionSnapshot::effective_status)).
+    /// stale as expired (see [`SessionSnapshot::effective_status`]).
     /// A snapshot without a status is `Completed`.
     SnapshotStatus {
         /// A detached turn is still running.
