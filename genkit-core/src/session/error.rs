@@ -138,6 +138,7 @@ impl SessionStoreError {
         }
     }
 
+    #[cfg_attr(not(feature = "file-store"), allow(dead_code))]
     pub(crate) fn io(
         operation: &'static str,
         path: impl Into<PathBuf>,

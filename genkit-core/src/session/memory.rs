@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -35,14 +36,29 @@ struct Scopes(HashMap<StoreScope, Scope>);
 #[derive(Debug, Default)]
 struct Scope {
     snapshots: HashMap<String, Entry>,
-    /// Snapshot ids of each session, in save order.
-    sessions: HashMap<String, Vec<String>>,
+    sessions: HashMap<String, Session>,
+}
+
+/// A session's snapshots, in save order, and the latest of them (kept current on every save,
+/// so "latest" does not grow with the session's length).
+#[derive(Debug, Default)]
+struct Session {
+    ids: Vec<String>,
+    latest: Option<String>,
 }
 
 #[derive(Debug)]
 struct Entry {
     snapshot: Arc<SessionSnapshot>,
+    /// `createdAt` parsed once.
+    created: Option<SystemTime>,
     status: watch::Sender<SnapshotStatus>,
+}
+
+impl Entry {
+    fn key(&self) -> (Option<SystemTime>, &str) {
+        (self.created, &self.snapshot.snapshot_id)
+    }
 }
 
 impl InMemorySessionStore {
@@ -82,19 +98,23 @@ impl InMemorySessionStore {
         let Some(scope) = scopes.0.get(scope) else {
             return Ok(None);
         };
-        let Some(ids) = scope.sessions.get(session_id) else {
+        let Some(session) = scope.sessions.get(session_id) else {
             return Ok(None);
         };
-        let best = ids
+        if filter.is_any() {
+            return Ok(session
+                .latest
+                .as_ref()
+                .and_then(|id| scope.snapshots.get(id))
+                .map(|e| SessionSnapshot::clone(&e.snapshot)));
+        }
+        let best = session
+            .ids
             .iter()
             .filter_map(|id| scope.snapshots.get(id))
-            .map(|e| &e.snapshot)
-            .filter(|s| filter.matches(s))
-            .max_by(|a, b| {
-                super::order_key(&a.created_at, &a.snapshot_id)
-                    .cmp(&super::order_key(&b.created_at, &b.snapshot_id))
-            });
-        Ok(best.map(|s| SessionSnapshot::clone(s)))
+            .filter(|e| filter.matches(&e.snapshot))
+            .max_by(|a, b| a.key().cmp(&b.key()));
+        Ok(best.map(|e| SessionSnapshot::clone(&e.snapshot)))
     }
 
     fn save_now(
@@ -118,9 +138,17 @@ impl InMemorySessionStore {
         };
         let next = finalize(&id, existing.as_deref(), next)?;
         let status = next.status();
+        let created = super::parse_timestamp(&next.created_at);
         let stored = Arc::new(next.clone());
-        match entries.snapshots.get_mut(&id) {
+        let session_id = next.session_id.clone().unwrap_or_default();
+        let Scope {
+            snapshots,
+            sessions,
+        } = entries;
+        let session = sessions.entry(session_id).or_default();
+        match snapshots.get_mut(&id) {
             Some(entry) => {
+                // createdAt is kept on rewrite (finalize), so the latest does not move.
                 entry.snapshot = stored;
                 entry.status.send_if_modified(|s| {
                     let changed = *s != status;
@@ -129,19 +157,20 @@ impl InMemorySessionStore {
                 });
             }
             None => {
-                let session = next.session_id.clone().unwrap_or_default();
-                entries
-                    .sessions
-                    .entry(session)
-                    .or_default()
-                    .push(id.clone());
-                entries.snapshots.insert(
-                    id,
-                    Entry {
-                        snapshot: stored,
-                        status: watch::Sender::new(status),
-                    },
-                );
+                let entry = Entry {
+                    snapshot: stored,
+                    created,
+                    status: watch::Sender::new(status),
+                };
+                let ahead = match session.latest.as_ref().and_then(|l| snapshots.get(l)) {
+                    Some(current) => entry.key() > current.key(),
+                    None => true,
+                };
+                if ahead {
+                    session.latest = Some(id.clone());
+                }
+                session.ids.push(id.clone());
+                snapshots.insert(id, entry);
             }
         }
         Ok(Some(next))

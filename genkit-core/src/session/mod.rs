@@ -11,8 +11,9 @@
 //! read-modify-write, and may offer a status subscription (what aborting a detached run needs)
 //! and a listing (what a reviewer console needs). Stores here:
 //! - [`InMemorySessionStore`]: one process, nothing persisted;
-//! - [`FileSessionStore`]: the embedded default, one JSON file per snapshot in the layout of
-//!   Genkit JS's and Go's file stores, safe for several processes on one directory.
+//! - `FileSessionStore` (feature `file-store`): the embedded default, one JSON file per
+//!   snapshot in the layout of Genkit JS's and Go's file stores, safe for several processes on
+//!   one directory.
 //!
 //! Any store proves itself with the conformance suite in
 //! [`testing::session_store`](crate::testing::session_store).
@@ -39,6 +40,7 @@
 //! ```
 
 mod error;
+#[cfg(feature = "file-store")]
 mod file;
 mod memory;
 mod snapshot;
@@ -51,6 +53,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 pub use error::SessionStoreError;
+#[cfg(feature = "file-store")]
 pub use file::{FileSessionStore, FileSessionStoreBuilder};
 pub use memory::InMemorySessionStore;
 pub use snapshot::{is_resumable, new_snapshot_id};
@@ -306,10 +309,11 @@ pub struct SnapshotPage {
 ///   stored data that does not parse (naming where it is), and never mix scopes.
 /// - [`save_snapshot`](Self::save_snapshot) is an atomic read-modify-write: no save of the same
 ///   snapshot id interleaves with it, in this process or another one sharing the backing data.
-///   The store owns identity only: the snapshot id (the one asked for, or a fresh UUID), and the
-///   session id (kept from the stored snapshot once set: a snapshot never changes session). A
-///   snapshot without a status is stored as `completed`. The caller owns the timestamps (RFC
-///   3339, validated) so a heartbeat refresh does not move `updatedAt`.
+///   The store owns identity only: the snapshot id (the one asked for, or a fresh UUID), the
+///   session id and `createdAt` (kept from the stored snapshot once set: a snapshot never changes
+///   session or age, so "latest" only changes when a snapshot is created). A snapshot without a
+///   status is stored as `completed`. The caller owns the other timestamps (RFC 3339,
+///   validated) so a heartbeat refresh moves `heartbeatAt` and not `updatedAt`.
 /// - "Latest" is the greatest `createdAt`, ties broken by the greater snapshot id, whatever
 ///   the parent links say (when history branches, the newest branch wins).
 pub trait SessionStore: Send + Sync {
@@ -431,16 +435,19 @@ pub(crate) fn order_key<'s>(
 }
 
 /// Applies a store's identity rules to what a mutator returned (shared by every store here so
-/// they behave alike): the id, the session kept from `existing`, the default status, and
-/// validated ids and timestamps.
+/// they behave alike): the id, the session and `createdAt` kept from `existing`, the default
+/// status, and validated ids and timestamps.
 pub(crate) fn finalize(
     id: &str,
     existing: Option<&SessionSnapshot>,
     mut next: SessionSnapshot,
 ) -> Result<SessionSnapshot, SessionStoreError> {
     next.snapshot_id = id.to_owned();
-    if let Some(session) = existing.and_then(|e| e.session_id.clone()) {
-        next.session_id = Some(session);
+    if let Some(existing) = existing {
+        next.created_at = existing.created_at.clone();
+        if let Some(session) = &existing.session_id {
+            next.session_id = Some(session.clone());
+        }
     }
     let Some(session) = next.session_id.as_deref() else {
         return Err(SessionStoreError::InvalidSnapshot {

@@ -1,5 +1,5 @@
 //! The session store conformance suite: the contract of
-//! [`SessionStore`](crate::session::SessionStore), as cases any store runs.
+//! [`SessionStore`], as cases any store runs.
 //!
 //! Implement [`StoreHarness`] for your store (how to make fresh backing data, how to open a store
 //! on it, optionally how to damage it), then generate one `#[tokio::test]` per case with
@@ -177,8 +177,8 @@ macro_rules! cases {
 cases! {
     /// A saved snapshot reads back equal, under the id asked for or a fresh UUID.
     SaveAndGet => "save_and_get", save_and_get;
-    /// The store owns ids only: the snapshot id, the session kept on rewrite, the default
-    /// status; it refuses a snapshot without session, bad ids and non-RFC 3339 timestamps; a
+    /// The store owns identity only: the snapshot id, the session and `createdAt` kept on
+    /// rewrite, the default status; it refuses a snapshot without session, bad ids and non-RFC 3339 timestamps; a
     /// declining or failing mutator writes nothing.
     StoreOwnedFields => "store_owned_fields", store_owned_fields;
     /// Pending (with heartbeat refreshes that keep `createdAt`/`updatedAt`), then completed,
@@ -787,6 +787,27 @@ async fn chains_and_latest<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     ensure!(
         latest.as_deref() == ids.last().map(String::as_str),
         "rewriting an old snapshot made it the latest"
+    );
+    // createdAt is kept from the first save: a rewrite cannot move an old snapshot past the tip.
+    let moved_at = format_timestamp(t(9_000));
+    store
+        .save_snapshot(&scope, Some(&ids[2]), &|cur| {
+            Ok(cur.map(|c| SessionSnapshot {
+                created_at: moved_at.clone(),
+                ..c.clone()
+            }))
+        })
+        .await?;
+    let latest = latest_id(&store, &scope, "sess-chain", &SnapshotFilter::any()).await?;
+    ensure!(
+        latest.as_deref() == ids.last().map(String::as_str),
+        "a rewrite that moved createdAt made an old snapshot the latest: {latest:?}"
+    );
+    let kept = must_get(&store, &scope, &ids[2]).await?;
+    ensure!(
+        kept.created_at == format_timestamp(t(20)),
+        "a rewrite changed createdAt to {}",
+        kept.created_at
     );
     Ok(())
 }

@@ -78,7 +78,7 @@ open_enum! {
     ///
     /// `Pending` is a detached turn still running (it refreshes `heartbeatAt`); the others are
     /// final. `Expired` is never written: a reader reports a pending snapshot whose heartbeat went
-    /// stale as expired (see [`SessionSnapshot::effective_status`](crate::SessionSnapshot::effective_status)).
+    /// stale as expired (see [`SessionSnapshot::effective_status`]).
     /// A snapshot without a status is `Completed`.
     SnapshotStatus {
         /// A detached turn is still running.
@@ -269,8 +269,9 @@ impl SessionState {
 ///
 /// Snapshots form parent chains (`parentId`); two snapshots with one parent are a branch. The
 /// timestamps are RFC 3339 strings, written by the caller of
-/// [`SessionStore::save_snapshot`](crate::session::SessionStore::save_snapshot) (stores persist
-/// them verbatim), so a heartbeat can refresh `heartbeatAt` without moving `updatedAt`.
+/// [`SessionStore::save_snapshot`](crate::session::SessionStore::save_snapshot) (stores keep
+/// `createdAt` from the first save and persist the others verbatim), so a heartbeat can refresh
+/// `heartbeatAt` without moving `updatedAt`.
 ///
 /// ```
 /// use genkit_core::{SessionSnapshot, SnapshotStatus};
