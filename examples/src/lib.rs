@@ -42,6 +42,7 @@
 //! | `approval` | [`approval`] | a tool that acts only after confirmation: restart it approved, restart it with a replaced input, or respond with a refusal |
 //! | `async_review` | [`async_review`] | pause in one process, save the messages to a file, resume in another process days later |
 //! | `task_complete` | [`task_complete`] | an autonomous loop over several tools that ends when the model calls `done`, with a typed result |
+//! | (library only) | [`support_agent`] | an agent with typed custom state and an approval interrupt in a session store; a supervisor resumes it by snapshot id |
 //! | `multi_interrupt` | [`multi_interrupt`] | several interrupts in one turn next to normal tools whose outputs stay pending; respond to some, restart others |
 //!
 //! The programs share [`model_choice`] (which model to talk to), [`console`] (terminal input
@@ -67,6 +68,7 @@ pub mod console;
 pub mod model_choice;
 pub mod multi_interrupt;
 pub mod scripted;
+pub mod support_agent;
 pub mod task_complete;
 pub mod trivia;
 

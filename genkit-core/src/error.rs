@@ -45,6 +45,10 @@ impl fmt::Display for RequestId {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GenkitError {
+    /// An agent refused an init, an input or a lookup; the inner error names the culprit.
+    #[error(transparent)]
+    Agent(Box<crate::agent::AgentError>),
+
     /// A caller passed something invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -318,6 +322,7 @@ impl GenkitError {
             Blocked { .. } => Status::PermissionDenied,
             ToolFailed { .. } | ToolPanicked { .. } | MissingMessage { .. } => Status::Internal,
             Model { status, .. } | Other { status, .. } => *status,
+            Agent(e) => e.status(),
         }
     }
 
@@ -326,6 +331,14 @@ impl GenkitError {
         GenkitError::Json {
             what: what.into(),
             source,
+        }
+    }
+
+    /// The agent error inside, when an agent refused something.
+    pub fn as_agent(&self) -> Option<&crate::agent::AgentError> {
+        match self {
+            GenkitError::Agent(e) => Some(e),
+            _ => None,
         }
     }
 

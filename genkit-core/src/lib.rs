@@ -59,6 +59,7 @@
 )]
 
 mod action;
+pub mod agent;
 mod context;
 mod error;
 pub mod flow;

@@ -84,6 +84,13 @@ impl ProgrammableModel {
         self
     }
 
+    /// Drops what is left of the script (a spec step's unused responses must not answer the next
+    /// step).
+    pub fn clear_script(&self) -> &Self {
+        self.state().script.clear();
+        self
+    }
+
     /// Answers calls the script does not cover with `handler`.
     pub fn set_handler(
         &self,

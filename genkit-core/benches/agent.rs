@@ -1,0 +1,153 @@
+//! Agent overhead per operation, the scenarios of the Genkit JS and Python anchors:
+//!
+//! - `agent_turn`: one `send` on a server-managed prompt agent, the model answers with text;
+//! - `agent_interrupt_resume`: `send` -> the model asks an interrupt tool -> `load_chat` by the
+//!   interrupted snapshot id -> `resume` with the answer -> the model answers.
+//!
+//! Each with the in-memory and the file store, from a fresh session (`prior=0`) and from a
+//! session with 50 completed turns (`prior=50`), to show how cost grows with history. The model
+//! is in-process and instant, so what is measured is the agent, the engine and the store.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use futures::future::BoxFuture;
+use genkit_core::agent::{Agent, ChatRef, PromptSpec};
+use genkit_core::prelude::*;
+use genkit_core::session::{FileSessionStore, InMemorySessionStore, SessionStore};
+use genkit_core::{AgentInit, Model, ModelContext, ModelRequest};
+use serde_json::json;
+
+#[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+struct Approval {
+    amount: u32,
+}
+
+/// Asks `approve` when the last user message says "pay", else answers "ok".
+struct Fake;
+
+impl Model for Fake {
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    fn generate<'a>(
+        &'a self,
+        req: &'a ModelRequest,
+        _ctx: ModelContext,
+    ) -> BoxFuture<'a, Result<ModelResponse, GenkitError>> {
+        Box::pin(async move {
+            let last = req.messages.last();
+            let pay = last.is_some_and(|m| m.role == Role::User && m.text() == "pay");
+            let message = if pay {
+                Message::new(
+                    Role::Model,
+                    vec![Part::tool_request(ToolRequest::new(
+                        "approve",
+                        Some("a1".into()),
+                        json!({"amount": 5}),
+                    ))],
+                )
+            } else {
+                Message::model("ok")
+            };
+            Ok(ModelResponse::new(message, FinishReason::Stop))
+        })
+    }
+}
+
+fn instance(store: Arc<dyn SessionStore>) -> (Genkit, Agent, Tool<Approval, bool>) {
+    let approve: Tool<Approval, bool> = Tool::interrupt("approve", "asks a human to approve");
+    let agent: Agent = Agent::prompt("bench", PromptSpec::new().model("fake").tools(["approve"]))
+        .shared_store(store)
+        .build();
+    let ai = Genkit::builder()
+        .model(Fake)
+        .tool(approve.clone())
+        .agent(agent.clone())
+        .build()
+        .expect("instance");
+    (ai, agent, approve)
+}
+
+/// A session with `prior` completed turns; the init to continue it.
+async fn seed(ai: &Genkit, agent: &Agent, prior: usize) -> AgentInit {
+    let mut chat = agent.chat(ai);
+    for _ in 0..prior {
+        chat.send("hello").await.expect("seed turn");
+    }
+    chat.init().clone()
+}
+
+async fn turn(ai: &Genkit, agent: &Agent, init: &AgentInit) {
+    let mut chat = agent.chat_with(ai, init.clone());
+    let r = chat.send("hello").await.expect("send");
+    assert_eq!(r.text(), "ok");
+}
+
+async fn interrupt_resume(
+    ai: &Genkit,
+    agent: &Agent,
+    approve: &Tool<Approval, bool>,
+    init: &AgentInit,
+) {
+    let mut chat = agent.chat_with(ai, init.clone());
+    let paused = chat.send("pay").await.expect("send");
+    let interrupt = paused.interrupts().into_iter().next().expect("interrupted");
+    let id = paused.snapshot_id().expect("snapshot").to_owned();
+    let mut later = agent
+        .load_chat(ai, ChatRef::Snapshot(id))
+        .await
+        .expect("load");
+    let answer = approve.respond(&interrupt, true).expect("respond");
+    let done = later.resume([answer]).await.expect("resume");
+    assert_eq!(done.text(), "ok");
+}
+
+static DIRS: AtomicU64 = AtomicU64::new(0);
+
+fn file_store() -> Arc<dyn SessionStore> {
+    let dir = std::env::temp_dir().join(format!(
+        "genkit-agent-bench-{}-{}",
+        std::process::id(),
+        DIRS.fetch_add(1, Ordering::Relaxed)
+    ));
+    Arc::new(FileSessionStore::new(dir))
+}
+
+fn agents(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("agent");
+    for (store_name, make) in [
+        (
+            "memory",
+            (|| Arc::new(InMemorySessionStore::new()) as Arc<dyn SessionStore>)
+                as fn() -> Arc<dyn SessionStore>,
+        ),
+        ("file", file_store as fn() -> Arc<dyn SessionStore>),
+    ] {
+        for prior in [0usize, 50] {
+            let (ai, agent, approve) = instance(make());
+            let init = rt.block_on(seed(&ai, &agent, prior));
+            g.bench_function(format!("agent_turn/{store_name}/prior={prior}"), |b| {
+                b.to_async(&rt).iter(|| turn(&ai, &agent, &init))
+            });
+            g.bench_function(
+                format!("agent_interrupt_resume/{store_name}/prior={prior}"),
+                |b| {
+                    b.to_async(&rt)
+                        .iter(|| interrupt_resume(&ai, &agent, &approve, &init))
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, agents);
+criterion_main!(benches);

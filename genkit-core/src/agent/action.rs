@@ -1,0 +1,202 @@
+//! Registration: an agent is three actions, `/agent/<name>` (the conversation),
+//! `/agent-snapshot/<name>` (read a snapshot) and `/agent-abort/<name>` (abort a detached run),
+//! described with `metadata.agent` the way Genkit describes them.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::chat::ChatRef;
+use super::definition::Agent;
+use super::error::AgentError;
+use crate::action::{Action, ActionDescriptor, ActionKind};
+use crate::context::ActionContext;
+use crate::error::GenkitError;
+use crate::flow::scope;
+use crate::genkit::GenkitBuilder;
+use crate::status::Status;
+use crate::wire::{
+    AgentAbortRequest, AgentAbortResponse, AgentInit, AgentInput, AgentMetadata,
+    AgentStateManagement, GetSnapshotRequest, JsonMap,
+};
+
+/// What `/agent/<name>` takes as JSON: an init and the inputs of the invocation. A bare
+/// `AgentInput` is one input with an empty init.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Invoke {
+    #[serde(default)]
+    init: AgentInit,
+    #[serde(default)]
+    input: Option<AgentInput>,
+    #[serde(default)]
+    inputs: Option<Vec<AgentInput>>,
+}
+
+type Run =
+    dyn Fn(Value, ActionContext) -> BoxFuture<'static, Result<Value, GenkitError>> + Send + Sync;
+
+struct AgentAction {
+    descriptor: ActionDescriptor,
+    run: Box<Run>,
+}
+
+impl Action for AgentAction {
+    fn descriptor(&self) -> &ActionDescriptor {
+        &self.descriptor
+    }
+
+    fn run_json(
+        &self,
+        input: Value,
+        context: ActionContext,
+    ) -> BoxFuture<'_, Result<Value, GenkitError>> {
+        (self.run)(input, context)
+    }
+}
+
+fn json<T: serde::Serialize>(what: &str, v: T) -> Result<Value, GenkitError> {
+    serde_json::to_value(v).map_err(|e| GenkitError::json(what.to_owned(), e))
+}
+
+fn parse<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, GenkitError> {
+    serde_json::from_value(v).map_err(|e| GenkitError::json(what.to_owned(), e))
+}
+
+impl<S> Agent<S>
+where
+    S: DeserializeOwned + Send + 'static,
+{
+    /// `metadata.agent` of the agent's actions.
+    pub fn metadata(&self) -> AgentMetadata {
+        AgentMetadata {
+            state_management: if self.is_server_managed() {
+                AgentStateManagement::Server
+            } else {
+                AgentStateManagement::Client
+            },
+            abortable: self.is_server_managed(),
+            state_schema: self
+                .inner
+                .state_schema
+                .as_ref()
+                .and_then(|s| s.as_object().cloned()),
+        }
+    }
+
+    fn descriptor(&self, kind: &str) -> ActionDescriptor {
+        let mut d = ActionDescriptor::new(ActionKind::Custom(kind.to_owned()), self.name());
+        d.description = self.inner.description.clone();
+        let mut metadata = JsonMap::new();
+        if let Ok(agent) = serde_json::to_value(self.metadata()) {
+            metadata.insert("agent".to_owned(), agent);
+        }
+        d.metadata = metadata;
+        d
+    }
+
+    /// The agent's three actions, for the registry.
+    pub fn actions(&self) -> Vec<Arc<dyn Action>> {
+        let agent = self.clone();
+        let invoke = AgentAction {
+            descriptor: self.descriptor("agent"),
+            run: Box::new(move |input, context| {
+                let agent = agent.clone();
+                Box::pin(async move {
+                    let scope::Scope { genkit, chunks } = scope::current();
+                    let Some(ai) = genkit else {
+                        return Err(GenkitError::Other {
+                            status: Status::FailedPrecondition,
+                            message: format!(
+                                "agent '{}' must run on a Genkit instance",
+                                agent.name()
+                            ),
+                        });
+                    };
+                    let call: Invoke = parse("the agent invocation", input)?;
+                    let mut inputs = call.inputs.unwrap_or_default();
+                    inputs.extend(call.input);
+                    let (tx, mut rx) = mpsc::unbounded_channel();
+                    let forward = async move {
+                        while let Some(chunk) = rx.recv().await {
+                            if let (Some(sink), Ok(v)) = (&chunks, serde_json::to_value(chunk)) {
+                                sink(v).await;
+                            }
+                        }
+                    };
+                    // wire callers are untrusted: restarts must carry the stored input
+                    let run = agent.run_inputs(&ai, call.init, inputs, Some(tx), context, false);
+                    let (outcome, ()) = futures::join!(run, forward);
+                    json("the agent output", outcome?.output)
+                })
+            }),
+        };
+        let agent = self.clone();
+        let snapshot = AgentAction {
+            descriptor: self.descriptor("agent-snapshot"),
+            run: Box::new(move |input, _context| {
+                let agent = agent.clone();
+                Box::pin(async move {
+                    let req: GetSnapshotRequest = parse("the snapshot request", input)?;
+                    let lookup = match (req.snapshot_id, req.session_id) {
+                        (Some(id), None) => ChatRef::Snapshot(id),
+                        (None, Some(id)) => ChatRef::Session(id),
+                        _ => {
+                            return Err(GenkitError::InvalidArgument(
+                                "give exactly one of snapshotId and sessionId".to_owned(),
+                            ))
+                        }
+                    };
+                    let target = match &lookup {
+                        ChatRef::Snapshot(s) | ChatRef::Session(s) => s.clone(),
+                    };
+                    match agent.snapshot(&lookup).await? {
+                        Some(s) => json("the snapshot", s),
+                        None => Err(AgentError::SnapshotNotFound {
+                            agent: agent.name().to_owned(),
+                            snapshot_id: target,
+                        }
+                        .into()),
+                    }
+                })
+            }),
+        };
+        let agent = self.clone();
+        let abort = AgentAction {
+            descriptor: self.descriptor("agent-abort"),
+            run: Box::new(move |input, _context| {
+                let agent = agent.clone();
+                Box::pin(async move {
+                    let req: AgentAbortRequest = parse("the abort request", input)?;
+                    let status = agent.abort(&req.snapshot_id).await?;
+                    json(
+                        "the abort response",
+                        AgentAbortResponse {
+                            snapshot_id: req.snapshot_id,
+                            status,
+                        },
+                    )
+                })
+            }),
+        };
+        vec![Arc::new(invoke), Arc::new(snapshot), Arc::new(abort)]
+    }
+}
+
+impl GenkitBuilder {
+    /// Registers an agent as `/agent/<name>`, `/agent-snapshot/<name>` and
+    /// `/agent-abort/<name>`.
+    pub fn agent<S>(mut self, agent: Agent<S>) -> Self
+    where
+        S: DeserializeOwned + Send + 'static,
+    {
+        for action in agent.actions() {
+            self = self.action(action);
+        }
+        self
+    }
+}

@@ -1,0 +1,249 @@
+//! Prompt agents: each turn renders generate options for the history and runs the tool loop.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::runner::{SessionRunner, TurnResult};
+use crate::error::GenkitError;
+use crate::genkit::Genkit;
+use crate::wire::{
+    AgentFinishReason, AgentResult, AgentStreamChunk, GenerateActionOptions,
+    GenerateActionOutputConfig, GenerateResponseChunk, Message, Part, ResumeOptions, Role,
+};
+
+/// Marks the messages a render added around the history, so they are not stored.
+const PREAMBLE: &str = "agentPreamble";
+/// Marks history messages while a renderer places them.
+const HISTORY: &str = "_genkit_history";
+
+/// Renders a prompt agent's generate options for one turn.
+///
+/// The renderer gets the history (each message tagged, so anything it adds around it is told
+/// apart and not stored) and returns the options: model, config, tools, and the messages with
+/// the history placed where the prompt wants it. A dotprompt plugs in here.
+pub trait PromptRenderer: Send + Sync + 'static {
+    /// What the prompt is called (for errors).
+    fn name(&self) -> &str;
+
+    /// The options for a turn over `history`.
+    fn render<'a>(
+        &'a self,
+        ai: &'a Genkit,
+        history: Vec<Message>,
+    ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>>;
+}
+
+/// A prompt agent's generate options: model, system prompt, tools, config, tool-round limit,
+/// output. The history follows the system prompt.
+///
+/// ```
+/// use genkit_core::agent::PromptSpec;
+/// let spec = PromptSpec::new().model("pm").system("Be brief.").tools(["lookup"]).max_turns(3);
+/// assert_eq!(spec.options().model.as_deref(), Some("pm"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PromptSpec {
+    options: GenerateActionOptions,
+    system: Option<String>,
+}
+
+impl PromptSpec {
+    /// Empty options (the instance's default model, no tools).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The model, by name.
+    pub fn model(mut self, name: impl Into<String>) -> Self {
+        self.options.model = Some(name.into());
+        self
+    }
+
+    /// The system prompt.
+    pub fn system(mut self, text: impl Into<String>) -> Self {
+        self.system = Some(text.into());
+        self
+    }
+
+    /// Tools, by name.
+    pub fn tools<T: Into<String>>(mut self, names: impl IntoIterator<Item = T>) -> Self {
+        self.options.tools = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Model config (`temperature`, ...).
+    pub fn config(mut self, config: Value) -> Self {
+        self.options.config = Some(config);
+        self
+    }
+
+    /// The limit on tool rounds per turn.
+    pub fn max_turns(mut self, turns: u32) -> Self {
+        self.options.max_turns = Some(turns);
+        self
+    }
+
+    /// Structured output.
+    pub fn output(mut self, output: GenerateActionOutputConfig) -> Self {
+        self.options.output = Some(output);
+        self
+    }
+
+    /// The options as they stand (without history).
+    pub fn options(&self) -> &GenerateActionOptions {
+        &self.options
+    }
+}
+
+impl PromptRenderer for PromptSpec {
+    fn name(&self) -> &str {
+        "inline prompt"
+    }
+
+    fn render<'a>(
+        &'a self,
+        _ai: &'a Genkit,
+        history: Vec<Message>,
+    ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>> {
+        Box::pin(async move {
+            let mut options = self.options.clone();
+            options.messages = Vec::with_capacity(history.len() + 1);
+            if let Some(system) = &self.system {
+                options.messages.push(Message::system(system.clone()));
+            }
+            options.messages.extend(history);
+            Ok(options)
+        })
+    }
+}
+
+fn tag(message: &mut Message, key: &str) {
+    message
+        .metadata
+        .get_or_insert_with(Default::default)
+        .insert(key.to_owned(), Value::Bool(true));
+}
+
+fn untag(message: &mut Message, key: &str) -> bool {
+    let Some(meta) = message.metadata.as_mut() else {
+        return false;
+    };
+    let had = meta.remove(key).is_some();
+    if meta.is_empty() {
+        message.metadata = None;
+    }
+    had
+}
+
+fn is_tagged(message: &Message, key: &str) -> bool {
+    message
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.contains_key(key))
+}
+
+/// The body of every prompt agent.
+pub(crate) async fn prompt_body<S>(
+    sess: SessionRunner<S>,
+    renderer: Arc<dyn PromptRenderer>,
+) -> Result<AgentResult, GenkitError>
+where
+    S: Serialize + DeserializeOwned,
+{
+    let turn_sess = sess.clone();
+    sess.run(move |input, _turn| {
+        let sess = turn_sess.clone();
+        let renderer = Arc::clone(&renderer);
+        async move {
+            let ai = sess.genkit().clone();
+            let history: Vec<Message> = sess
+                .messages()
+                .into_iter()
+                .map(|mut m| {
+                    tag(&mut m, HISTORY);
+                    m
+                })
+                .collect();
+            let mut options = renderer.render(&ai, history).await?;
+            for m in &mut options.messages {
+                if !untag(m, HISTORY) {
+                    tag(m, PREAMBLE);
+                }
+            }
+            if let Some(resume) = input.resume {
+                options.resume = Some(ResumeOptions {
+                    respond: resume.respond.filter(|v| !v.is_empty()),
+                    restart: resume.restart.filter(|v| !v.is_empty()),
+                    metadata: None,
+                });
+            }
+            let mut stream = ai
+                .generate()
+                .options(options)
+                .context(sess.context().clone())
+                .stream();
+            while let Some(chunk) = stream.next().await {
+                // the aggregated repeat of an interrupted message is announced below instead
+                if chunk.aggregated == Some(true) {
+                    continue;
+                }
+                sess.send_chunk(AgentStreamChunk {
+                    model_chunk: Some(chunk),
+                    ..Default::default()
+                });
+            }
+            let response = stream.response().await?;
+            if let Some(usage) = response.usage() {
+                sess.record_usage(usage.clone());
+            }
+            let kept: Vec<Message> = response
+                .messages()
+                .iter()
+                .filter(|m| !is_tagged(m, PREAMBLE))
+                .cloned()
+                .collect();
+            sess.set_messages(kept);
+            let finish = response
+                .finish_reason()
+                .map(|f| AgentFinishReason::from_wire(f.as_str()));
+            if finish == Some(AgentFinishReason::Interrupted) {
+                let requests: Vec<Part> = response
+                    .message()
+                    .map(|m| {
+                        m.content
+                            .iter()
+                            .filter(|p| p.as_tool_request().is_some())
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    sess.send_chunk(AgentStreamChunk {
+                        model_chunk: Some(GenerateResponseChunk {
+                            role: Some(Role::Tool),
+                            content: requests,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+            Ok(TurnResult {
+                finish_reason: finish,
+            })
+        }
+    })
+    .await?;
+    let messages = sess.messages();
+    let finish = super::runner::lock(&sess.shared.book).last_finish.clone();
+    Ok(AgentResult {
+        message: messages.last().cloned(),
+        artifacts: Some(sess.artifacts()).filter(|a| !a.is_empty()),
+        finish_reason: finish,
+    })
+}

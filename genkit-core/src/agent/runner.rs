@@ -1,0 +1,570 @@
+//! [`SessionRunner`]: what a custom agent's body works with: the conversation state, the turn
+//! loop over inputs, the chunk sender.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::definition::ClientTransform;
+use super::error::AgentError;
+use super::patch;
+use super::signal::AbortSignal;
+use super::store::{Book, StoreHandle};
+use super::validate;
+use crate::context::ActionContext;
+use crate::error::GenkitError;
+use crate::genkit::Genkit;
+use crate::session::format_timestamp;
+use crate::status::Status;
+use crate::wire::{
+    AgentFinishReason, AgentInput, AgentStreamChunk, Artifact, GenerationUsage, Message,
+    RuntimeError, SessionSnapshot, SessionState, SnapshotStatus, TurnEnd,
+};
+
+/// The live conversation of one invocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Data {
+    pub session_id: String,
+    pub messages: Vec<Message>,
+    pub custom: Option<Value>,
+    pub artifacts: Vec<Artifact>,
+}
+
+impl Data {
+    pub(crate) fn from_state(state: SessionState, session_id: String) -> Self {
+        Data {
+            session_id,
+            messages: state.messages.unwrap_or_default(),
+            custom: state.custom,
+            artifacts: state.artifacts.unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn to_state(&self) -> SessionState {
+        SessionState {
+            session_id: Some(self.session_id.clone()),
+            messages: Some(self.messages.clone()),
+            custom: self.custom.clone(),
+            artifacts: Some(self.artifacts.clone()),
+        }
+    }
+}
+
+/// Where the invocation's chunks go, and whether they still go anywhere (a detached run
+/// streams nothing).
+pub(crate) struct Emitter {
+    /// Taken (closing the caller's stream) when the run detaches.
+    pub tx: Mutex<Option<mpsc::UnboundedSender<AgentStreamChunk>>>,
+    pub detached: std::sync::atomic::AtomicBool,
+    pub transform: ClientTransform,
+    /// The first custom-state patch of a turn replaces the whole document.
+    pub first_patch: std::sync::atomic::AtomicBool,
+    pub last_sent_custom: Mutex<Value>,
+}
+
+impl Emitter {
+    /// Stops streaming: the caller's stream ends, the run goes on.
+    pub(crate) fn detach(&self) {
+        self.detached
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        lock(&self.tx).take();
+    }
+
+    pub(crate) fn is_detached(&self) -> bool {
+        self.detached.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn emit(&self, chunk: AgentStreamChunk) {
+        if self.is_detached() {
+            return;
+        }
+        let tx = lock(&self.tx);
+        let Some(tx) = tx.as_ref() else { return };
+        let chunk = match &self.transform.chunk {
+            Some(f) => match f(chunk) {
+                Some(c) => c,
+                None => return,
+            },
+            None => chunk,
+        };
+        // a closed receiver means the caller stopped listening; the turn goes on
+        let _ = tx.send(chunk);
+    }
+
+    fn client_custom(&self, data: &Data) -> Value {
+        let state = data.to_state();
+        let state = match &self.transform.state {
+            Some(f) => f(state),
+            None => state,
+        };
+        state.custom.unwrap_or(Value::Null)
+    }
+
+    fn custom_changed(&self, data: &Data) {
+        if self.is_detached() || lock(&self.tx).is_none() {
+            return;
+        }
+        let now = self.client_custom(data);
+        let mut last = lock(&self.last_sent_custom);
+        let patch = if self
+            .first_patch
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            patch::replace_root(&now)
+        } else {
+            patch::diff(&last, &now)
+        };
+        *last = now;
+        drop(last);
+        if !patch.0.is_empty() {
+            self.emit(AgentStreamChunk {
+                custom_patch: Some(patch),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // the data stays consistent: every critical section is a plain assignment
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Everything one invocation shares between its body, its input pipe and its caller.
+pub(crate) struct Shared {
+    pub agent: String,
+    pub genkit: Genkit,
+    pub context: ActionContext,
+    pub data: Mutex<Data>,
+    pub inputs: tokio::sync::Mutex<mpsc::UnboundedReceiver<AgentInput>>,
+    /// Messages of inputs received but not yet started (a detached snapshot records them).
+    pub queued: Mutex<VecDeque<Message>>,
+    pub emitter: Emitter,
+    pub book: Mutex<Book>,
+    pub store: Option<StoreHandle>,
+    pub abort: AbortSignal,
+    /// In-process callers may restart with a replaced input; wire callers may not.
+    pub trusted: bool,
+    /// Whether an interrupted snapshot may be resumed more than once.
+    pub branching: bool,
+}
+
+/// What a turn handler reports back.
+#[derive(Debug, Clone, Default)]
+pub struct TurnResult {
+    /// Why the turn ended; `None` reports no reason.
+    pub finish_reason: Option<AgentFinishReason>,
+}
+
+impl TurnResult {
+    /// A turn that ended for `reason`.
+    pub fn finished(reason: AgentFinishReason) -> Self {
+        Self {
+            finish_reason: Some(reason),
+        }
+    }
+}
+
+/// Where a turn sits in the conversation.
+#[derive(Debug, Clone)]
+pub struct TurnContext {
+    /// The id the turn's snapshot is stored under (reserved before the turn runs, so the
+    /// handler can name external resources after it); `None` without a store.
+    pub snapshot_id: Option<String>,
+    /// The snapshot the turn continues.
+    pub parent_snapshot_id: Option<String>,
+    /// The turn's index within this invocation, from 0.
+    pub turn_index: u32,
+    /// Fires when the run is aborted.
+    pub abort: AbortSignal,
+}
+
+/// The session a custom agent's body runs over: the conversation state (messages, custom state
+/// `S`, artifacts), the loop over the invocation's inputs ([`run`](Self::run)), and the chunk
+/// sender. Cheap to clone.
+pub struct SessionRunner<S = ()> {
+    pub(crate) shared: Arc<Shared>,
+    _state: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for SessionRunner<S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            _state: PhantomData,
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for SessionRunner<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRunner")
+            .field("agent", &self.shared.agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> SessionRunner<S>
+where
+    S: Serialize + DeserializeOwned,
+{
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            _state: PhantomData,
+        }
+    }
+
+    /// The Genkit instance running the agent.
+    pub fn genkit(&self) -> &Genkit {
+        &self.shared.genkit
+    }
+
+    /// The caller's context (auth and the like).
+    pub fn context(&self) -> &ActionContext {
+        &self.shared.context
+    }
+
+    /// The conversation's session id.
+    pub fn session_id(&self) -> String {
+        lock(&self.shared.data).session_id.clone()
+    }
+
+    /// The whole state, as the wire carries it.
+    pub fn state(&self) -> SessionState {
+        lock(&self.shared.data).to_state()
+    }
+
+    /// The messages so far.
+    pub fn messages(&self) -> Vec<Message> {
+        lock(&self.shared.data).messages.clone()
+    }
+
+    /// Appends messages.
+    pub fn add_messages(&self, messages: impl IntoIterator<Item = Message>) {
+        lock(&self.shared.data).messages.extend(messages);
+    }
+
+    /// Replaces the messages.
+    pub fn set_messages(&self, messages: Vec<Message>) {
+        lock(&self.shared.data).messages = messages;
+    }
+
+    /// The custom state; `Ok(None)` when there is none yet.
+    pub fn custom(&self) -> Result<Option<S>, GenkitError> {
+        let value = lock(&self.shared.data).custom.clone();
+        match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|e| invalid_custom(&self.shared.agent, e).into()),
+        }
+    }
+
+    /// Replaces the custom state (streamed to the caller as a `customPatch`).
+    pub fn set_custom(&self, custom: S) -> Result<(), GenkitError> {
+        let value = serde_json::to_value(custom)
+            .map_err(|e| GenkitError::json("the agent's custom state", e))?;
+        let mut data = lock(&self.shared.data);
+        data.custom = Some(value);
+        self.shared.emitter.custom_changed(&data);
+        Ok(())
+    }
+
+    /// Updates the custom state from its current value.
+    pub fn update_custom(&self, f: impl FnOnce(Option<S>) -> S) -> Result<(), GenkitError> {
+        let now = self.custom()?;
+        self.set_custom(f(now))
+    }
+
+    /// The artifacts so far.
+    pub fn artifacts(&self) -> Vec<Artifact> {
+        lock(&self.shared.data).artifacts.clone()
+    }
+
+    /// Adds artifacts; one with the name of an earlier one replaces it. Each is streamed.
+    pub fn add_artifacts(&self, artifacts: impl IntoIterator<Item = Artifact>) {
+        for artifact in artifacts {
+            {
+                let mut data = lock(&self.shared.data);
+                let slot = artifact.name.as_ref().and_then(|n| {
+                    data.artifacts
+                        .iter()
+                        .position(|a| a.name.as_ref() == Some(n))
+                });
+                match slot {
+                    Some(i) => data.artifacts[i] = artifact.clone(),
+                    None => data.artifacts.push(artifact.clone()),
+                }
+            }
+            self.shared.emitter.emit(AgentStreamChunk {
+                artifact: Some(artifact),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Sends a chunk to the caller (nothing when the run is detached).
+    pub fn send_chunk(&self, chunk: AgentStreamChunk) {
+        self.shared.emitter.emit(chunk);
+    }
+
+    /// Fires when the run is aborted.
+    pub fn abort_signal(&self) -> AbortSignal {
+        self.shared.abort.clone()
+    }
+
+    /// Records the usage of the turn's model calls, for the caller's response.
+    pub fn record_usage(&self, usage: GenerationUsage) {
+        lock(&self.shared.book).last_usage = Some(usage);
+    }
+
+    /// Runs `turn` once per input, in order, until the inputs end, a turn fails or the run is
+    /// aborted.
+    ///
+    /// Before each turn the input is checked against the history the agent holds: resume
+    /// answers must match pending tool requests (see the crate's agent guide), and a message
+    /// while requests are pending is refused. A refused input or a failing turn ends the loop
+    /// with a failed snapshot at the last turn seam; the error is in the invocation's output.
+    pub async fn run<F, Fut>(&self, mut turn: F) -> Result<(), GenkitError>
+    where
+        F: FnMut(AgentInput, TurnContext) -> Fut,
+        Fut: Future<Output = Result<TurnResult, GenkitError>>,
+    {
+        loop {
+            let input = {
+                let mut rx = self.shared.inputs.lock().await;
+                match rx.recv().await {
+                    Some(input) => input,
+                    None => return Ok(()),
+                }
+            };
+            if !self.run_one(input, &mut turn).await {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One turn; false when the loop must stop.
+    async fn run_one<F, Fut>(&self, input: AgentInput, turn: &mut F) -> bool
+    where
+        F: FnMut(AgentInput, TurnContext) -> Fut,
+        Fut: Future<Output = Result<TurnResult, GenkitError>>,
+    {
+        let shared = &self.shared;
+        // reserve the turn's snapshot id and take the input in, under the book's lock so a
+        // concurrent detach sees either the queued input or the started turn
+        let ctx = {
+            let mut book = lock(&shared.book);
+            let id = shared.store.as_ref().map(|_| {
+                book.next_id
+                    .take()
+                    .unwrap_or_else(crate::session::new_snapshot_id)
+            });
+            book.in_flight = id.clone();
+            if input.message.is_some() {
+                lock(&shared.queued).pop_front();
+            }
+            TurnContext {
+                snapshot_id: id,
+                parent_snapshot_id: book.last_committed.clone(),
+                turn_index: book.turn_index,
+                abort: shared.abort.clone(),
+            }
+        };
+        shared
+            .emitter
+            .first_patch
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+
+        let checked = {
+            let data = lock(&shared.data);
+            validate::check_input(&input, &data.messages, shared.trusted)
+        };
+        let outcome: Result<TurnResult, GenkitError> = match checked {
+            Err(e) => Err(e.into()),
+            Ok(()) => match self.claim(&input, &ctx).await {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    if let Some(m) = &input.message {
+                        lock(&shared.data).messages.push(m.clone());
+                    }
+                    let abort = shared.abort.clone();
+                    let work = std::pin::pin!(turn(input.clone(), ctx.clone()));
+                    let aborted = std::pin::pin!(abort.aborted());
+                    match futures::future::select(work, aborted).await {
+                        futures::future::Either::Left((r, _)) => r,
+                        futures::future::Either::Right(((), _)) => {
+                            self.end_aborted();
+                            return false;
+                        }
+                    }
+                }
+            },
+        };
+        if shared.abort.is_aborted() {
+            self.end_aborted();
+            return false;
+        }
+        match outcome {
+            Ok(result) => self.commit(&ctx, result.finish_reason).await,
+            Err(e) => {
+                self.fail(&ctx, &input, &e).await;
+                false
+            }
+        }
+    }
+
+    fn end_aborted(&self) {
+        let mut book = lock(&self.shared.book);
+        book.last_finish = Some(AgentFinishReason::Aborted);
+        book.last_error = None;
+        book.in_flight = None;
+        let id = book.last_committed.clone();
+        drop(book);
+        self.turn_end(id, Some(AgentFinishReason::Aborted));
+    }
+
+    fn turn_end(&self, snapshot_id: Option<String>, finish_reason: Option<AgentFinishReason>) {
+        self.shared.emitter.emit(AgentStreamChunk {
+            turn_end: Some(TurnEnd {
+                snapshot_id: self.shared.store.as_ref().and(snapshot_id),
+                finish_reason,
+            }),
+            ..Default::default()
+        });
+    }
+
+    /// Marks the interrupted snapshot a resume answers as consumed (unless the agent branches).
+    async fn claim(&self, input: &AgentInput, ctx: &TurnContext) -> Result<(), GenkitError> {
+        let (Some(store), Some(parent), Some(child)) = (
+            &self.shared.store,
+            &ctx.parent_snapshot_id,
+            &ctx.snapshot_id,
+        ) else {
+            return Ok(());
+        };
+        if self.shared.branching || !validate::is_resume(input) {
+            return Ok(());
+        }
+        store.claim_resume(parent, child).await
+    }
+
+    async fn commit(&self, ctx: &TurnContext, finish: Option<AgentFinishReason>) -> bool {
+        let shared = &self.shared;
+        let data = lock(&shared.data).clone();
+        let mut stop = false;
+        if let (Some(store), Some(id)) = (&shared.store, &ctx.snapshot_id) {
+            let snapshot = SessionSnapshot {
+                snapshot_id: id.clone(),
+                session_id: Some(data.session_id.clone()),
+                parent_id: ctx.parent_snapshot_id.clone(),
+                status: Some(SnapshotStatus::Completed),
+                finish_reason: finish.clone(),
+                state: Some(data.to_state()),
+                ..new_snapshot_times()
+            };
+            match store.save_unless_aborted(id, snapshot).await {
+                Ok(true) => {}
+                Ok(false) => stop = true,
+                Err(e) => {
+                    tracing::warn!(target: "genkit_core::agent", snapshot = %id, "saving the turn failed: {e}");
+                    let e: GenkitError = e.into();
+                    let mut book = lock(&shared.book);
+                    book.last_finish = Some(AgentFinishReason::Failed);
+                    book.last_error = Some(runtime_error(&e));
+                    book.in_flight = None;
+                    drop(book);
+                    self.turn_end(None, Some(AgentFinishReason::Failed));
+                    return false;
+                }
+            }
+        }
+        if stop {
+            self.end_aborted();
+            return false;
+        }
+        let mut book = lock(&shared.book);
+        book.last_finish = finish.clone();
+        book.last_error = None;
+        book.last_good = data;
+        if ctx.snapshot_id.is_some() {
+            book.last_committed = ctx.snapshot_id.clone();
+        }
+        book.in_flight = None;
+        book.turn_index += 1;
+        drop(book);
+        self.turn_end(ctx.snapshot_id.clone(), finish);
+        true
+    }
+
+    async fn fail(&self, ctx: &TurnContext, input: &AgentInput, e: &GenkitError) {
+        let shared = &self.shared;
+        let mut error = runtime_error(e);
+        // nothing the caller sent is lost: the refused or failed input rides on the error
+        error.details = serde_json::to_value(input)
+            .ok()
+            .map(|i| serde_json::json!({ "input": i }));
+        let seam = lock(&shared.book).last_good.clone();
+        *lock(&shared.data) = seam.clone();
+        let mut saved = ctx.snapshot_id.clone();
+        if let (Some(store), Some(id)) = (&shared.store, &ctx.snapshot_id) {
+            let snapshot = SessionSnapshot {
+                snapshot_id: id.clone(),
+                session_id: Some(seam.session_id.clone()),
+                parent_id: ctx.parent_snapshot_id.clone(),
+                status: Some(SnapshotStatus::Failed),
+                finish_reason: Some(AgentFinishReason::Failed),
+                error: Some(error.clone()),
+                state: Some(seam.to_state()),
+                ..new_snapshot_times()
+            };
+            if let Err(se) = store.save_unless_aborted(id, snapshot).await {
+                tracing::warn!(target: "genkit_core::agent", snapshot = %id, "saving the failed turn failed: {se}");
+                saved = None;
+            }
+        }
+        let mut book = lock(&shared.book);
+        book.last_finish = Some(AgentFinishReason::Failed);
+        book.last_error = Some(error);
+        book.failed_snapshot = saved.clone();
+        book.in_flight = None;
+        drop(book);
+        self.turn_end(saved, Some(AgentFinishReason::Failed));
+    }
+}
+
+fn invalid_custom(agent: &str, e: serde_json::Error) -> AgentError {
+    AgentError::InvalidCustomState {
+        agent: agent.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// A snapshot with `createdAt` and `updatedAt` set to now.
+pub(crate) fn new_snapshot_times() -> SessionSnapshot {
+    let now = format_timestamp(SystemTime::now());
+    SessionSnapshot {
+        created_at: now.clone(),
+        updated_at: Some(now),
+        ..Default::default()
+    }
+}
+
+/// A Genkit error in the shape every runtime reports it.
+pub(crate) fn runtime_error(e: &GenkitError) -> RuntimeError {
+    let status: Status = e.status();
+    // the status travels in its own field; the message is the error's own words
+    let message = match e {
+        GenkitError::Other { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    RuntimeError::new(status, message)
+}
