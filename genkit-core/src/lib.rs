@@ -70,6 +70,7 @@ mod plugin;
 pub mod protocol;
 mod registry;
 pub mod schema;
+mod seal;
 mod status;
 pub mod testing;
 mod tool;
@@ -92,6 +93,7 @@ pub use model::{ChunkSink, Model, ModelContext};
 pub use output::{parse_partial, OutputFormat};
 pub use plugin::Plugin;
 pub use registry::Registry;
+pub use seal::HistorySeal;
 pub use status::Status;
 pub use tool::{
     is_valid_tool_name, tool_response, tool_response_with_metadata, tool_restart, Interrupt,
