@@ -228,12 +228,15 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
                 model: model_name,
                 finish: response
                     .finish_reason
-                    .map_or("none", FinishReason::as_str)
+                    .as_ref().map_or("none", FinishReason::as_str)
                     .to_owned(),
             });
         };
         if let Some(m) = message.metadata.as_mut() {
-            m.remove(protocol::SEAL);
+            // only the engine seals
+            if m.remove(protocol::SEAL).is_some() && m.is_empty() {
+                message.metadata = None;
+            }
         }
         if protocol::strip_engine_metadata(&mut message.content) > 0 {
             tracing::warn!(model = %model_name, "removed interrupt-protocol metadata the model tried to set");

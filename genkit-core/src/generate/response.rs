@@ -132,7 +132,7 @@ impl GenerateResponse {
 
     /// Why generation stopped; [`FinishReason::Interrupted`] when tools paused the loop.
     pub fn finish_reason(&self) -> Option<FinishReason> {
-        self.response.finish_reason
+        self.response.finish_reason.clone()
     }
 
     /// Detail on the finish reason.
@@ -243,7 +243,7 @@ impl Meta {
     fn to_wire(&self) -> ModelResponse {
         ModelResponse {
             message: None,
-            finish_reason: self.finish_reason,
+            finish_reason: self.finish_reason.clone(),
             finish_message: self.finish_message.clone(),
             latency_ms: self.latency_ms,
             usage: self.usage.as_deref().cloned(),

@@ -144,8 +144,10 @@ fn check_answer(
     if let Some(restart) = answer.as_tool_request() {
         let pending = request.input.as_ref().unwrap_or(&Value::Null);
         let given = restart.input.as_ref().unwrap_or(&Value::Null);
+        // a changed input must declare what it replaces: the pending request's input
         match answer.metadata_value(protocol::REPLACED_INPUT) {
-            None if given != pending => {
+            _ if given == pending => {}
+            None => {
                 return Err(GenkitError::RestartInputChanged {
                     request: request_id(request),
                     reason: "its input differs from the pending request's; declare the \
@@ -156,10 +158,12 @@ fn check_answer(
             Some(original) if original != pending => {
                 return Err(GenkitError::RestartInputChanged {
                     request: request_id(request),
-                    reason: "its replacedInput is not the pending request's input".to_owned(),
+                    reason: "its input differs from the pending request's, and its \
+                             replacedInput is not the pending request's input"
+                        .to_owned(),
                 })
             }
-            _ => {}
+            Some(_) => {}
         }
     }
     Ok(())
