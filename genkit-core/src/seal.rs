@@ -173,8 +173,10 @@ impl HistorySeal {
             .find(|k| k.id == id)
     }
 
-    /// Seals `last`, the interrupted message, over `before` and itself.
-    pub(crate) fn seal(&self, before: &[Message], last: &mut Message) -> Result<(), GenkitError> {
+    /// Seals `last`, the interrupted message, over `before` and itself (replacing any seal it
+    /// had). The engine does this on every pause; call it yourself only to seal a history built
+    /// elsewhere that you trust.
+    pub fn seal(&self, before: &[Message], last: &mut Message) -> Result<(), GenkitError> {
         if let Some(m) = last.metadata.as_mut() {
             m.remove(protocol::SEAL);
         }
