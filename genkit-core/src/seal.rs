@@ -221,7 +221,11 @@ impl HistorySeal {
             ));
         };
         let seal = SealValue::parse(seal).map_err(|why| {
-            denied(Some(last_index), None, format!("the seal is malformed: {why}"))
+            denied(
+                Some(last_index),
+                None,
+                format!("the seal is malformed: {why}"),
+            )
         })?;
         let Some(key) = self.key(&seal.kid) else {
             return Err(denied(
@@ -389,7 +393,10 @@ impl Encoded {
                 continue;
             }
             let role = messages[i].role.as_str();
-            let chunk = |d: &[u8], k: usize| d.get(k * DIGEST_LEN..(k + 1) * DIGEST_LEN).map(<[u8]>::to_vec);
+            let chunk = |d: &[u8], k: usize| {
+                d.get(k * DIGEST_LEN..(k + 1) * DIGEST_LEN)
+                    .map(<[u8]>::to_vec)
+            };
             if chunk(found, 0) != chunk(was, 0) {
                 return (
                     Some(i),
@@ -569,7 +576,9 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_and_drops_whitespace() {
-        let v: Value = serde_json::from_str(r#"{ "b": [1, 2.5, "x\n"], "a": {"z": null, "é": true} }"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{ "b": [1, 2.5, "x\n"], "a": {"z": null, "é": true} }"#)
+                .unwrap();
         assert_eq!(
             String::from_utf8(canonical(&v)).unwrap(),
             r#"{"a":{"z":null,"é":true},"b":[1,2.5,"x\n"]}"#

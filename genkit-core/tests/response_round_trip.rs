@@ -13,12 +13,24 @@ fn assert_round_trips(what: &str, r: &GenerateResponse) {
     let text = serde_json::to_string(r).unwrap();
     let back: GenerateResponse = serde_json::from_str(&text).unwrap();
     assert_eq!(back.messages(), r.messages(), "{what}: messages");
-    assert_eq!(back.finish_reason(), r.finish_reason(), "{what}: finish reason");
-    assert_eq!(back.finish_message(), r.finish_message(), "{what}: finish message");
+    assert_eq!(
+        back.finish_reason(),
+        r.finish_reason(),
+        "{what}: finish reason"
+    );
+    assert_eq!(
+        back.finish_message(),
+        r.finish_message(),
+        "{what}: finish message"
+    );
     assert_eq!(back.interrupts(), r.interrupts(), "{what}: interrupts");
     assert_eq!(back.text(), r.text(), "{what}: text");
     // and once more, from what was read back: a fixed point
-    assert_eq!(serde_json::to_string(&back).unwrap(), text, "{what}: stable");
+    assert_eq!(
+        serde_json::to_string(&back).unwrap(),
+        text,
+        "{what}: stable"
+    );
 }
 
 fn interrupt_tools() -> Vec<std::sync::Arc<genkit_core::ToolAction>> {
@@ -30,7 +42,13 @@ async fn a_finished_call_round_trips() {
     let (ai, model) = instance(interrupt_tools());
     model.push_response(calls(&[("lookup", Some("l"), json!({"word": "four"}))]));
     model.push_response(answer("four letters"));
-    let r = ai.generate().system("be brief").prompt("x").tools(["lookup"]).await.unwrap();
+    let r = ai
+        .generate()
+        .system("be brief")
+        .prompt("x")
+        .tools(["lookup"])
+        .await
+        .unwrap();
     assert_eq!(r.messages().len(), 5);
     assert_round_trips("stop", &r);
 }
@@ -42,11 +60,18 @@ async fn an_interrupted_call_and_its_resume_round_trip() {
         ("lookup", Some("l"), json!({"word": "four"})),
         ("ask_question", Some("q"), questions()),
     ]));
-    let r = ai.generate().prompt("quiz").tools(["ask_question", "lookup"]).await.unwrap();
+    let r = ai
+        .generate()
+        .prompt("quiz")
+        .tools(["ask_question", "lookup"])
+        .await
+        .unwrap();
     assert_eq!(r.finish_reason(), Some(FinishReason::Interrupted));
     assert_round_trips("interrupted", &r);
 
-    let answer_part = ask_question().respond(&r.interrupts()[0], "Up".into()).unwrap();
+    let answer_part = ask_question()
+        .respond(&r.interrupts()[0], "Up".into())
+        .unwrap();
     model.push_response(answer("right"));
     let done = ai
         .generate()
@@ -62,7 +87,12 @@ async fn an_interrupted_call_and_its_resume_round_trip() {
 async fn a_restart_that_interrupts_again_round_trips_with_its_whole_history() {
     let (ai, model) = instance(interrupt_tools());
     model.push_response(calls(&[("ask_question", Some("q"), questions())]));
-    let r = ai.generate().prompt("quiz").tools(["ask_question"]).await.unwrap();
+    let r = ai
+        .generate()
+        .prompt("quiz")
+        .tools(["ask_question"])
+        .await
+        .unwrap();
     // an interrupt-only tool restarted pauses again; the model is not called
     let restart = tool_restart(&r.interrupts()[0], (), None).unwrap();
     let again = ai
@@ -79,7 +109,9 @@ async fn a_restart_that_interrupts_again_round_trips_with_its_whole_history() {
     // read back, it still resumes
     let back: GenerateResponse =
         serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap();
-    let answer_part = ask_question().respond(&back.interrupts()[0], "Up".into()).unwrap();
+    let answer_part = ask_question()
+        .respond(&back.interrupts()[0], "Up".into())
+        .unwrap();
     model.push_response(answer("right"));
     let done = ai
         .generate()
@@ -102,7 +134,12 @@ async fn a_sealed_re_interrupted_restart_round_trips_and_still_verifies() {
         .build()
         .unwrap();
     model.push_response(calls(&[("ask_question", Some("q"), questions())]));
-    let r = ai.generate().prompt("quiz").tools(["ask_question"]).await.unwrap();
+    let r = ai
+        .generate()
+        .prompt("quiz")
+        .tools(["ask_question"])
+        .await
+        .unwrap();
     assert_round_trips("sealed interrupted", &r);
     let restart = tool_restart(&r.interrupts()[0], (), None).unwrap();
     let again = ai
@@ -140,13 +177,22 @@ async fn the_responses_errors_carry_round_trip() {
     for _ in 0..3 {
         model.push_response(calls(&[("lookup", None, json!({"word": "four"}))]));
     }
-    let e = ai.generate().prompt("x").tools(["lookup"]).max_turns(1).await.unwrap_err();
+    let e = ai
+        .generate()
+        .prompt("x")
+        .tools(["lookup"])
+        .max_turns(1)
+        .await
+        .unwrap_err();
     assert!(matches!(e, GenkitError::MaxTurnsExceeded { .. }));
     assert_round_trips("max turns", e.response().unwrap());
 
     // blocked
     let (ai, model) = instance(vec![]);
-    model.push_response(ModelResponse::new(Message::model("no"), FinishReason::Blocked));
+    model.push_response(ModelResponse::new(
+        Message::model("no"),
+        FinishReason::Blocked,
+    ));
     let e = ai.generate().prompt("x").await.unwrap_err();
     assert!(matches!(e, GenkitError::Blocked { .. }));
     assert_round_trips("blocked", e.response().unwrap());
@@ -159,7 +205,12 @@ async fn the_responses_errors_carry_round_trip() {
     }
     let (ai, model) = instance(vec![]);
     model.push_response(answer("not json"));
-    let e = ai.generate().prompt("x").output::<Movie>().await.unwrap_err();
+    let e = ai
+        .generate()
+        .prompt("x")
+        .output::<Movie>()
+        .await
+        .unwrap_err();
     assert!(matches!(e, GenkitError::OutputInvalid { .. }));
     assert_round_trips("output invalid", e.response().unwrap());
 }
@@ -186,5 +237,8 @@ async fn an_unrecognized_finish_reason_from_a_newer_genkit_is_kept_and_written_b
         back.finish_reason(),
         Some(FinishReason::Unrecognized("detached".into()))
     );
-    assert_eq!(serde_json::to_value(&back).unwrap()["finishReason"], json!("detached"));
+    assert_eq!(
+        serde_json::to_value(&back).unwrap()["finishReason"],
+        json!("detached")
+    );
 }

@@ -228,7 +228,8 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
                 model: model_name,
                 finish: response
                     .finish_reason
-                    .as_ref().map_or("none", FinishReason::as_str)
+                    .as_ref()
+                    .map_or("none", FinishReason::as_str)
                     .to_owned(),
             });
         };

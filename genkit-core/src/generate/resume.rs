@@ -247,9 +247,7 @@ pub(crate) async fn resume(
         &mut answers,
     )?;
 
-    let seal_mac = seal::seal_mac(last)
-        .filter(|_| sealed)
-        .map(str::to_owned);
+    let seal_mac = seal::seal_mac(last).filter(|_| sealed).map(str::to_owned);
     for ((index, request, _), answer) in requests.iter().zip(answers.iter_mut()) {
         match answer {
             Some(Answer::Respond(part)) => {

@@ -254,7 +254,7 @@ mod tests {
                     Some(next) => cur = next,
                     None => break,
                 },
-                Value::Object(m) if !m.is_empty() => match m.values().last() {
+                Value::Object(m) if !m.is_empty() => match m.values().next_back() {
                     Some(next) => cur = next,
                     None => break,
                 },
