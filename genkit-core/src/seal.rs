@@ -70,8 +70,7 @@ const BINDING_DOMAIN: &[u8] = b"genkit-rs answer v1";
 const VERSION: u64 = 1;
 /// Bytes of each locating digest.
 const DIGEST_LEN: usize = 8;
-/// The shortest secret accepted: HMAC-SHA256 wants at least its output size.
-pub const MIN_SECRET_LEN: usize = 32;
+const MIN_SECRET_LEN: usize = 32;
 const MAX_KEY_ID_LEN: usize = 64;
 
 struct Key {
@@ -132,8 +131,11 @@ fn check_key(id: &str, secret: &[u8]) -> Result<(), GenkitError> {
 }
 
 impl HistorySeal {
+    /// The shortest secret accepted, in bytes: HMAC-SHA256 wants at least its output size.
+    pub const MIN_SECRET_LEN: usize = MIN_SECRET_LEN;
+
     /// Seals with `secret` under the id `key_id` (and verifies seals made with it). The secret
-    /// has at least [`MIN_SECRET_LEN`] bytes; take it from a secret store, never from code.
+    /// has at least [`MIN_SECRET_LEN`](Self::MIN_SECRET_LEN) bytes; take it from a secret store, never from code.
     pub fn new(key_id: impl Into<String>, secret: impl AsRef<[u8]>) -> Result<Self, GenkitError> {
         Ok(Self {
             signing: Key::new(key_id.into(), secret.as_ref())?,
