@@ -14,6 +14,12 @@
 //! The tool needs the bank, application state, so it is built with [`Tool::new`] and a
 //! closure that owns a [`Bank`] handle (a `#[tool]` function has no state of its own).
 //!
+//! The approval is only as trustworthy as the history it arrives with: a client that holds the
+//! paused conversation could inject a payment request the model never made and restart it
+//! "approved". When the history travels through a client, seal it
+//! ([`genkit_core::HistorySeal`] on the instance: a changed history is refused before any tool
+//! runs), or keep it on the server; see `docs/resume-across-processes.md`, "Who may resume what".
+//!
 //! ```
 //! use examples::approval::{self, Approval, Bank, Confirmation};
 //! use genkit_core::prelude::*;

@@ -89,7 +89,7 @@ pub fn show_turn(response: &GenerateResponse) {
         }
         reason => println!(
             "\n[model] answered ({}): {}",
-            reason.map_or("unknown", FinishReason::as_str),
+            reason.as_ref().map_or("unknown", FinishReason::as_str),
             clip(&response.text(), 400)
         ),
     }

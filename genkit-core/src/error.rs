@@ -193,6 +193,39 @@ pub enum GenkitError {
         request: RequestId,
     },
 
+    /// A restart whose input differs from the pending request's, without declaring the
+    /// replacement (`replacedInput`, set by the restart helpers when given a new input), or
+    /// declaring an original that is not the request's input.
+    #[error("restart of {request}: {reason}")]
+    RestartInputChanged {
+        /// The restarted request.
+        request: RequestId,
+        /// What does not match.
+        reason: String,
+    },
+
+    /// A sealed instance refused to resume: the history's seal is missing, made with an unknown
+    /// key, or the history changed since it was sealed. No tool ran.
+    #[error("resume denied: {reason}")]
+    SealRejected {
+        /// Index of the first message that changed, when known.
+        message: Option<usize>,
+        /// Index of the first part of that message that changed, when known.
+        part: Option<usize>,
+        /// What is wrong, and where.
+        reason: String,
+    },
+
+    /// An answer built for one interrupt was given to another (another conversation's, or
+    /// another request's), on a sealed instance. No tool ran.
+    #[error("{kind} part for {request} was built for another interrupt (another conversation or request)")]
+    AnswerForAnotherInterrupt {
+        /// `"respond"` or `"restart"`.
+        kind: &'static str,
+        /// The request the answer was matched to.
+        request: RequestId,
+    },
+
     /// The loop ran `max_turns` tool rounds and the model still asked for tools.
     #[error("exceeded the maximum of {max_turns} tool turns; the model still requested tools")]
     MaxTurnsExceeded {
@@ -310,6 +343,7 @@ impl GenkitError {
             | UnmatchedResume { .. }
             | DuplicateResume { .. }
             | InterruptMismatch { .. }
+            | RestartInputChanged { .. }
             | Json { .. }
             | InvalidSchema { .. }
             | OutputInvalid { .. } => Status::InvalidArgument,
@@ -319,7 +353,9 @@ impl GenkitError {
             }
             ResumePrecondition { .. } => Status::FailedPrecondition,
             MaxTurnsExceeded { .. } => Status::Aborted,
-            Blocked { .. } => Status::PermissionDenied,
+            Blocked { .. } | SealRejected { .. } | AnswerForAnotherInterrupt { .. } => {
+                Status::PermissionDenied
+            }
             ToolFailed { .. } | ToolPanicked { .. } | MissingMessage { .. } => Status::Internal,
             Model { status, .. } | Other { status, .. } => *status,
             Agent(e) => e.status(),

@@ -12,6 +12,7 @@ use crate::generate::{run, GenerateBuilder, GenerateResponse};
 use crate::model::Model;
 use crate::plugin::Plugin;
 use crate::registry::Registry;
+use crate::seal::HistorySeal;
 use crate::tool::IntoTool;
 use crate::wire::GenerateActionOptions;
 
@@ -21,6 +22,8 @@ struct Inner {
     default_model: Option<String>,
     /// Models plugins provided on demand, resolved once.
     resolved: RwLock<HashMap<String, Arc<dyn Model>>>,
+    /// Seals interrupted histories and verifies them on resume, when set.
+    seal: Option<Arc<HistorySeal>>,
 }
 
 /// A Genkit instance: registry of models and tools, plugins, default model.
@@ -86,6 +89,11 @@ impl Genkit {
     /// The default model's name.
     pub fn default_model(&self) -> Option<&str> {
         self.inner.default_model.as_deref()
+    }
+
+    /// The keys that seal interrupted histories, if the instance has them.
+    pub fn history_seal(&self) -> Option<&HistorySeal> {
+        self.inner.seal.as_deref()
     }
 
     /// The model called `name`: registered, or provided by the plugin named by its prefix.
@@ -160,6 +168,7 @@ pub struct GenkitBuilder {
     plugins: Vec<Arc<dyn Plugin>>,
     default_model: Option<String>,
     error: Option<GenkitError>,
+    seal: Option<Arc<HistorySeal>>,
 }
 
 impl std::fmt::Debug for GenkitBuilder {
@@ -212,6 +221,14 @@ impl GenkitBuilder {
         self
     }
 
+    /// Seals every interrupted history with `seal` and resumes only histories whose seal
+    /// verifies (see [`HistorySeal`]): a client holding a paused conversation can then no
+    /// longer change what the model asked or what a tool did.
+    pub fn history_seal(mut self, seal: HistorySeal) -> Self {
+        self.seal = Some(Arc::new(seal));
+        self
+    }
+
     /// Finishes the instance; fails on the first registration error (duplicate names, invalid
     /// tool names, plugin failures).
     pub fn build(self) -> Result<Genkit, GenkitError> {
@@ -224,6 +241,7 @@ impl GenkitBuilder {
                 plugins: self.plugins,
                 default_model: self.default_model,
                 resolved: RwLock::new(HashMap::new()),
+                seal: self.seal,
             }),
         })
     }

@@ -71,6 +71,7 @@ mod plugin;
 pub mod protocol;
 mod registry;
 pub mod schema;
+mod seal;
 pub mod session;
 mod status;
 pub mod testing;
@@ -94,6 +95,7 @@ pub use model::{ChunkSink, Model, ModelContext};
 pub use output::{parse_partial, OutputFormat};
 pub use plugin::Plugin;
 pub use registry::Registry;
+pub use seal::HistorySeal;
 pub use status::Status;
 pub use tool::{
     is_valid_tool_name, tool_response, tool_response_with_metadata, tool_restart, Interrupt,

@@ -11,6 +11,13 @@
 //! | [`RESUMED`] | restart toolRequest part, and the tool message a resume appends | restart metadata |
 //! | [`REPLACED_INPUT`] | restart toolRequest part | the original input when a restart replaced it |
 //! | [`PENDING_CONTENT`] | model's toolRequest part | genkit-rs only: multipart content of a pending output |
+//! | [`SEAL`] | interrupted model message | genkit-rs only: HMAC over the history up to it (see [`HistorySeal`](crate::HistorySeal)) |
+//! | [`BOUND_TO`] | respond and restart parts | genkit-rs only: the interrupt an answer was built for |
+//!
+//! A restart part without [`RESUMED`] re-runs the tool as *not* resumed, as in Genkit JS: the
+//! tool's `is_resumed()` is false. The restart helpers always set it (`true` at least).
+//!
+//! Other runtimes ignore the genkit-rs-only keys and keep them where they keep metadata.
 
 use crate::wire::Part;
 
@@ -31,14 +38,22 @@ pub const RESUMED: &str = "resumed";
 /// The original input of a restarted request whose input was replaced.
 pub const REPLACED_INPUT: &str = "replacedInput";
 
+/// The seal of an interrupted model message (message metadata), when the instance seals
+/// histories.
+pub const SEAL: &str = "genkitRsSeal";
+/// On an answer (respond or restart part): the digest of the interrupt it was built for.
+pub const BOUND_TO: &str = "genkitRsBoundTo";
+
 /// Keys only the engine may write. Coming from a model, they would forge protocol state.
-const ENGINE_KEYS: [&str; 6] = [
+const ENGINE_KEYS: [&str; 8] = [
     INTERRUPT,
     PENDING_OUTPUT,
     PENDING_CONTENT,
     RESOLVED_INTERRUPT,
     RESUMED,
     REPLACED_INPUT,
+    SEAL,
+    BOUND_TO,
 ];
 
 /// Removes engine-only metadata from parts a model produced, so a model cannot forge an

@@ -332,3 +332,30 @@ async fn an_enum_answer_outside_the_schema_is_rejected() {
         .unwrap_err();
     assert!(matches!(err, GenkitError::OutputInvalid { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_model_streaming_100k_open_brackets_does_not_overflow_the_stack() {
+    let (ai, model) = instance(vec![]);
+    let nested = "[".repeat(100_000);
+    model.push(Scripted {
+        chunks: vec![
+            GenerateResponseChunk::new(vec![Part::text(nested.clone())]),
+            GenerateResponseChunk::new(vec![Part::text(r#"{"a":"#.repeat(100_000))]),
+        ],
+        response: answer(&nested),
+    });
+    let mut stream = ai
+        .generate()
+        .prompt("x")
+        .output_format(genkit_core::OutputFormat::Json)
+        .stream();
+    let mut seen = 0;
+    while stream.next().await.is_some() {
+        // the best prefix, cut at the nesting limit: a value, no abort
+        assert!(stream.output_so_far().unwrap().is_array());
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+    // the final answer does not parse (serde_json's own limit): a typed error
+    assert!(stream.response().await.is_err());
+}

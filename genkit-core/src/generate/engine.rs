@@ -44,6 +44,17 @@ fn sink_for(outer: &Option<ChunkSink>, role: Role, index: u32) -> Option<ChunkSi
     }))
 }
 
+/// The sink a model streams into: like [`sink_for`], and protocol metadata the model wrote is
+/// removed from every chunk, as it is from the final message, so a chunk cannot forge an
+/// interrupt either.
+fn model_sink_for(outer: &Option<ChunkSink>, index: u32) -> Option<ChunkSink> {
+    let inner = sink_for(outer, Role::Model, index)?;
+    Some(Arc::new(move |mut chunk: GenerateResponseChunk| {
+        protocol::strip_engine_metadata(&mut chunk.content);
+        inner(chunk)
+    }))
+}
+
 async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Part>) {
     if let Some(sink) = sink {
         sink(GenerateResponseChunk {
@@ -143,6 +154,11 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         None => None,
     };
     let format = plan.as_ref().map(|p| p.format);
+    let seal = ai.history_seal();
+    if let (Some(seal), Some(_)) = (seal, &options.resume) {
+        // before anything reads or changes the history, and before any tool runs
+        super::resume::verify_seal(seal, &options.messages)?;
+    }
 
     let mut request = ModelRequest {
         messages: options.messages,
@@ -168,7 +184,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             mode: ToolErrorMode::Fail,
             progress: sink_for(&chunks, Role::Tool, index),
         };
-        match resume(&mut request.messages, answers, &env).await? {
+        match resume(&mut request.messages, answers, &env, seal.is_some()).await? {
             Resumed::Answered => {
                 if let Some(tool_message) = request.messages.last() {
                     emit(&chunks, Role::Tool, index, tool_message.content.clone()).await;
@@ -176,6 +192,11 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
                 index += 1;
             }
             Resumed::Interrupted => {
+                if let (Some(seal), Some((last, before))) =
+                    (seal, request.messages.split_last_mut())
+                {
+                    seal.seal(before, last)?;
+                }
                 if let Some(last) = request.messages.last() {
                     emit_interrupted(&chunks, index, last).await;
                 }
@@ -195,7 +216,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     let mut turn: u32 = 0;
     loop {
         let mut model_ctx = ModelContext::new().with_context(context.clone());
-        if let Some(sink) = sink_for(&chunks, Role::Model, index) {
+        if let Some(sink) = model_sink_for(&chunks, index) {
             model_ctx = model_ctx.with_chunks(sink);
         }
         // issue 7 (tracing): each model call is a model span
@@ -207,10 +228,17 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
                 model: model_name,
                 finish: response
                     .finish_reason
+                    .as_ref()
                     .map_or("none", FinishReason::as_str)
                     .to_owned(),
             });
         };
+        if let Some(m) = message.metadata.as_mut() {
+            // only the engine seals
+            if m.remove(protocol::SEAL).is_some() && m.is_empty() {
+                message.metadata = None;
+            }
+        }
         if protocol::strip_engine_metadata(&mut message.content) > 0 {
             tracing::warn!(model = %model_name, "removed interrupt-protocol metadata the model tried to set");
         }
@@ -260,6 +288,9 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         };
         match run_turn(&mut message, &env).await? {
             TurnOutcome::Interrupted => {
+                if let Some(seal) = seal {
+                    seal.seal(&request.messages, &mut message)?;
+                }
                 emit_interrupted(&chunks, index, &message).await;
                 response.finish_reason = Some(FinishReason::Interrupted);
                 response.finish_message = Some(INTERRUPTED.to_owned());

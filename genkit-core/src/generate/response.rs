@@ -49,10 +49,13 @@ impl GenerateResponse {
         response: ModelResponse,
     ) -> Self {
         let response = Meta::from(response);
-        let request = request.map(|mut r| {
-            r.messages = Vec::new();
-            r
-        });
+        // a request holding nothing but the history is the history alone (see `to_wire`)
+        let request = request
+            .map(|mut r| {
+                r.messages = Vec::new();
+                r
+            })
+            .filter(|r| *r != ModelRequest::default());
         Self {
             history,
             has_message,
@@ -86,8 +89,15 @@ impl GenerateResponse {
     pub fn to_wire(&self) -> ModelResponse {
         let mut wire = self.response.to_wire();
         wire.message = self.message().cloned();
-        wire.request = self.request.clone().map(|mut r| {
-            let n = self.history.len() - usize::from(self.has_message);
+        let n = self.history.len() - usize::from(self.has_message);
+        // without a model call (a resume whose restart interrupted again) the request still
+        // carries the history, so the response reads back whole
+        wire.request = match (&self.request, n) {
+            (Some(r), _) => Some(r.clone()),
+            (None, 0) => None,
+            (None, _) => Some(ModelRequest::default()),
+        }
+        .map(|mut r| {
             r.messages = self.history[..n].to_vec();
             r
         });
@@ -122,7 +132,7 @@ impl GenerateResponse {
 
     /// Why generation stopped; [`FinishReason::Interrupted`] when tools paused the loop.
     pub fn finish_reason(&self) -> Option<FinishReason> {
-        self.response.finish_reason
+        self.response.finish_reason.clone()
     }
 
     /// Detail on the finish reason.
@@ -135,7 +145,7 @@ impl GenerateResponse {
         self.interrupts.get_or_init(|| {
             let interrupted = self.response.finish_reason == Some(FinishReason::Interrupted);
             match self.message() {
-                Some(m) if interrupted => Interrupt::all_in(&m.content),
+                Some(m) if interrupted => Interrupt::all_in_message(m),
                 _ => Vec::new(),
             }
         })
@@ -165,6 +175,7 @@ impl GenerateResponse {
 
     /// The last request sent to the model, if the model was called.
     pub fn request(&self) -> Option<ModelRequest> {
+        self.request.as_ref()?;
         self.to_wire().request
     }
 
@@ -232,7 +243,7 @@ impl Meta {
     fn to_wire(&self) -> ModelResponse {
         ModelResponse {
             message: None,
-            finish_reason: self.finish_reason,
+            finish_reason: self.finish_reason.clone(),
             finish_message: self.finish_message.clone(),
             latency_ms: self.latency_ms,
             usage: self.usage.as_deref().cloned(),

@@ -4,6 +4,16 @@
 //! `pendingOutput`, else by a respond part with the same (name, ref), else by a restart part with
 //! the same (name, ref). Stricter than Genkit's SDKs: an answer that matches nothing, or a second
 //! answer for one request, is an error rather than silently dropped.
+//!
+//! Answers without a `ref` (histories written by other runtimes may hold ref-less requests)
+//! match the ref-less requests of their tool in order: the first ref-less respond part answers
+//! the first unanswered ref-less request, and so on; restart parts take the ones respond parts
+//! left, in order.
+//!
+//! Nothing runs before every answer is checked: each names a tool this call has, a restart keeps
+//! the request's input unless it declares the replacement (`replacedInput` = the request's
+//! input), and on a sealed instance the history's seal verifies and every bound answer belongs
+//! to its interrupt.
 
 use futures::future::join_all;
 use serde_json::Value;
@@ -11,6 +21,7 @@ use serde_json::Value;
 use super::tool_calls::{call_tool, response_part, set_pending, CallEnv, CallOutcome};
 use crate::error::{GenkitError, RequestId};
 use crate::protocol;
+use crate::seal::{self, HistorySeal};
 use crate::tool::ToolOutput;
 use crate::wire::{JsonMap, Message, Part, PartKind, ResumeOptions, Role, ToolRequest};
 
@@ -59,9 +70,18 @@ fn match_answers(
                 )));
             }
         };
-        let slot = requests
-            .iter()
-            .position(|(_, r, has_pending)| !has_pending && r.name == name && r.ref_ == ref_);
+        let matches = |(_, r, has_pending): &(usize, ToolRequest, bool)| {
+            !has_pending && r.name == name && r.ref_ == ref_
+        };
+        // a ref tells one request; without one, the first ref-less request not yet answered
+        let slot = match &ref_ {
+            Some(_) => requests.iter().position(matches),
+            None => requests
+                .iter()
+                .enumerate()
+                .position(|(i, r)| matches(r) && answers[i].is_none())
+                .or_else(|| requests.iter().position(matches)),
+        };
         let Some(slot) = slot else {
             return Err(GenkitError::UnmatchedResume {
                 kind,
@@ -87,6 +107,68 @@ fn match_answers(
     Ok(())
 }
 
+/// Verifies the seal of a history about to be resumed; a history that cannot be resumed at all
+/// is left to [`resume`]'s precondition error.
+pub(crate) fn verify_seal(seal: &HistorySeal, messages: &[Message]) -> Result<(), GenkitError> {
+    match messages.last() {
+        Some(last) if last.role == Role::Model && last.has_tool_requests() => seal.verify(messages),
+        _ => Ok(()),
+    }
+}
+
+/// Checks everything about an answer that needs no tool to run.
+fn check_answer(
+    env: &CallEnv<'_>,
+    seal_mac: Option<&str>,
+    index: usize,
+    request: &ToolRequest,
+    answer: &mut Part,
+    kind: &'static str,
+) -> Result<(), GenkitError> {
+    if env.tools.get(&request.name).is_none() {
+        // an answer for a tool this call does not have could not be validated
+        return Err(GenkitError::ToolNotFound {
+            request: request_id(request),
+            available: env.tools.iter().map(|t| t.name().to_owned()).collect(),
+        });
+    }
+    let bound = answer.take_metadata(protocol::BOUND_TO);
+    if let (Some(mac), Some(bound)) = (seal_mac, bound) {
+        if bound.as_str() != Some(seal::binding(mac, index, request).as_str()) {
+            return Err(GenkitError::AnswerForAnotherInterrupt {
+                kind,
+                request: request_id(request),
+            });
+        }
+    }
+    if let Some(restart) = answer.as_tool_request() {
+        let pending = request.input.as_ref().unwrap_or(&Value::Null);
+        let given = restart.input.as_ref().unwrap_or(&Value::Null);
+        // a changed input must declare what it replaces: the pending request's input
+        match answer.metadata_value(protocol::REPLACED_INPUT) {
+            _ if given == pending => {}
+            None => {
+                return Err(GenkitError::RestartInputChanged {
+                    request: request_id(request),
+                    reason: "its input differs from the pending request's; declare the \
+                             replacement (restart with a new input) to change it"
+                        .to_owned(),
+                })
+            }
+            Some(original) if original != pending => {
+                return Err(GenkitError::RestartInputChanged {
+                    request: request_id(request),
+                    reason: "its input differs from the pending request's, and its \
+                             replacedInput is not the pending request's input"
+                        .to_owned(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Moves `interrupt` to `resolvedInterrupt` on an answered request part.
 fn mark_resolved(part: &mut Part) {
     if let Some(old) = part.take_metadata(protocol::INTERRUPT) {
@@ -104,10 +186,14 @@ fn take_pending(part: &mut Part) -> Option<ToolOutput> {
 }
 
 /// Applies `resume` to `messages`: on success appends the tool message.
+///
+/// `sealed`: the instance seals histories (the seal itself was verified before); bound answers
+/// must then belong to their interrupt.
 pub(crate) async fn resume(
     messages: &mut Vec<Message>,
     resume: ResumeOptions,
     env: &CallEnv<'_>,
+    sealed: bool,
 ) -> Result<Resumed, GenkitError> {
     let Some(last) = messages.last_mut() else {
         return Err(GenkitError::ResumePrecondition {
@@ -161,6 +247,26 @@ pub(crate) async fn resume(
         &mut answers,
     )?;
 
+    let seal_mac = seal::seal_mac(last).filter(|_| sealed).map(str::to_owned);
+    for ((index, request, _), answer) in requests.iter().zip(answers.iter_mut()) {
+        match answer {
+            Some(Answer::Respond(part)) => {
+                check_answer(env, seal_mac.as_deref(), *index, request, part, "respond")?
+            }
+            Some(Answer::Restart(part)) => {
+                check_answer(env, seal_mac.as_deref(), *index, request, part, "restart")?
+            }
+            Some(Answer::Pending) | None => {}
+        }
+    }
+    // the seal of a message is stale once it is answered; a new pause seals anew
+    if let Some(m) = last.metadata.as_mut() {
+        m.remove(protocol::SEAL);
+        if m.is_empty() {
+            last.metadata = None;
+        }
+    }
+
     let mut outputs: Vec<Option<Part>> = vec![None; requests.len()];
     let mut restarts = Vec::new();
     for (slot, ((index, request, _), answer)) in requests.iter().zip(answers).enumerate() {
@@ -176,6 +282,7 @@ pub(crate) async fn resume(
                 }
             }
             Some(Answer::Respond(answer)) => {
+                // every answer's tool is there (checked above)
                 if let (Some(tool), Some(r)) =
                     (env.tools.get(&request.name), answer.as_tool_response())
                 {
@@ -202,13 +309,11 @@ pub(crate) async fn resume(
     // Restarts run concurrently, like the tools of a turn.
     let runs = restarts.iter().map(|(_, _, restart)| async move {
         let request = restart.as_tool_request();
-        let resumed = restart
-            .metadata_value(protocol::RESUMED)
-            .cloned()
-            .unwrap_or(Value::Bool(true));
+        // absent `resumed`: the tool runs as not resumed, as in Genkit JS
+        let resumed = restart.metadata_value(protocol::RESUMED).cloned();
         let original = restart.metadata_value(protocol::REPLACED_INPUT).cloned();
         match request {
-            Some(r) => call_tool(env, r, Some(resumed), original).await,
+            Some(r) => call_tool(env, r, resumed, original).await,
             None => Err(GenkitError::InvalidArgument(
                 "a restart part must be a toolRequest part".to_owned(),
             )),

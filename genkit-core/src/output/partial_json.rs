@@ -3,6 +3,9 @@
 //! Streaming clients want the structured output as it grows, long before the closing brace.
 //! The parser takes the longest prefix that makes sense and closes what is open; an unfinished
 //! string is kept as far as it goes, an unfinished number or literal is dropped.
+//!
+//! Nesting is limited to [`MAX_DEPTH`] levels, as serde_json limits it: what a model streams
+//! must never overflow the stack. Deeper containers are cut off, the prefix above them kept.
 
 use serde_json::{Map, Number, Value};
 
@@ -12,14 +15,20 @@ pub fn parse_partial(text: &str) -> Option<Value> {
         s: text.as_bytes(),
         text,
         i: 0,
+        depth: 0,
     };
     p.value()
 }
+
+/// How deeply arrays and objects may nest (serde_json's own limit).
+pub(crate) const MAX_DEPTH: usize = 128;
 
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
+    /// Containers open around the current position.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -36,8 +45,23 @@ impl Parser<'_> {
     fn value(&mut self) -> Option<Value> {
         self.ws();
         match self.peek()? {
-            b'{' => Some(self.object()),
-            b'[' => Some(self.array()),
+            b'{' | b'[' if self.depth >= MAX_DEPTH => {
+                // too deep: stop here, the enclosing containers keep what they have
+                self.i = self.s.len();
+                None
+            }
+            b'{' => {
+                self.depth += 1;
+                let v = self.object();
+                self.depth -= 1;
+                Some(v)
+            }
+            b'[' => {
+                self.depth += 1;
+                let v = self.array();
+                self.depth -= 1;
+                Some(v)
+            }
             b'"' => self.string().map(|(s, _)| Value::String(s)),
             b't' => self.literal("true", Value::Bool(true)),
             b'f' => self.literal("false", Value::Bool(false)),
@@ -219,6 +243,58 @@ mod tests {
         assert_eq!(parse_partial(r#"{"a": tr"#), Some(json!({})));
         assert_eq!(parse_partial("-"), None);
         assert_eq!(parse_partial(""), None);
+    }
+
+    fn depth(v: &Value) -> usize {
+        let mut d = 0;
+        let mut cur = v;
+        loop {
+            match cur {
+                Value::Array(a) if !a.is_empty() => match a.last() {
+                    Some(next) => cur = next,
+                    None => break,
+                },
+                Value::Object(m) if !m.is_empty() => match m.values().next_back() {
+                    Some(next) => cur = next,
+                    None => break,
+                },
+                Value::Array(_) | Value::Object(_) => return d + 1,
+                _ => return d,
+            }
+            d += 1;
+        }
+        d
+    }
+
+    #[test]
+    fn hundred_thousand_open_brackets_are_cut_at_max_depth_without_overflow() {
+        let text = "[".repeat(100_000);
+        let v = parse_partial(&text).expect("a prefix");
+        assert_eq!(depth(&v), MAX_DEPTH);
+        // closed, the same depth
+        let closed = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(parse_partial(&closed).map(|v| depth(&v)), Some(MAX_DEPTH));
+    }
+
+    #[test]
+    fn hundred_thousand_nested_objects_are_cut_at_max_depth_without_overflow() {
+        let text = r#"{"a":"#.repeat(100_000);
+        let v = parse_partial(&text).expect("a prefix");
+        assert_eq!(depth(&v), MAX_DEPTH);
+        let mixed = r#"{"a":[1,"#.repeat(50_000);
+        let v = parse_partial(&mixed).expect("a prefix");
+        assert_eq!(depth(&v), MAX_DEPTH);
+        assert_eq!(v["a"][0], json!(1));
+    }
+
+    #[test]
+    fn nesting_up_to_max_depth_is_kept_whole() {
+        let text = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let mut want = json!(1);
+        for _ in 0..MAX_DEPTH {
+            want = Value::Array(vec![want]);
+        }
+        assert_eq!(parse_partial(&text), Some(want));
     }
 
     #[test]

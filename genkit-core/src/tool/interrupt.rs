@@ -13,10 +13,15 @@ use crate::wire::{Message, Part, PartKind, Role, ToolRequest, ToolResponse};
 /// Read what the model asked with [`input`](Interrupt::input), what the tool said with
 /// [`payload`](Interrupt::payload), then answer it with [`tool_response`] or [`tool_restart`]
 /// (or the typed `respond`/`restart` of the tool itself).
+///
+/// Read from a sealed message (see [`HistorySeal`](crate::HistorySeal)), it remembers the seal,
+/// and the answers built from it are bound to it: a sealed instance rejects them anywhere else.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interrupt {
     request: ToolRequest,
     metadata: Map<String, Value>,
+    /// The binding answers carry, when read from a sealed message.
+    binding: Option<String>,
 }
 
 impl Interrupt {
@@ -27,7 +32,11 @@ impl Interrupt {
             return None;
         }
         match part.kind {
-            PartKind::ToolRequest(request) => Some(Interrupt { request, metadata }),
+            PartKind::ToolRequest(request) => Some(Interrupt {
+                request,
+                metadata,
+                binding: None,
+            }),
             _ => None,
         }
     }
@@ -99,8 +108,31 @@ impl Interrupt {
     /// ```
     pub fn pending_in(messages: &[Message]) -> Vec<Interrupt> {
         match messages.last() {
-            Some(m) if m.role == Role::Model => Self::all_in(&m.content),
+            Some(m) if m.role == Role::Model => Self::all_in_message(m),
             _ => Vec::new(),
+        }
+    }
+
+    /// The interrupted tool requests of `message`, in order, bound to its seal if it has one.
+    pub(crate) fn all_in_message(message: &Message) -> Vec<Interrupt> {
+        let mac = crate::seal::seal_mac(message);
+        message
+            .content
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| {
+                let mut interrupt = Self::from_part(p.clone())?;
+                interrupt.binding =
+                    mac.map(|mac| crate::seal::binding(mac, index, &interrupt.request));
+                Some(interrupt)
+            })
+            .collect()
+    }
+
+    /// Marks an answer part as built for this interrupt.
+    fn bind(&self, part: &mut Part) {
+        if let Some(b) = &self.binding {
+            part.set_metadata(protocol::BOUND_TO, Value::String(b.clone()));
         }
     }
 
@@ -159,6 +191,7 @@ pub fn tool_response_with_metadata(
         output,
     ));
     part.set_metadata(protocol::INTERRUPT_RESPONSE, metadata);
+    interrupt.bind(&mut part);
     Ok(part)
 }
 
@@ -178,5 +211,7 @@ pub fn tool_restart(
         metadata.insert(protocol::REPLACED_INPUT.to_owned(), original);
     }
     metadata.insert(protocol::RESUMED.to_owned(), resumed);
-    Ok(Part::tool_request(request).with_metadata(metadata))
+    let mut part = Part::tool_request(request).with_metadata(metadata);
+    interrupt.bind(&mut part);
+    Ok(part)
 }

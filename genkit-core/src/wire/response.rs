@@ -8,8 +8,18 @@ use super::nullable::present;
 use super::request::ModelRequest;
 
 /// Why a model (or the generate loop) stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// A value this version does not know (a newer Genkit's) is kept as
+/// [`Unrecognized`](FinishReason::Unrecognized) and written back unchanged.
+///
+/// ```
+/// use genkit_core::FinishReason;
+/// let r: FinishReason = serde_json::from_str(r#""paused_for_review""#)?;
+/// assert_eq!(r, FinishReason::Unrecognized("paused_for_review".into()));
+/// assert_eq!(serde_json::to_string(&r)?, r#""paused_for_review""#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FinishReason {
     /// Natural end of the answer.
     Stop,
@@ -25,11 +35,13 @@ pub enum FinishReason {
     Other,
     /// The reason is not known.
     Unknown,
+    /// A value this version does not know, as it was on the wire.
+    Unrecognized(String),
 }
 
 impl FinishReason {
     /// The wire name (`"interrupted"`, ...).
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             FinishReason::Stop => "stop",
             FinishReason::Length => "length",
@@ -38,7 +50,35 @@ impl FinishReason {
             FinishReason::Interrupted => "interrupted",
             FinishReason::Other => "other",
             FinishReason::Unknown => "unknown",
+            FinishReason::Unrecognized(s) => s,
         }
+    }
+
+    /// The finish reason a wire name stands for; unknown names are kept.
+    pub fn from_wire(name: &str) -> Self {
+        match name {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "blocked" => FinishReason::Blocked,
+            "aborted" => FinishReason::Aborted,
+            "interrupted" => FinishReason::Interrupted,
+            "other" => FinishReason::Other,
+            "unknown" => FinishReason::Unknown,
+            other => FinishReason::Unrecognized(other.to_owned()),
+        }
+    }
+}
+
+impl Serialize for FinishReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FinishReason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(FinishReason::from_wire(&name))
     }
 }
 

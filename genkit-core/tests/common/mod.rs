@@ -146,7 +146,7 @@ pub fn app() -> Genkit {
                 .map(|i| serde_json::to_value(i.to_part()).unwrap())
                 .collect();
             Ok(
-                json!({"finishReason": r.finish_reason().map(|f| f.as_str()), "interrupts": interrupts}),
+                json!({"finishReason": r.finish_reason().map(|f| f.as_str().to_owned()), "interrupts": interrupts}),
             )
         },
     );
