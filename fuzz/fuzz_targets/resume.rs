@@ -69,7 +69,10 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 fn instance() -> (Genkit, ProgrammableModel) {
     let model = ProgrammableModel::new("pm");
     model.set_handler(|_req: &ModelRequest| {
-        Ok(ModelResponse::new(Message::model("done"), FinishReason::Stop))
+        Ok(ModelResponse::new(
+            Message::model("done"),
+            FinishReason::Stop,
+        ))
     });
     let mut builder = Genkit::builder().model(model.clone()).default_model("pm");
     for t in TOOLS.iter() {
@@ -365,9 +368,18 @@ fn is_resume_error(e: &GenkitError) -> bool {
 
 /// The request the model got answers every tool request of `original` exactly once, by
 /// (name, ref), in order; every answer and pending output is in it.
-fn check_model_request(sent: &ModelRequest, prefix: &[Message], original: &Message, answers: &[Part]) {
+fn check_model_request(
+    sent: &ModelRequest,
+    prefix: &[Message],
+    original: &Message,
+    answers: &[Part],
+) {
     let n = prefix.len();
-    assert_eq!(sent.messages.len(), n + 2, "the history, then the tool message");
+    assert_eq!(
+        sent.messages.len(),
+        n + 2,
+        "the history, then the tool message"
+    );
     assert_eq!(&sent.messages[..n], prefix, "earlier messages kept");
     let revised = &sent.messages[n];
     let tool = &sent.messages[n + 1];
@@ -384,7 +396,10 @@ fn check_model_request(sent: &ModelRequest, prefix: &[Message], original: &Messa
         .tool_responses()
         .map(|r| (r.name.clone(), r.ref_.clone()))
         .collect();
-    assert_eq!(answered, requested, "one response per request, by (name, ref), in order");
+    assert_eq!(
+        answered, requested,
+        "one response per request, by (name, ref), in order"
+    );
     let responses: Vec<&ToolResponse> = tool.tool_responses().collect();
     let revised_requests: Vec<&Part> = revised
         .content
@@ -398,7 +413,11 @@ fn check_model_request(sent: &ModelRequest, prefix: &[Message], original: &Messa
         .enumerate()
     {
         if let Some(pending) = part.metadata_value(protocol::PENDING_OUTPUT) {
-            assert_eq!(responses[i].output.as_ref(), Some(pending), "pending replayed");
+            assert_eq!(
+                responses[i].output.as_ref(),
+                Some(pending),
+                "pending replayed"
+            );
         }
         assert!(
             revised_requests[i]
@@ -505,4 +524,6 @@ fn run(case: Case) {
     }
 }
 
-fuzz_target!(|case: Case| run(case));
+fuzz_target!(
+    init: genkit_fuzz::catch_stack_overflows(),
+    |case: Case| run(case));

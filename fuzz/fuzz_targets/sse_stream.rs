@@ -18,12 +18,9 @@ use libfuzzer_sys::fuzz_target;
 /// Piece sizes from a small generator seeded by the body itself, so that each input always
 /// gets the same cuts (a crash reproduces) and different inputs different ones.
 fn cuts(body: &[u8]) -> Vec<&[u8]> {
-    let mut state = body
-        .iter()
-        .fold(0x9e37_79b9_7f4a_7c15_u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-        | 1;
+    let mut state = body.iter().fold(0x9e37_79b9_7f4a_7c15_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }) | 1;
     let mut pieces = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
@@ -40,7 +37,9 @@ fn cuts(body: &[u8]) -> Vec<&[u8]> {
     pieces
 }
 
-fuzz_target!(|body: &[u8]| {
+fuzz_target!(
+    init: genkit_fuzz::catch_stack_overflows(),
+    |body: &[u8]| {
     let whole = sse_events(&[body]);
     let pieces = cuts(body);
     assert_eq!(sse_events(&pieces), whole, "cut into {} pieces", pieces.len());

@@ -76,15 +76,21 @@ fn generate_response(bytes: &[u8]) {
     };
     poke(&r);
     let v = serde_json::to_value(&r).expect("serializes");
-    let r2: GenerateResponse =
-        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("own output rejected: {e}: {v}"));
+    let r2: GenerateResponse = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("own output rejected: {e}: {v}"));
     poke(&r2);
     assert_eq!(r2.messages(), r.messages(), "messages survive a round trip");
-    assert_eq!(r2.interrupts(), r.interrupts(), "interrupts survive a round trip");
+    assert_eq!(
+        r2.interrupts(),
+        r.interrupts(),
+        "interrupts survive a round trip"
+    );
     stable(&r2);
 }
 
-fuzz_target!(|bytes: &[u8]| {
+fuzz_target!(
+    init: genkit_fuzz::catch_stack_overflows(),
+    |bytes: &[u8]| {
     let value = serde_json::from_slice::<Value>(bytes).ok();
     let value = value.as_ref();
     one::<Part>(bytes, value);
