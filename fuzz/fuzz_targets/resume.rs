@@ -78,14 +78,17 @@ fn instance() -> (Genkit, ProgrammableModel) {
     for t in TOOLS.iter() {
         builder = builder.tool(Arc::clone(t));
     }
-    // SEALED: the sealed variant goes here. Once `Genkit`'s builder takes a sealing secret, build
-    // a second instance with it; the case then first runs the model message through a real
-    // interrupted generation on that instance (so its history carries a seal), applies
-    // input-chosen edits to the sealed history (a request added or renamed, an input or
-    // pending output changed, a seal cut or moved, the history of another conversation), and
-    // checks: an untouched history resumes exactly as unsealed; a touched one is
-    // PERMISSION_DENIED before any tool runs (no tool call, no model call), naming the first
-    // place that changed; an answer built from another conversation's `Interrupt` is rejected.
+    // SEALED: the sealed variant goes here, once sealed histories are on main (a
+    // `GenkitBuilder::history_seal(HistorySeal)` and `GenkitError::SealRejected`, from the
+    // resume-integrity work). Build a second instance with a seal; run the model message
+    // through a real interrupted generation on it (a `ProgrammableModel` answering with the
+    // message), so that the history carries a real seal; apply input-chosen edits to that history
+    // (a request added, removed or renamed, an input, interrupt payload or pending output
+    // changed, a seal cut, moved or copied from another conversation) and resume it with the same
+    // answers. Check: an untouched history resumes as the unsealed one does; a touched one is
+    // PERMISSION_DENIED (`SealRejected`, naming the first message and part that changed) with no
+    // tool run and no model call; an answer built from another conversation's `Interrupt` is
+    // rejected (`AnswerForAnotherInterrupt`) even when the refs coincide.
     (builder.build().expect("the instance builds"), model)
 }
 
@@ -352,18 +355,19 @@ async fn resume(
         .await
 }
 
-/// The errors a resume may end in; anything else is a bug.
+/// The errors a resume may end in: the caller's mistake (invalid argument, unknown tool, a
+/// precondition, a refused history), by status, so that new resume errors count without a change
+/// here. A model or tool failure, an internal error or a panic is a bug.
 fn is_resume_error(e: &GenkitError) -> bool {
-    matches!(
-        e,
-        GenkitError::UnmatchedResume { .. }
-            | GenkitError::DuplicateResume { .. }
-            | GenkitError::UnresolvedToolRequest { .. }
-            | GenkitError::ToolOutputInvalid { .. }
-            | GenkitError::ToolInputInvalid { .. }
-            | GenkitError::ToolNotFound { .. }
-            | GenkitError::InvalidArgument(_)
-    ) || e.status() == genkit_core::Status::PermissionDenied
+    use genkit_core::Status;
+    !matches!(e, GenkitError::Model { .. } | GenkitError::Other { .. })
+        && matches!(
+            e.status(),
+            Status::InvalidArgument
+                | Status::NotFound
+                | Status::FailedPrecondition
+                | Status::PermissionDenied
+        )
 }
 
 /// The request the model got answers every tool request of `original` exactly once, by
