@@ -97,11 +97,7 @@ pub mod __fuzz {
     /// and the response the chunks add up to.
     pub fn accumulate(
         data: &[&str],
-    ) -> (
-        Vec<Part>,
-        bool,
-        Result<ModelResponse, crate::OpenAIError>,
-    ) {
+    ) -> (Vec<Part>, bool, Result<ModelResponse, crate::OpenAIError>) {
         let mut acc = crate::stream::StreamAccumulator::new();
         let mut streamed = Vec::new();
         for d in data {
