@@ -75,3 +75,55 @@ pub use model::OpenAIModel;
 pub use plugin::OpenAI;
 pub use request::MaxTokensField;
 pub use retry::RetryPolicy;
+
+/// Entry points for the coverage-guided fuzz targets in `fuzz/`: the private stream parser and
+/// accumulator, driven the way the streaming path drives them. Not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz {
+    use genkit_core::{ModelResponse, Part};
+
+    /// One event: its `event:` field and its data.
+    pub type Event = (Option<String>, String);
+
+    /// Feeds `pieces` to the SSE parser in order, then ends the stream: the events completed
+    /// along the way, and what the end gives (an unterminated `[DONE]`, or why the stream was
+    /// cut, as text).
+    pub fn sse_events(pieces: &[&[u8]]) -> (Vec<Event>, Result<Option<Event>, String>) {
+        let mut parser = crate::sse::SseParser::new();
+        let mut events = Vec::new();
+        for piece in pieces {
+            match parser.push(piece) {
+                Ok(done) => events.extend(done.into_iter().map(|e| (e.event, e.data))),
+                Err(e) => return (events, Err(e.to_string())),
+            }
+        }
+        let end = parser.finish().map(|e| e.map(|e| (e.event, e.data)));
+        (events, end.map_err(|e| e.to_string()))
+    }
+
+    /// Runs event data through the stream accumulator as the streaming path does (data that is
+    /// not a chunk is skipped): the parts streamed to the caller, whether a finish reason came,
+    /// and the response the chunks add up to.
+    pub fn accumulate(
+        data: &[&str],
+    ) -> (Vec<Part>, bool, Result<ModelResponse, crate::OpenAIError>) {
+        let mut acc = crate::stream::StreamAccumulator::new();
+        let mut streamed = Vec::new();
+        for d in data {
+            if let Ok(chunk) = serde_json::from_str::<crate::stream::ChatCompletionChunk>(d) {
+                if !chunk.has_error {
+                    streamed.extend(acc.push(chunk));
+                }
+            }
+        }
+        let finished = acc.finished();
+        let response = crate::response::to_model_response(acc.into_completion());
+        (streamed, finished, response)
+    }
+
+    /// Converts a non-streamed response body, as a plain call does.
+    pub fn completion(body: &[u8]) -> Result<ModelResponse, crate::OpenAIError> {
+        crate::response::to_model_response(crate::response::parse(body)?)
+    }
+}
