@@ -128,14 +128,29 @@ impl Parser<'_> {
                         'b' => out.push('\u{8}'),
                         'f' => out.push('\u{c}'),
                         'u' => {
-                            let hex: String = chars.by_ref().take(4).map(|(_, h)| h).collect();
-                            if hex.len() < 4 {
-                                break;
+                            let Some(code) = hex4(&mut chars) else { break };
+                            if (0xD800..0xDC00).contains(&code) {
+                                // a UTF-16 surrogate pair, as ASCII-only JSON writers spell
+                                // characters outside the BMP: wait for the second half
+                                let mut ahead = chars.clone();
+                                let low = match (ahead.next(), ahead.next()) {
+                                    (Some((_, '\\')), Some((_, 'u'))) => hex4(&mut ahead),
+                                    (None, _) | (Some((_, '\\')), None) => break,
+                                    _ => Some(0),
+                                };
+                                match low {
+                                    None => break,
+                                    Some(low @ 0xDC00..0xE000) => {
+                                        chars = ahead;
+                                        let pair =
+                                            0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                                        out.push(char::from_u32(pair).unwrap_or('\u{fffd}'));
+                                    }
+                                    Some(_) => out.push('\u{fffd}'),
+                                }
+                                continue;
                             }
-                            match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                                Some(ch) => out.push(ch),
-                                None => out.push('\u{fffd}'),
-                            }
+                            out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                         }
                         other => out.push(other),
                     }
@@ -202,6 +217,16 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// The next four hex digits of a `\u` escape; `None` when the text ends first. A digit that is
+/// not hex reads as an invalid code point, shown as U+FFFD.
+fn hex4(chars: &mut std::str::CharIndices<'_>) -> Option<u32> {
+    let hex: String = chars.by_ref().take(4).map(|(_, h)| h).collect();
+    if hex.chars().count() < 4 {
+        return None;
+    }
+    Some(u32::from_str_radix(&hex, 16).unwrap_or(0xFFFD))
 }
 
 #[cfg(test)]
