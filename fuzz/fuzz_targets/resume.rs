@@ -21,7 +21,7 @@
 //!   request, each paused again or holding its answer, and answering the new interrupts
 //!   completes it.
 //!
-//! Sealed histories: see `SEALED` below.
+//! Sealed histories have their own target, `resume_sealed`.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
@@ -78,17 +78,7 @@ fn instance() -> (Genkit, ProgrammableModel) {
     for t in TOOLS.iter() {
         builder = builder.tool(Arc::clone(t));
     }
-    // SEALED: the sealed variant goes here, once sealed histories are on main (a
-    // `GenkitBuilder::history_seal(HistorySeal)` and `GenkitError::SealRejected`, from the
-    // resume-integrity work). Build a second instance with a seal; run the model message
-    // through a real interrupted generation on it (a `ProgrammableModel` answering with the
-    // message), so that the history carries a real seal; apply input-chosen edits to that history
-    // (a request added, removed or renamed, an input, interrupt payload or pending output
-    // changed, a seal cut, moved or copied from another conversation) and resume it with the same
-    // answers. Check: an untouched history resumes as the unsealed one does; a touched one is
-    // PERMISSION_DENIED (`SealRejected`, naming the first message and part that changed) with no
-    // tool run and no model call; an answer built from another conversation's `Interrupt` is
-    // rejected (`AnswerForAnotherInterrupt`) even when the refs coincide.
+    // the sealed variant is its own target: resume_sealed.rs
     (builder.build().expect("the instance builds"), model)
 }
 
