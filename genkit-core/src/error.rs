@@ -148,6 +148,25 @@ pub enum GenkitError {
         message: String,
     },
 
+    /// A tool run directly (not in a generate loop, so nothing can pause) interrupted.
+    #[error("tool {request} interrupted")]
+    ToolInterrupted {
+        /// The request that interrupted.
+        request: RequestId,
+        /// The interrupt payload (`true` when it gave none).
+        payload: serde_json::Value,
+    },
+
+    /// An action run through the dispatcher panicked. The panic was caught; the process lives
+    /// on.
+    #[error("action '{key}' panicked: {message}")]
+    ActionPanicked {
+        /// The action's registry key.
+        key: String,
+        /// The panic message.
+        message: String,
+    },
+
     /// `resume` was given but the history does not end in a model message with tool requests.
     #[error("cannot resume: {reason}")]
     ResumePrecondition {
@@ -316,9 +335,26 @@ impl GenkitError {
             ResumePrecondition { .. } => Status::FailedPrecondition,
             MaxTurnsExceeded { .. } => Status::Aborted,
             Blocked { .. } => Status::PermissionDenied,
-            ToolFailed { .. } | ToolPanicked { .. } | MissingMessage { .. } => Status::Internal,
+            ToolFailed { .. }
+            | ToolPanicked { .. }
+            | ToolInterrupted { .. }
+            | ActionPanicked { .. }
+            | MissingMessage { .. } => Status::Internal,
             Model { status, .. } | Other { status, .. } => *status,
         }
+    }
+
+    /// A failure with `status` and `message`, from an action or a plugin.
+    pub fn with_status(status: Status, message: impl Into<String>) -> Self {
+        GenkitError::Other {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// An internal failure (`INTERNAL`).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::with_status(Status::Internal, message)
     }
 
     /// A JSON conversion error about `what`.

@@ -69,6 +69,7 @@ mod output;
 mod plugin;
 pub mod protocol;
 mod registry;
+mod run;
 pub mod schema;
 mod status;
 pub mod testing;
@@ -88,15 +89,16 @@ pub use generate::{
     GenerateBuilder, GenerateResponse, GenerateStream, ToolErrorMode, DEFAULT_MAX_TURNS,
 };
 pub use genkit::{Genkit, GenkitBuilder, UTIL_GENERATE};
-pub use model::{ChunkSink, Model, ModelContext};
+pub use model::{Model, ModelContext};
 pub use output::{parse_partial, OutputFormat};
 pub use plugin::Plugin;
 pub use registry::Registry;
+pub use run::{Cancellation, ChunkSink, RunContext, RunOptions};
 pub use status::Status;
 pub use tool::{
     is_valid_tool_name, tool_response, tool_response_with_metadata, tool_restart, Interrupt,
-    IntoTool, Tool, ToolAction, ToolContext, ToolError, ToolOutput, ToolResult, TypedTool,
-    TypedToolContext,
+    IntoTool, Tool, ToolAction, ToolContext, ToolError, ToolOutcome, ToolOutput, ToolResult,
+    TypedTool, TypedToolContext,
 };
 pub use wire::*;
 

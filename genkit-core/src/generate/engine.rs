@@ -3,15 +3,17 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::instrument;
 use super::resume::{resume, Resumed};
 use super::tool_calls::{run_turn, CallEnv, ToolErrorMode, ToolSet, TurnOutcome};
 use super::GenerateResponse;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
-use crate::model::{ChunkSink, ModelContext};
+use crate::model::ModelContext;
 use crate::output::OutputPlan;
 use crate::protocol;
+use crate::run::{ChunkSink, Stamped};
 use crate::tool::ToolAction;
 use crate::wire::{
     FinishReason, GenerateActionOptions, GenerateResponseChunk, Message, ModelRequest,
@@ -34,19 +36,9 @@ pub(crate) struct Call {
     pub chunks: Option<ChunkSink>,
 }
 
-/// Wraps the caller's sink so every chunk carries `role` and the message `index`.
-fn sink_for(outer: &Option<ChunkSink>, role: Role, index: u32) -> Option<ChunkSink> {
-    let outer = outer.clone()?;
-    Some(Arc::new(move |mut chunk: GenerateResponseChunk| {
-        chunk.role.get_or_insert(role);
-        chunk.index = Some(index);
-        outer(chunk)
-    }))
-}
-
 async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Part>) {
     if let Some(sink) = sink {
-        sink(GenerateResponseChunk {
+        sink.send(GenerateResponseChunk {
             role: Some(role),
             index: Some(index),
             content,
@@ -60,7 +52,7 @@ async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Par
 /// metadata included, as an aggregated chunk (it replaces what was streamed for that index).
 async fn emit_interrupted(sink: &Option<ChunkSink>, index: u32, message: &Message) {
     if let Some(sink) = sink {
-        sink(GenerateResponseChunk {
+        sink.send(GenerateResponseChunk {
             role: Some(message.role),
             index: Some(index),
             content: message.content.clone(),
@@ -104,8 +96,8 @@ fn assign_refs(message: &mut Message) {
 }
 
 pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
-    // issue 7 (tracing): the whole call is one `generate` span
-    crate::trace::generate(call, |call| run_loop(ai, call)).await
+    // the whole call is one `generate` span
+    instrument::generate(call, |call| run_loop(ai, call)).await
 }
 
 async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
@@ -166,7 +158,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             tools: &tools,
             context: &context,
             mode: ToolErrorMode::Fail,
-            progress: sink_for(&chunks, Role::Tool, index),
+            progress: Stamped::new(&chunks, Role::Tool, index),
         };
         match resume(&mut request.messages, answers, &env).await? {
             Resumed::Answered => {
@@ -194,13 +186,11 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     let return_tool_requests = options.return_tool_requests.unwrap_or(false);
     let mut turn: u32 = 0;
     loop {
-        let mut model_ctx = ModelContext::new().with_context(context.clone());
-        if let Some(sink) = sink_for(&chunks, Role::Model, index) {
-            model_ctx = model_ctx.with_chunks(sink);
-        }
-        // issue 7 (tracing): each model call is a model span
+        let model_ctx = ModelContext::new()
+            .with_context(context.clone())
+            .with_stamped(Stamped::new(&chunks, Role::Model, index));
         let mut response =
-            crate::trace::model_call(&model_name, &request, model.generate(&request, model_ctx))
+            instrument::model_call(&model_name, &request, model.generate(&request, model_ctx))
                 .await?;
         let Some(mut message) = response.message.take() else {
             return Err(GenkitError::MissingMessage {
@@ -256,7 +246,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             tools: &tools,
             context: &context,
             mode: tool_errors,
-            progress: sink_for(&chunks, Role::Tool, index + 1),
+            progress: Stamped::new(&chunks, Role::Tool, index + 1),
         };
         match run_turn(&mut message, &env).await? {
             TurnOutcome::Interrupted => {

@@ -1,6 +1,8 @@
 //! `generate`: one call that runs the whole tool loop, pauses on interrupts, and resumes.
 
+mod action;
 mod engine;
+pub(crate) mod instrument;
 mod response;
 mod resume;
 mod stream;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+pub(crate) use action::GenerateAction;
 pub use engine::DEFAULT_MAX_TURNS;
 pub(crate) use engine::{run, Call};
 pub use response::GenerateResponse;
@@ -22,8 +25,8 @@ pub use tool_calls::ToolErrorMode;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
-use crate::model::ChunkSink;
 use crate::output::OutputFormat;
+use crate::run::ChunkSink;
 use crate::tool::{IntoTool, ToolAction};
 use crate::wire::{
     DocumentData, GenerateActionOptions, GenerateActionOutputConfig, JsonMap, Message, Part,
@@ -303,11 +306,9 @@ impl GenerateBuilder {
             Some(f) => OutputFormat::parse(f).ok(),
             None => o.json_schema.as_ref().map(|_| OutputFormat::Json),
         });
-        GenerateStream::new(format, move |sink| {
-            Box::pin(async move {
-                let (ai, call) = self.into_call(Some(sink))?;
-                run(&ai, call).await
-            })
+        GenerateStream::new(format, move |sink| async move {
+            let (ai, call) = self.into_call(Some(sink))?;
+            run(&ai, call).await
         })
     }
 

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::error::{ToolError, ToolResult};
 use crate::context::ActionContext;
-use crate::model::ChunkSink;
+use crate::error::RequestId;
+use crate::run::Stamped;
 use crate::wire::GenerateResponseChunk;
 
 /// The context of one tool call: the request's identity, restart state, and the caller's context.
@@ -28,7 +29,7 @@ pub struct ToolContext {
     pub(crate) resumed: Option<Value>,
     pub(crate) original_input: Option<Value>,
     pub(crate) context: ActionContext,
-    pub(crate) progress: Option<ChunkSink>,
+    pub(crate) progress: Option<Stamped>,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -67,6 +68,11 @@ impl ToolContext {
     pub fn with_context(mut self, context: ActionContext) -> Self {
         self.context = context;
         self
+    }
+
+    /// The request this call answers, as errors name it.
+    pub(crate) fn request_id(&self) -> RequestId {
+        RequestId::new(self.name.clone(), self.ref_.clone())
     }
 
     /// Pauses the generate loop: the tool's request comes back to the application as an
@@ -134,7 +140,7 @@ impl ToolContext {
     /// Sends a progress chunk (`role: tool`) to a streaming caller; does nothing otherwise.
     pub async fn send_progress(&self, chunk: GenerateResponseChunk) {
         if let Some(sink) = &self.progress {
-            sink(chunk).await;
+            sink.send(chunk).await;
         }
     }
 }

@@ -17,8 +17,6 @@
 //! assert_eq!(genkit_core::trace::TARGET, "genkit");
 //! ```
 
-mod instrument;
-
 #[cfg(feature = "dev")]
 mod export;
 #[cfg(feature = "dev")]
@@ -33,8 +31,6 @@ use tracing::Span;
 
 use crate::context::ActionContext;
 use crate::error::GenkitError;
-
-pub(crate) use instrument::{generate, model_call, tool_call};
 
 #[cfg(feature = "dev")]
 pub(crate) use export::{flush, install_exporter, set_notified_url, ExporterConfig};
