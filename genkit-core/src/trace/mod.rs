@@ -132,6 +132,11 @@ impl SpanType {
 /// Opens a Genkit span. All attributes a span may get later are declared here (as empty),
 /// since `tracing` only records declared fields.
 pub(crate) fn span(ty: SpanType, name: &str) -> Span {
+    // A callsite's cached interest may say "always" when the only dispatchers alive are scoped
+    // Genkit ones; a span opened where none is the default must still be disabled.
+    if tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>()) {
+        return Span::none();
+    }
     tracing::info_span!(
         target: "genkit",
         "genkit",
