@@ -50,6 +50,7 @@ pub enum GenkitError {
     InvalidArgument(String),
 
     /// Two actions were registered under the same key.
+    #[non_exhaustive]
     #[error("an action is already registered as '{key}'")]
     DuplicateAction {
         /// The registry key, like `/tool/ask_question`.
@@ -57,6 +58,7 @@ pub enum GenkitError {
     },
 
     /// Two different tools of one generate call share a name.
+    #[non_exhaustive]
     #[error(
         "two different tools are named '{name}'; tool names must be unique in a generate call"
     )]
@@ -66,6 +68,7 @@ pub enum GenkitError {
     },
 
     /// A tool name that model APIs reject.
+    #[non_exhaustive]
     #[error("invalid tool name '{name}': use 1 to 64 characters from a-z, A-Z, 0-9, '_' and '-'")]
     InvalidToolName {
         /// The rejected name.
@@ -79,6 +82,7 @@ pub enum GenkitError {
     NoModel,
 
     /// The named model is not registered and no plugin provides it.
+    #[non_exhaustive]
     #[error("model '{name}' not found")]
     ModelNotFound {
         /// The model name.
@@ -86,6 +90,7 @@ pub enum GenkitError {
     },
 
     /// A tool that is not available in this call was named or requested.
+    #[non_exhaustive]
     #[error("tool {request} not found{}", available_list(.available))]
     ToolNotFound {
         /// The request (or name) that could not be resolved.
@@ -95,6 +100,7 @@ pub enum GenkitError {
     },
 
     /// An action key that is not registered.
+    #[non_exhaustive]
     #[error("action '{key}' not found")]
     ActionNotFound {
         /// The registry key.
@@ -102,6 +108,7 @@ pub enum GenkitError {
     },
 
     /// A model sent tool arguments that are not JSON.
+    #[non_exhaustive]
     #[error("tool {request}: arguments are not valid JSON ({source}): {raw}")]
     ToolInputNotJson {
         /// The offending request.
@@ -113,6 +120,7 @@ pub enum GenkitError {
     },
 
     /// A tool input that fails the tool's input schema.
+    #[non_exhaustive]
     #[error("tool {request}: input does not match the tool's input schema: {}", .violations.join("; "))]
     ToolInputInvalid {
         /// The offending request.
@@ -122,6 +130,7 @@ pub enum GenkitError {
     },
 
     /// A tool output (or a respond answer) that fails the tool's output schema.
+    #[non_exhaustive]
     #[error("tool {request}: output does not match the tool's output schema: {}", .violations.join("; "))]
     ToolOutputInvalid {
         /// The offending request.
@@ -131,6 +140,7 @@ pub enum GenkitError {
     },
 
     /// A tool's body returned an error.
+    #[non_exhaustive]
     #[error("tool {request} failed: {source}")]
     ToolFailed {
         /// The request that failed.
@@ -140,6 +150,7 @@ pub enum GenkitError {
     },
 
     /// A tool's body panicked. The panic was caught; the process lives on.
+    #[non_exhaustive]
     #[error("tool {request} panicked: {message}")]
     ToolPanicked {
         /// The request whose tool panicked.
@@ -149,6 +160,7 @@ pub enum GenkitError {
     },
 
     /// A tool run directly (not in a generate loop, so nothing can pause) interrupted.
+    #[non_exhaustive]
     #[error("tool {request} interrupted")]
     ToolInterrupted {
         /// The request that interrupted.
@@ -159,6 +171,7 @@ pub enum GenkitError {
 
     /// An action run through the dispatcher panicked. The panic was caught; the process lives
     /// on.
+    #[non_exhaustive]
     #[error("action '{key}' panicked: {message}")]
     ActionPanicked {
         /// The action's registry key.
@@ -168,6 +181,7 @@ pub enum GenkitError {
     },
 
     /// `resume` was given but the history does not end in a model message with tool requests.
+    #[non_exhaustive]
     #[error("cannot resume: {reason}")]
     ResumePrecondition {
         /// What is wrong with the history.
@@ -175,6 +189,7 @@ pub enum GenkitError {
     },
 
     /// A pending tool request got no answer on resume.
+    #[non_exhaustive]
     #[error("tool request {request} was not answered: give a respond or restart part for every pending request")]
     UnresolvedToolRequest {
         /// The unanswered request.
@@ -182,6 +197,7 @@ pub enum GenkitError {
     },
 
     /// A respond or restart part that matches no tool request of the last model message.
+    #[non_exhaustive]
     #[error("{kind} part for {request} matches no pending tool request{}", pending_list(.pending))]
     UnmatchedResume {
         /// `"respond"` or `"restart"`.
@@ -193,6 +209,7 @@ pub enum GenkitError {
     },
 
     /// Two answers (respond or restart parts) for the same tool request.
+    #[non_exhaustive]
     #[error("tool request {request} was answered twice on resume")]
     DuplicateResume {
         /// The request answered twice.
@@ -200,6 +217,7 @@ pub enum GenkitError {
     },
 
     /// An answer built for one tool was applied to another tool's interrupt.
+    #[non_exhaustive]
     #[error("interrupt {request} belongs to another tool, not to '{tool}'")]
     InterruptMismatch {
         /// The tool whose helper was called.
@@ -209,6 +227,7 @@ pub enum GenkitError {
     },
 
     /// The loop ran `max_turns` tool rounds and the model still asked for tools.
+    #[non_exhaustive]
     #[error("exceeded the maximum of {max_turns} tool turns; the model still requested tools")]
     MaxTurnsExceeded {
         /// The limit.
@@ -218,6 +237,7 @@ pub enum GenkitError {
     },
 
     /// The model's response held no message.
+    #[non_exhaustive]
     #[error("model '{model}' returned a response without a message (finish reason: {finish})")]
     MissingMessage {
         /// The model.
@@ -227,6 +247,7 @@ pub enum GenkitError {
     },
 
     /// The model refused to answer (a safety filter).
+    #[non_exhaustive]
     #[error("generation blocked by model '{model}'{}", .response.finish_message().map(|m| format!(": {m}")).unwrap_or_default())]
     Blocked {
         /// The model.
@@ -236,6 +257,7 @@ pub enum GenkitError {
     },
 
     /// A model call failed (network, HTTP status, malformed answer, ...).
+    #[non_exhaustive]
     #[error("model '{model}' failed: {source}")]
     Model {
         /// The model.
@@ -248,6 +270,7 @@ pub enum GenkitError {
 
     /// The model's final answer does not parse in the requested output format, or does not match
     /// the output schema. The response (with the raw text) is kept.
+    #[non_exhaustive]
     #[error("output does not conform: {reason}{}", violations_list(.violations))]
     OutputInvalid {
         /// What is wrong.
@@ -258,7 +281,26 @@ pub enum GenkitError {
         response: Box<GenerateResponse>,
     },
 
+    /// A flow input (arriving as JSON) that fails the flow's input schema.
+    #[non_exhaustive]
+    #[error("flow '{flow}': input does not match the flow's input schema: {}", .violations.join("; "))]
+    FlowInputInvalid {
+        /// The flow's name.
+        flow: String,
+        /// One line per schema violation.
+        violations: Vec<String>,
+    },
+
+    /// An output format name that is not one of Genkit's.
+    #[non_exhaustive]
+    #[error("unknown output format '{name}' (expected json, text, array, enum or jsonl)")]
+    UnknownOutputFormat {
+        /// The name given.
+        name: String,
+    },
+
     /// A value could not be converted to or from JSON.
+    #[non_exhaustive]
     #[error("{what}: {source}")]
     Json {
         /// What was being converted.
@@ -268,6 +310,7 @@ pub enum GenkitError {
     },
 
     /// A JSON schema that cannot be compiled.
+    #[non_exhaustive]
     #[error("invalid JSON schema for {what}: {message}")]
     InvalidSchema {
         /// Whose schema.
@@ -277,6 +320,7 @@ pub enum GenkitError {
     },
 
     /// A failure with an explicit status, from an action or a plugin.
+    #[non_exhaustive]
     #[error("{status}: {message}")]
     Other {
         /// The status.
@@ -327,6 +371,8 @@ impl GenkitError {
             | InterruptMismatch { .. }
             | Json { .. }
             | InvalidSchema { .. }
+            | FlowInputInvalid { .. }
+            | UnknownOutputFormat { .. }
             | OutputInvalid { .. } => Status::InvalidArgument,
             DuplicateAction { .. } => Status::AlreadyExists,
             NoModel | ModelNotFound { .. } | ToolNotFound { .. } | ActionNotFound { .. } => {
@@ -350,6 +396,21 @@ impl GenkitError {
             status,
             message: message.into(),
         }
+    }
+
+    /// A model call that failed with `status`; `source` is the plugin's error (downcast it for
+    /// the detail).
+    pub fn model(model: impl Into<String>, status: Status, source: impl Into<BoxError>) -> Self {
+        GenkitError::Model {
+            model: model.into(),
+            status,
+            source: source.into(),
+        }
+    }
+
+    /// An invalid argument (`INVALID_ARGUMENT`) described by `message`.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        GenkitError::InvalidArgument(message.into())
     }
 
     /// An internal failure (`INTERNAL`).

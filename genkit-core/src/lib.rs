@@ -53,6 +53,8 @@
 //! The messages are the whole state of a paused generation, in Genkit's wire format: persist
 //! them anywhere and resume in another process, or in Genkit JS, Go or Python.
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -78,8 +80,10 @@ pub mod trace;
 mod wire;
 
 #[cfg(feature = "dev")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dev")))]
 pub mod reflection;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod serve;
 
 pub use action::{Action, ActionDescriptor, ActionKind};
@@ -103,6 +107,7 @@ pub use tool::{
 pub use wire::*;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use genkit_macros::tool;
 
 /// The names most applications need: `use genkit_core::prelude::*;`.

@@ -43,6 +43,7 @@
 //! matching [`Status`](genkit_core::Status); its `source` downcasts to [`OpenAIError`] for the
 //! HTTP status and the server's error body.
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -277,11 +277,10 @@ where
         let input = if is_unit::<I>() { Value::Null } else { input };
         if !is_unit::<I>() {
             if let Err(violations) = self.input.check(&input) {
-                return Err(GenkitError::InvalidArgument(format!(
-                    "flow '{}': input does not match the flow's input schema: {}",
-                    self.descriptor.name,
-                    violations.join("; ")
-                )));
+                return Err(GenkitError::FlowInputInvalid {
+                    flow: self.descriptor.name.clone(),
+                    violations,
+                });
             }
         }
         I::deserialize(input).map_err(|e| {
@@ -523,10 +522,7 @@ mod tests {
     #[tokio::test]
     async fn errors_keep_their_status() {
         let f = define_flow("deny", |_: (), _ctx: FlowContext| async move {
-            Err::<(), _>(GenkitError::Other {
-                status: Status::PermissionDenied,
-                message: "no".into(),
-            })
+            Err::<(), _>(GenkitError::with_status(Status::PermissionDenied, "no"))
         });
         let ai = instance(&f);
         let err = f.run(&ai, ()).await.unwrap_err();

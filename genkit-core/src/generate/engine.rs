@@ -14,6 +14,7 @@ use crate::model::ModelContext;
 use crate::output::OutputPlan;
 use crate::protocol;
 use crate::run::{ChunkSink, Stamped};
+use crate::schema::Validator;
 use crate::tool::ToolAction;
 use crate::wire::{
     FinishReason, GenerateActionOptions, GenerateResponseChunk, Message, ModelRequest,
@@ -33,6 +34,8 @@ pub(crate) struct Call {
     pub extra_tools: Vec<Arc<ToolAction>>,
     pub context: ActionContext,
     pub tool_errors: ToolErrorMode,
+    /// The output type's validator, compiled once per type.
+    pub output_validator: Option<Validator>,
     pub chunks: Option<ChunkSink>,
 }
 
@@ -106,6 +109,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         extra_tools,
         context,
         tool_errors,
+        output_validator,
         chunks,
     } = call;
     let model_name = options
@@ -131,7 +135,12 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     }
     let tools = ToolSet::new(tools)?;
     let plan = match &options.output {
-        Some(config) => OutputPlan::resolve(Some(config), &model.info(), !tools.is_empty())?,
+        Some(config) => OutputPlan::resolve(
+            Some(config),
+            output_validator,
+            &model.info(),
+            !tools.is_empty(),
+        )?,
         None => None,
     };
     let format = plan.as_ref().map(|p| p.format);
@@ -221,13 +230,15 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         if !message.has_tool_requests() || return_tool_requests {
             let checked = match &plan {
                 // output is validated on a final answer only, never on a tool turn
-                Some(plan) if !message.has_tool_requests() => plan.check(&message.text()).err(),
+                Some(plan) if !message.has_tool_requests() => Some(plan.check(&message.text())),
                 _ => None,
             };
             let done = finish(request, message, response).with_format(format);
             return match checked {
                 None => Ok(done),
-                Some((reason, violations)) => Err(GenkitError::OutputInvalid {
+                // parsed once, here, and kept for `output()`
+                Some(Ok(output)) => Ok(done.with_output(output)),
+                Some(Err((reason, violations))) => Err(GenkitError::OutputInvalid {
                     reason,
                     violations,
                     response: Box::new(done),

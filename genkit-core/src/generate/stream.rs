@@ -77,7 +77,11 @@ impl GenerateStream {
     }
 
     fn track(&mut self, chunk: &GenerateResponseChunk) {
-        if chunk.role != Some(Role::Model) || chunk.aggregated == Some(true) {
+        // only structured output reads the text so far
+        if self.format.is_none()
+            || chunk.role != Some(Role::Model)
+            || chunk.aggregated == Some(true)
+        {
             return;
         }
         if self.current.0 != chunk.index {

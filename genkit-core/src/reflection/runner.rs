@@ -209,11 +209,7 @@ mod tests {
 
     #[test]
     fn errors_carry_code_message_and_stack() {
-        let e: ActionError = GenkitError::Other {
-            status: Status::Internal,
-            message: "boom: x".into(),
-        }
-        .into();
+        let e: ActionError = GenkitError::with_status(Status::Internal, "boom: x").into();
         let wire = e.to_status(Some("abc"));
         assert_eq!(wire["code"], 13);
         assert_eq!(wire["message"], "boom: x");

@@ -304,10 +304,10 @@ mod tests {
             },
         );
         let fail = define_flow("fail", |x: String, _ctx: FlowContext| async move {
-            Err::<(), _>(GenkitError::Other {
-                status: Status::Internal,
-                message: format!("boom: {x}"),
-            })
+            Err::<(), _>(GenkitError::with_status(
+                Status::Internal,
+                format!("boom: {x}"),
+            ))
         });
         let slow = define_flow("slow", |_: (), _ctx: FlowContext| async move {
             tokio::time::sleep(Duration::from_secs(30)).await;

@@ -30,10 +30,7 @@
 //!             Some("open sesame") => Ok(ActionContext::from_json(
 //!                 serde_json::json!({"auth": {"user": "Ali Baba"}}),
 //!             )),
-//!             _ => Err(GenkitError::Other {
-//!                 status: Status::PermissionDenied,
-//!                 message: "not authorized".into(),
-//!             }),
+//!             _ => Err(GenkitError::with_status(Status::PermissionDenied, "not authorized")),
 //!         }
 //!     })
 //!     .router();
@@ -294,11 +291,7 @@ async fn handle(
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => v.get("data").cloned().unwrap_or(Value::Null),
-            Err(e) => {
-                return error_response(&GenkitError::InvalidArgument(format!(
-                    "the request body is not JSON: {e}"
-                )))
-            }
+            Err(e) => return error_response(&GenkitError::json("the request body is not JSON", e)),
         }
     };
     let context = match &route.provider {
@@ -375,18 +368,12 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_message() {
-        let e = GenkitError::Other {
-            status: Status::Internal,
-            message: "db password is hunter2".into(),
-        };
+        let e = GenkitError::with_status(Status::Internal, "db password is hunter2");
         assert_eq!(
             callable_error(&e),
             json!({"status": "INTERNAL", "message": "Internal Error"})
         );
-        let e = GenkitError::Other {
-            status: Status::PermissionDenied,
-            message: "not authorized".into(),
-        };
+        let e = GenkitError::with_status(Status::PermissionDenied, "not authorized");
         assert_eq!(
             callable_error(&e),
             json!({"status": "PERMISSION_DENIED", "message": "not authorized"})
