@@ -76,6 +76,7 @@ impl<S, O> FlowStream<S, O> {
 
 impl<S, O> FlowStream<S, O> {
     /// The run's result, once the stream has ended.
+    #[cfg_attr(not(any(feature = "dev", feature = "axum")), allow(dead_code))]
     pub(crate) fn take_result(&mut self) -> Option<Result<O, GenkitError>> {
         self.driver.take_result()
     }

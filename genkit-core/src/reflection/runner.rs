@@ -11,7 +11,6 @@ use std::time::Duration;
 use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::FutureExt;
 use serde_json::{json, Map, Value};
-use tracing::instrument::WithSubscriber;
 use tracing::Instrument;
 
 use crate::context::ActionContext;
@@ -196,7 +195,7 @@ impl Runner {
             result
         };
         let run = match trace::dispatch_for_actions() {
-            Some(dispatch) => run.with_subscriber(dispatch).boxed(),
+            Some(dispatch) => trace::Dispatched::new(dispatch, run).boxed(),
             None => run.boxed(),
         };
         (ids, run)

@@ -37,7 +37,7 @@ pub(crate) use export::{flush, install_exporter, set_notified_url, ExporterConfi
 #[cfg(feature = "dev")]
 pub(crate) use ids::{new_span_id, new_trace_id};
 #[cfg(feature = "dev")]
-pub(crate) use layer::{dispatch_for_actions, root_span};
+pub(crate) use layer::{dispatch_for_actions, root_span, Dispatched};
 #[cfg(feature = "dev")]
 pub use layer::{layer, GenkitLayer};
 
