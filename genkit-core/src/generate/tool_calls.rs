@@ -107,8 +107,8 @@ pub(crate) async fn call_tool(
         return for_model(env, error);
     };
     let ctx = ToolContext {
-        name: request.name.clone(),
-        ref_: request.ref_.clone(),
+        name: Arc::from(request.name.as_str()),
+        ref_: request.ref_.as_deref().map(Arc::from),
         resumed,
         original_input,
         context: env.context.clone(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::context::ToolContext;
+use super::context::{request_id, ToolContext};
 use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::error::{GenkitError, RequestId};
 use crate::run::guard::guarded;
@@ -218,12 +218,14 @@ impl ToolAction {
                 violations,
             });
         }
-        let request = ctx.request_id();
+        // the id errors name the request by, built only when one does
+        let ref_ = ctx.ref_.clone();
+        let request = || request_id(self.name(), ref_.as_deref());
         let outcome = crate::generate::instrument::tool_call(self.name(), input, |input| async {
             match guarded(|| (self.run)(input, ctx)).await {
                 Ok(outcome) => outcome,
                 Err(message) => ToolOutcome::Failed(GenkitError::ToolPanicked {
-                    request: request.clone(),
+                    request: request(),
                     message,
                 }),
             }
@@ -234,7 +236,7 @@ impl ToolAction {
                 match self.check_output(&out.output) {
                     Ok(()) => ToolOutcome::Output(out),
                     Err(violations) => ToolOutcome::Failed(GenkitError::ToolOutputInvalid {
-                        request,
+                        request: request(),
                         violations,
                     }),
                 }

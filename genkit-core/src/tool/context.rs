@@ -1,5 +1,7 @@
 //! [`ToolContext`]: what a running tool knows about its call, and how it interrupts.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -24,8 +26,8 @@ use crate::wire::GenerateResponseChunk;
 /// ```
 #[derive(Clone)]
 pub struct ToolContext {
-    pub(crate) name: String,
-    pub(crate) ref_: Option<String>,
+    pub(crate) name: Arc<str>,
+    pub(crate) ref_: Option<Arc<str>>,
     pub(crate) resumed: Option<Value>,
     pub(crate) original_input: Option<Value>,
     pub(crate) context: ActionContext,
@@ -47,7 +49,7 @@ impl ToolContext {
     /// A context for calling tool `name` directly (unit tests, or outside a generate loop).
     pub fn new(name: impl Into<String>) -> Self {
         Self {
-            name: name.into(),
+            name: Arc::from(name.into()),
             ref_: None,
             resumed: None,
             original_input: None,
@@ -72,7 +74,12 @@ impl ToolContext {
 
     /// The request this call answers, as errors name it.
     pub(crate) fn request_id(&self) -> RequestId {
-        RequestId::new(self.name.clone(), self.ref_.clone())
+        request_id(&self.name, self.ref_.as_deref())
+    }
+
+    /// The name and ref, cheap to keep (shared) until an error needs the request's id.
+    pub(crate) fn id_parts(&self) -> (Arc<str>, Option<Arc<str>>) {
+        (Arc::clone(&self.name), self.ref_.clone())
     }
 
     /// Pauses the generate loop: the tool's request comes back to the application as an
@@ -143,4 +150,9 @@ impl ToolContext {
             sink.send(chunk).await;
         }
     }
+}
+
+/// The id errors name a request by.
+pub(crate) fn request_id(name: &str, ref_: Option<&str>) -> RequestId {
+    RequestId::new(name, ref_.map(str::to_owned))
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::action::{ToolAction, ToolFn, ToolOutcome, ToolOutput};
-use super::context::ToolContext;
+use super::context::{request_id, ToolContext};
 use super::error::{ToolError, ToolErrorKind, ToolResult};
 use super::interrupt::{tool_response, tool_response_with_metadata, tool_restart, Interrupt};
 use crate::error::{GenkitError, RequestId};
@@ -72,18 +72,17 @@ where
 {
     Box::new(move |input: Value, ctx: ToolContext| match decode(input) {
         Ok(i) => {
-            let request = ctx.ref_.clone();
-            let name = ctx.name.clone();
+            let (name, ref_) = ctx.id_parts();
             body(i, ctx)
                 .map(move |r| match r {
                     Ok(o) => match encode(o) {
                         Ok(output) => ToolOutcome::Output(ToolOutput::new(output)),
                         Err(e) => ToolOutcome::Failed(GenkitError::ToolOutputInvalid {
-                            request: RequestId::new(name, request),
+                            request: request_id(&name, ref_.as_deref()),
                             violations: vec![e.to_string()],
                         }),
                     },
-                    Err(e) => body_error(RequestId::new(name, request), e),
+                    Err(e) => body_error(|| request_id(&name, ref_.as_deref()), e),
                 })
                 .boxed()
         }
@@ -98,12 +97,13 @@ where
 }
 
 /// What a body's error means: an interrupt, or a failure naming the request.
-pub(crate) fn body_error(request: RequestId, error: ToolError) -> ToolOutcome {
+pub(crate) fn body_error(request: impl FnOnce() -> RequestId, error: ToolError) -> ToolOutcome {
     match error.0 {
         ToolErrorKind::Interrupt(payload) => ToolOutcome::Interrupted(payload),
-        ToolErrorKind::Failed(source) => {
-            ToolOutcome::Failed(GenkitError::ToolFailed { request, source })
-        }
+        ToolErrorKind::Failed(source) => ToolOutcome::Failed(GenkitError::ToolFailed {
+            request: request(),
+            source,
+        }),
     }
 }
 
@@ -224,11 +224,11 @@ impl Tool<Value, Value> {
         Fut: Future<Output = ToolResult<Value>> + Send + 'static,
     {
         let run: Box<ToolFn> = Box::new(move |input, ctx: ToolContext| {
-            let request = ctx.request_id();
+            let (name, ref_) = ctx.id_parts();
             body(input, ctx)
-                .map(|r| match r {
+                .map(move |r| match r {
                     Ok(output) => ToolOutcome::Output(ToolOutput::new(output)),
-                    Err(e) => body_error(request, e),
+                    Err(e) => body_error(|| request_id(&name, ref_.as_deref()), e),
                 })
                 .boxed()
         });
@@ -256,11 +256,11 @@ impl Tool<Value, Value> {
         Fut: Future<Output = ToolResult<ToolOutput>> + Send + 'static,
     {
         let run: Box<ToolFn> = Box::new(move |input, ctx: ToolContext| {
-            let request = ctx.request_id();
+            let (name, ref_) = ctx.id_parts();
             body(input, ctx)
-                .map(|r| match r {
+                .map(move |r| match r {
                     Ok(out) => ToolOutcome::Output(out),
-                    Err(e) => body_error(request, e),
+                    Err(e) => body_error(|| request_id(&name, ref_.as_deref()), e),
                 })
                 .boxed()
         });
