@@ -170,7 +170,7 @@ async fn leaving_one_interrupt_unanswered_is_an_error() {
     let err = multi_interrupt::resume(&ai, "scripted", &r, vec![answer], vec![])
         .await
         .unwrap_err();
-    let GenkitError::UnresolvedToolRequest { request } = &err else {
+    let GenkitError::UnresolvedToolRequest { request, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(request.name, "book_table");

@@ -80,7 +80,7 @@ async fn a_resume_without_the_answer_is_rejected() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, GenkitError::UnresolvedToolRequest { ref request } if request.name == "ask_question"),
+        matches!(err, GenkitError::UnresolvedToolRequest { ref request, .. } if request.name == "ask_question"),
         "{err:?}"
     );
 }

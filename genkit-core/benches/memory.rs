@@ -6,7 +6,7 @@
 //! process's resident set size from `/proc/self/statm` (what the OS sees: allocator overhead and
 //! fragmentation included). Both are compared with the messages' own JSON size.
 //!
-//! Target (issue 8): at most 4 KiB per paused generation beyond the messages' own JSON size.
+//! Target: at most 4 KiB per paused generation beyond the messages' own JSON size.
 //!
 //! Run: `cargo bench -p genkit-core --bench memory`; add `-- --count N` for another count, and
 //! `-- --check` to exit with status 1 when the counted heap is over target.

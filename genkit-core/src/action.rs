@@ -6,8 +6,8 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::context::ActionContext;
 use crate::error::GenkitError;
+use crate::run::RunContext;
 use crate::wire::JsonMap;
 
 /// The kind of an action; the first segment of its registry key (`/tool/...`).
@@ -90,18 +90,46 @@ impl ActionDescriptor {
     }
 }
 
-/// Anything runnable from JSON to JSON: tools, models, flows.
+/// Anything runnable from JSON to JSON: tools, models, flows, `/util/generate`.
 ///
-/// Typed layers (tools, models) sit on top; this is the shape the registry and the Genkit
-/// tooling see.
+/// Typed layers (tools, models, flows) sit on top; this is the shape the registry, the
+/// dispatcher ([`Genkit::run_action`](crate::Genkit::run_action)) and the Genkit tooling see.
+/// An action is run with a [`RunContext`]: the instance, the caller's context, the chunk sink
+/// and cancellation. The dispatcher catches a panic anywhere in a run.
+///
+/// ```
+/// use futures::future::BoxFuture;
+/// use genkit_core::{Action, ActionDescriptor, ActionKind, Genkit, GenkitError, RunContext};
+/// use serde_json::Value;
+/// use std::sync::Arc;
+///
+/// struct Upper(ActionDescriptor);
+/// impl Action for Upper {
+///     fn descriptor(&self) -> &ActionDescriptor { &self.0 }
+///     fn run_json(&self, input: Value, ctx: RunContext) -> BoxFuture<'_, Result<Value, GenkitError>> {
+///         Box::pin(async move {
+///             ctx.send_chunk(Value::from("working")).await;
+///             Ok(Value::from(input.as_str().unwrap_or_default().to_uppercase()))
+///         })
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+/// let upper = Upper(ActionDescriptor::new(ActionKind::Custom("text".into()), "upper"));
+/// let ai = Genkit::builder().action(Arc::new(upper)).build()?;
+/// let out = ai.run_action("/text/upper", "abc".into(), genkit_core::ActionContext::new()).await?;
+/// assert_eq!(out, "ABC");
+/// # Ok(()) }
+/// ```
 pub trait Action: Send + Sync + 'static {
     /// The action's descriptor.
     fn descriptor(&self) -> &ActionDescriptor;
 
     /// Runs the action on JSON input.
-    fn run_json(
-        &self,
-        input: Value,
-        context: ActionContext,
-    ) -> BoxFuture<'_, Result<Value, GenkitError>>;
+    fn run_json(&self, input: Value, ctx: RunContext) -> BoxFuture<'_, Result<Value, GenkitError>>;
+
+    /// True for actions that record their own trace span (tools, models, flows, generate);
+    /// the dispatcher opens one around every other action.
+    fn traces_itself(&self) -> bool {
+        false
+    }
 }

@@ -54,6 +54,7 @@ pub enum GenkitError {
     InvalidArgument(String),
 
     /// Two actions were registered under the same key.
+    #[non_exhaustive]
     #[error("an action is already registered as '{key}'")]
     DuplicateAction {
         /// The registry key, like `/tool/ask_question`.
@@ -61,6 +62,7 @@ pub enum GenkitError {
     },
 
     /// Two different tools of one generate call share a name.
+    #[non_exhaustive]
     #[error(
         "two different tools are named '{name}'; tool names must be unique in a generate call"
     )]
@@ -70,6 +72,7 @@ pub enum GenkitError {
     },
 
     /// A tool name that model APIs reject.
+    #[non_exhaustive]
     #[error("invalid tool name '{name}': use 1 to 64 characters from a-z, A-Z, 0-9, '_' and '-'")]
     InvalidToolName {
         /// The rejected name.
@@ -83,6 +86,7 @@ pub enum GenkitError {
     NoModel,
 
     /// The named model is not registered and no plugin provides it.
+    #[non_exhaustive]
     #[error("model '{name}' not found")]
     ModelNotFound {
         /// The model name.
@@ -90,6 +94,7 @@ pub enum GenkitError {
     },
 
     /// A tool that is not available in this call was named or requested.
+    #[non_exhaustive]
     #[error("tool {request} not found{}", available_list(.available))]
     ToolNotFound {
         /// The request (or name) that could not be resolved.
@@ -99,6 +104,7 @@ pub enum GenkitError {
     },
 
     /// An action key that is not registered.
+    #[non_exhaustive]
     #[error("action '{key}' not found")]
     ActionNotFound {
         /// The registry key.
@@ -106,6 +112,7 @@ pub enum GenkitError {
     },
 
     /// A model sent tool arguments that are not JSON.
+    #[non_exhaustive]
     #[error("tool {request}: arguments are not valid JSON ({source}): {raw}")]
     ToolInputNotJson {
         /// The offending request.
@@ -117,6 +124,7 @@ pub enum GenkitError {
     },
 
     /// A tool input that fails the tool's input schema.
+    #[non_exhaustive]
     #[error("tool {request}: input does not match the tool's input schema: {}", .violations.join("; "))]
     ToolInputInvalid {
         /// The offending request.
@@ -126,6 +134,7 @@ pub enum GenkitError {
     },
 
     /// A tool output (or a respond answer) that fails the tool's output schema.
+    #[non_exhaustive]
     #[error("tool {request}: output does not match the tool's output schema: {}", .violations.join("; "))]
     ToolOutputInvalid {
         /// The offending request.
@@ -135,6 +144,7 @@ pub enum GenkitError {
     },
 
     /// A tool's body returned an error.
+    #[non_exhaustive]
     #[error("tool {request} failed: {source}")]
     ToolFailed {
         /// The request that failed.
@@ -144,6 +154,7 @@ pub enum GenkitError {
     },
 
     /// A tool's body panicked. The panic was caught; the process lives on.
+    #[non_exhaustive]
     #[error("tool {request} panicked: {message}")]
     ToolPanicked {
         /// The request whose tool panicked.
@@ -152,7 +163,29 @@ pub enum GenkitError {
         message: String,
     },
 
+    /// A tool run directly (not in a generate loop, so nothing can pause) interrupted.
+    #[non_exhaustive]
+    #[error("tool {request} interrupted")]
+    ToolInterrupted {
+        /// The request that interrupted.
+        request: RequestId,
+        /// The interrupt payload (`true` when it gave none).
+        payload: serde_json::Value,
+    },
+
+    /// An action run through the dispatcher panicked. The panic was caught; the process lives
+    /// on.
+    #[non_exhaustive]
+    #[error("action '{key}' panicked: {message}")]
+    ActionPanicked {
+        /// The action's registry key.
+        key: String,
+        /// The panic message.
+        message: String,
+    },
+
     /// `resume` was given but the history does not end in a model message with tool requests.
+    #[non_exhaustive]
     #[error("cannot resume: {reason}")]
     ResumePrecondition {
         /// What is wrong with the history.
@@ -160,6 +193,7 @@ pub enum GenkitError {
     },
 
     /// A pending tool request got no answer on resume.
+    #[non_exhaustive]
     #[error("tool request {request} was not answered: give a respond or restart part for every pending request")]
     UnresolvedToolRequest {
         /// The unanswered request.
@@ -167,6 +201,7 @@ pub enum GenkitError {
     },
 
     /// A respond or restart part that matches no tool request of the last model message.
+    #[non_exhaustive]
     #[error("{kind} part for {request} matches no pending tool request{}", pending_list(.pending))]
     UnmatchedResume {
         /// `"respond"` or `"restart"`.
@@ -178,6 +213,7 @@ pub enum GenkitError {
     },
 
     /// Two answers (respond or restart parts) for the same tool request.
+    #[non_exhaustive]
     #[error("tool request {request} was answered twice on resume")]
     DuplicateResume {
         /// The request answered twice.
@@ -185,6 +221,7 @@ pub enum GenkitError {
     },
 
     /// An answer built for one tool was applied to another tool's interrupt.
+    #[non_exhaustive]
     #[error("interrupt {request} belongs to another tool, not to '{tool}'")]
     InterruptMismatch {
         /// The tool whose helper was called.
@@ -227,6 +264,7 @@ pub enum GenkitError {
     },
 
     /// The loop ran `max_turns` tool rounds and the model still asked for tools.
+    #[non_exhaustive]
     #[error("exceeded the maximum of {max_turns} tool turns; the model still requested tools")]
     MaxTurnsExceeded {
         /// The limit.
@@ -236,6 +274,7 @@ pub enum GenkitError {
     },
 
     /// The model's response held no message.
+    #[non_exhaustive]
     #[error("model '{model}' returned a response without a message (finish reason: {finish})")]
     MissingMessage {
         /// The model.
@@ -245,6 +284,7 @@ pub enum GenkitError {
     },
 
     /// The model refused to answer (a safety filter).
+    #[non_exhaustive]
     #[error("generation blocked by model '{model}'{}", .response.finish_message().map(|m| format!(": {m}")).unwrap_or_default())]
     Blocked {
         /// The model.
@@ -254,6 +294,7 @@ pub enum GenkitError {
     },
 
     /// A model call failed (network, HTTP status, malformed answer, ...).
+    #[non_exhaustive]
     #[error("model '{model}' failed: {source}")]
     Model {
         /// The model.
@@ -266,6 +307,7 @@ pub enum GenkitError {
 
     /// The model's final answer does not parse in the requested output format, or does not match
     /// the output schema. The response (with the raw text) is kept.
+    #[non_exhaustive]
     #[error("output does not conform: {reason}{}", violations_list(.violations))]
     OutputInvalid {
         /// What is wrong.
@@ -276,7 +318,26 @@ pub enum GenkitError {
         response: Box<GenerateResponse>,
     },
 
+    /// A flow input (arriving as JSON) that fails the flow's input schema.
+    #[non_exhaustive]
+    #[error("flow '{flow}': input does not match the flow's input schema: {}", .violations.join("; "))]
+    FlowInputInvalid {
+        /// The flow's name.
+        flow: String,
+        /// One line per schema violation.
+        violations: Vec<String>,
+    },
+
+    /// An output format name that is not one of Genkit's.
+    #[non_exhaustive]
+    #[error("unknown output format '{name}' (expected json, text, array, enum or jsonl)")]
+    UnknownOutputFormat {
+        /// The name given.
+        name: String,
+    },
+
     /// A value could not be converted to or from JSON.
+    #[non_exhaustive]
     #[error("{what}: {source}")]
     Json {
         /// What was being converted.
@@ -286,6 +347,7 @@ pub enum GenkitError {
     },
 
     /// A JSON schema that cannot be compiled.
+    #[non_exhaustive]
     #[error("invalid JSON schema for {what}: {message}")]
     InvalidSchema {
         /// Whose schema.
@@ -295,6 +357,7 @@ pub enum GenkitError {
     },
 
     /// A failure with an explicit status, from an action or a plugin.
+    #[non_exhaustive]
     #[error("{status}: {message}")]
     Other {
         /// The status.
@@ -346,6 +409,8 @@ impl GenkitError {
             | RestartInputChanged { .. }
             | Json { .. }
             | InvalidSchema { .. }
+            | FlowInputInvalid { .. }
+            | UnknownOutputFormat { .. }
             | OutputInvalid { .. } => Status::InvalidArgument,
             DuplicateAction { .. } => Status::AlreadyExists,
             NoModel | ModelNotFound { .. } | ToolNotFound { .. } | ActionNotFound { .. } => {
@@ -356,10 +421,42 @@ impl GenkitError {
             Blocked { .. } | SealRejected { .. } | AnswerForAnotherInterrupt { .. } => {
                 Status::PermissionDenied
             }
-            ToolFailed { .. } | ToolPanicked { .. } | MissingMessage { .. } => Status::Internal,
+            ToolFailed { .. }
+            | ToolPanicked { .. }
+            | ToolInterrupted { .. }
+            | ActionPanicked { .. }
+            | MissingMessage { .. } => Status::Internal,
             Model { status, .. } | Other { status, .. } => *status,
             Agent(e) => e.status(),
         }
+    }
+
+    /// A failure with `status` and `message`, from an action or a plugin.
+    pub fn with_status(status: Status, message: impl Into<String>) -> Self {
+        GenkitError::Other {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// A model call that failed with `status`; `source` is the plugin's error (downcast it for
+    /// the detail).
+    pub fn model(model: impl Into<String>, status: Status, source: impl Into<BoxError>) -> Self {
+        GenkitError::Model {
+            model: model.into(),
+            status,
+            source: source.into(),
+        }
+    }
+
+    /// An invalid argument (`INVALID_ARGUMENT`) described by `message`.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        GenkitError::InvalidArgument(message.into())
+    }
+
+    /// An internal failure (`INTERNAL`).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::with_status(Status::Internal, message)
     }
 
     /// A JSON conversion error about `what`.

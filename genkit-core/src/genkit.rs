@@ -4,24 +4,28 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
+use tracing::Instrument;
 
-use crate::action::{ActionDescriptor, ActionKind};
+use crate::action::{Action, ActionDescriptor};
 use crate::context::ActionContext;
 use crate::error::GenkitError;
-use crate::generate::{run, GenerateBuilder, GenerateResponse};
-use crate::model::Model;
+use crate::generate::{GenerateAction, GenerateBuilder, GenerateResponse};
+use crate::model::{Model, ModelAction};
 use crate::plugin::Plugin;
 use crate::registry::Registry;
+use crate::run::guard::guarded;
+use crate::run::{RunContext, RunOptions};
 use crate::seal::HistorySeal;
 use crate::tool::IntoTool;
+use crate::trace::{self, SpanType};
 use crate::wire::GenerateActionOptions;
 
 struct Inner {
     registry: Registry,
     plugins: Vec<Arc<dyn Plugin>>,
     default_model: Option<String>,
-    /// Models plugins provided on demand, resolved once.
-    resolved: RwLock<HashMap<String, Arc<dyn Model>>>,
+    /// Models plugins provided on demand, resolved once, as ordinary model actions.
+    resolved: RwLock<HashMap<String, Arc<ModelAction>>>,
     /// Seals interrupted histories and verifies them on resume, when set.
     seal: Option<Arc<HistorySeal>>,
 }
@@ -73,12 +77,7 @@ impl Genkit {
         options: GenerateActionOptions,
         context: ActionContext,
     ) -> Result<GenerateResponse, GenkitError> {
-        let (ai, call) = self
-            .generate()
-            .options(options)
-            .context(context)
-            .into_call(None)?;
-        run(&ai, call).await
+        self.generate().options(options).context(context).await
     }
 
     /// The registry.
@@ -101,62 +100,119 @@ impl Genkit {
         if let Some(m) = self.inner.registry.model(name) {
             return Ok(Arc::clone(m));
         }
-        let not_found = || GenkitError::ModelNotFound {
-            name: name.to_owned(),
-        };
+        self.resolve_model(name)
+            .map(|action| Arc::clone(action.model()))
+            .ok_or_else(|| GenkitError::ModelNotFound {
+                name: name.to_owned(),
+            })
+    }
+
+    /// A model a plugin provides, as a model action, resolved once.
+    fn resolve_model(&self, name: &str) -> Option<Arc<ModelAction>> {
         if let Ok(cache) = self.inner.resolved.read() {
             if let Some(m) = cache.get(name) {
-                return Ok(Arc::clone(m));
+                return Some(Arc::clone(m));
             }
         }
-        let (prefix, rest) = name.split_once('/').ok_or_else(not_found)?;
-        let plugin = self
-            .inner
-            .plugins
-            .iter()
-            .find(|p| p.name() == prefix)
-            .ok_or_else(not_found)?;
-        let model = plugin.resolve_model(rest).ok_or_else(not_found)?;
-        if let Ok(mut cache) = self.inner.resolved.write() {
-            cache
-                .entry(name.to_owned())
-                .or_insert_with(|| Arc::clone(&model));
+        let (prefix, rest) = name.split_once('/')?;
+        let plugin = self.inner.plugins.iter().find(|p| p.name() == prefix)?;
+        let action = Arc::new(ModelAction::new(plugin.resolve_model(rest)?));
+        match self.inner.resolved.write() {
+            Ok(mut cache) => Some(Arc::clone(cache.entry(name.to_owned()).or_insert(action))),
+            Err(_) => Some(action),
         }
-        Ok(model)
     }
 
-    /// Every action, including the built-in `/util/generate`, sorted by key.
+    /// The action under `key`: registered (models, tools, flows, `/util/generate`, ...), or a
+    /// model a plugin provides (`/model/openai/gpt-4o-mini`).
+    pub fn action(&self, key: &str) -> Option<Arc<dyn Action>> {
+        if let Some(action) = self.inner.registry.action(key) {
+            return Some(Arc::clone(action));
+        }
+        let name = key.strip_prefix("/model/")?;
+        self.resolve_model(name).map(|a| a as Arc<dyn Action>)
+    }
+
+    /// Every registered action, `/util/generate` included, sorted by key.
     pub fn list_actions(&self) -> Vec<ActionDescriptor> {
-        let mut out = self.inner.registry.descriptors();
-        out.push(ActionDescriptor::new(ActionKind::Util, "generate"));
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        out
+        self.inner.registry.descriptors()
     }
 
-    /// Runs the action under `key` on JSON input. `/util/generate` takes
-    /// [`GenerateActionOptions`] and returns the response in wire shape.
+    /// Runs the action under `key` on JSON input: the one dispatcher, which the Developer UI's
+    /// reflection server and the flow server call too.
+    ///
+    /// `options` is the caller's [`ActionContext`], or [`RunOptions`] to stream chunks (as
+    /// JSON) or pass a cancellation signal. The action gets a [`RunContext`] with this instance.
+    /// A panic anywhere in the run, the synchronous part of a closure included, is a
+    /// [`GenkitError::ActionPanicked`] (for tools, [`GenkitError::ToolPanicked`]), never an
+    /// unwinding caller. A tool that interrupts is [`GenkitError::ToolInterrupted`] here.
+    /// `/util/generate` takes [`GenerateActionOptions`] and returns the response in wire shape.
+    ///
+    /// ```
+    /// use genkit_core::{prelude::*, testing::EchoModel};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+    /// let ai = Genkit::builder().model(EchoModel::new("echo")).build()?;
+    /// let options = serde_json::json!({"model": "echo", "messages": [{"role": "user", "content": [{"text": "hi"}]}]});
+    /// let response = ai.run_action("/util/generate", options, ActionContext::new()).await?;
+    /// assert_eq!(response["finishReason"], "stop");
+    /// # Ok(()) }
+    /// ```
     pub async fn run_action(
         &self,
         key: &str,
         input: Value,
-        context: ActionContext,
+        options: impl Into<RunOptions>,
     ) -> Result<Value, GenkitError> {
-        if key == UTIL_GENERATE {
-            let options: GenerateActionOptions = serde_json::from_value(input)
-                .map_err(|e| GenkitError::json("generate options", e))?;
-            let response = self.generate_from_options(options, context).await?;
-            return serde_json::to_value(response.to_wire())
-                .map_err(|e| GenkitError::json("generate response", e));
+        let action = self
+            .action(key)
+            .ok_or_else(|| GenkitError::ActionNotFound {
+                key: key.to_owned(),
+            })?;
+        self.run_resolved(&action, input, options.into()).await
+    }
+
+    /// Runs an action already looked up (or served without being registered): the body of
+    /// [`run_action`](Self::run_action).
+    pub(crate) async fn run_resolved(
+        &self,
+        action: &Arc<dyn Action>,
+        input: Value,
+        options: RunOptions,
+    ) -> Result<Value, GenkitError> {
+        let ctx = RunContext::new(self, options);
+        let descriptor = action.descriptor();
+        let run = async {
+            guarded(|| action.run_json(input, ctx))
+                .await
+                .unwrap_or_else(|message| {
+                    Err(GenkitError::ActionPanicked {
+                        key: descriptor.key.clone(),
+                        message,
+                    })
+                })
+        };
+        if action.traces_itself() || !tracing::dispatcher::has_been_set() {
+            return run.await;
         }
-        let action =
-            self.inner
-                .registry
-                .action(key)
-                .ok_or_else(|| GenkitError::ActionNotFound {
-                    key: key.to_owned(),
-                })?;
-        // issue 7 (flows): actions run through the registry find this instance in their scope
-        crate::flow::scope::with_genkit(self, action.run_json(input, context)).await
+        let span = trace::span(
+            SpanType::Action(span_subtype(&descriptor.kind)),
+            &descriptor.name,
+        );
+        let result = run.instrument(span.clone()).await;
+        trace::record_result(&span, &result);
+        result
+    }
+}
+
+/// The `genkit:metadata:subtype` of an action span.
+fn span_subtype(kind: &crate::action::ActionKind) -> &'static str {
+    use crate::action::ActionKind;
+    match kind {
+        ActionKind::Model => "model",
+        ActionKind::Tool => "tool",
+        ActionKind::Flow => "flow",
+        ActionKind::Util => "util",
+        _ => "custom",
     }
 }
 
@@ -231,10 +287,12 @@ impl GenkitBuilder {
 
     /// Finishes the instance; fails on the first registration error (duplicate names, invalid
     /// tool names, plugin failures).
-    pub fn build(self) -> Result<Genkit, GenkitError> {
+    pub fn build(mut self) -> Result<Genkit, GenkitError> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        self.registry
+            .register_action(Arc::new(GenerateAction::new()))?;
         Ok(Genkit {
             inner: Arc::new(Inner {
                 registry: self.registry,

@@ -53,6 +53,8 @@
 //! The messages are the whole state of a paused generation, in Genkit's wire format: persist
 //! them anywhere and resume in another process, or in Genkit JS, Go or Python.
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -70,6 +72,7 @@ mod output;
 mod plugin;
 pub mod protocol;
 mod registry;
+mod run;
 pub mod schema;
 mod seal;
 pub mod session;
@@ -80,8 +83,10 @@ pub mod trace;
 mod wire;
 
 #[cfg(feature = "dev")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dev")))]
 pub mod reflection;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod serve;
 
 pub use action::{Action, ActionDescriptor, ActionKind};
@@ -91,20 +96,22 @@ pub use generate::{
     GenerateBuilder, GenerateResponse, GenerateStream, ToolErrorMode, DEFAULT_MAX_TURNS,
 };
 pub use genkit::{Genkit, GenkitBuilder, UTIL_GENERATE};
-pub use model::{ChunkSink, Model, ModelContext};
+pub use model::{Model, ModelContext};
 pub use output::{parse_partial, OutputFormat};
 pub use plugin::Plugin;
 pub use registry::Registry;
+pub use run::{Cancellation, ChunkSink, RunContext, RunOptions};
 pub use seal::HistorySeal;
 pub use status::Status;
 pub use tool::{
     is_valid_tool_name, tool_response, tool_response_with_metadata, tool_restart, Interrupt,
-    IntoTool, Tool, ToolAction, ToolContext, ToolError, ToolOutput, ToolResult, TypedTool,
-    TypedToolContext,
+    IntoTool, Tool, ToolAction, ToolContext, ToolError, ToolOutcome, ToolOutput, ToolResult,
+    TypedTool, TypedToolContext,
 };
 pub use wire::*;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use genkit_macros::tool;
 
 /// The names most applications need: `use genkit_core::prelude::*;`.

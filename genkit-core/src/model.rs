@@ -8,17 +8,23 @@ use serde_json::Value;
 use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::context::ActionContext;
 use crate::error::GenkitError;
+use crate::run::stream::forward_json;
+use crate::run::{ChunkSink, RunContext, Stamped};
 use crate::wire::{GenerateResponseChunk, ModelInfo, ModelRequest, ModelResponse};
 
-/// Where streamed chunks go. The future completes once the consumer has room, so a slow
-/// consumer slows the producer down instead of growing a buffer.
-pub type ChunkSink = Arc<dyn Fn(GenerateResponseChunk) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Where a model call's chunks go: straight to a sink, or stamped by the engine with the role
+/// and index of the message they belong to.
+#[derive(Clone, Debug)]
+enum Chunks {
+    Plain(ChunkSink),
+    Stamped(Stamped),
+}
 
 /// What a model call gets besides the request: the chunk sink when streaming, and the caller's
 /// context.
 #[derive(Clone, Default)]
 pub struct ModelContext {
-    chunks: Option<ChunkSink>,
+    chunks: Option<Chunks>,
     context: ActionContext,
 }
 
@@ -40,7 +46,14 @@ impl ModelContext {
     /// Returns this context streaming into `sink`.
     #[must_use]
     pub fn with_chunks(mut self, sink: ChunkSink) -> Self {
-        self.chunks = Some(sink);
+        self.chunks = Some(Chunks::Plain(sink));
+        self
+    }
+
+    /// Returns this context streaming into the engine's stamped sink, when there is one.
+    #[must_use]
+    pub(crate) fn with_stamped(mut self, sink: Option<Stamped>) -> Self {
+        self.chunks = sink.map(Chunks::Stamped);
         self
     }
 
@@ -60,8 +73,10 @@ impl ModelContext {
     /// Sends a chunk to the caller (role and index are filled in by the engine). Waits while
     /// the consumer is behind; does nothing when not streaming.
     pub async fn send_chunk(&self, chunk: GenerateResponseChunk) {
-        if let Some(sink) = &self.chunks {
-            sink(chunk).await;
+        match &self.chunks {
+            Some(Chunks::Plain(sink)) => sink.send(chunk).await,
+            Some(Chunks::Stamped(sink)) => sink.send(chunk).await,
+            None => {}
         }
     }
 
@@ -124,24 +139,44 @@ impl ModelAction {
     }
 }
 
+impl ModelAction {
+    /// The model.
+    pub(crate) fn model(&self) -> &Arc<dyn Model> {
+        &self.model
+    }
+}
+
 impl Action for ModelAction {
     fn descriptor(&self) -> &ActionDescriptor {
         &self.descriptor
     }
 
-    fn run_json(
-        &self,
-        input: Value,
-        context: ActionContext,
-    ) -> BoxFuture<'_, Result<Value, GenkitError>> {
+    /// One model call, traced as a model span; a streaming caller gets the model's chunks as
+    /// JSON.
+    fn run_json(&self, input: Value, ctx: RunContext) -> BoxFuture<'_, Result<Value, GenkitError>> {
         Box::pin(async move {
             let request: ModelRequest =
                 serde_json::from_value(input).map_err(|e| GenkitError::json("model request", e))?;
-            let response = self
-                .model
-                .generate(&request, ModelContext::new().with_context(context))
-                .await?;
+            let model_ctx = ModelContext::new().with_context(ctx.context().clone());
+            let (model, request) = (&self.model, &request);
+            let call = async move {
+                match ctx.chunks() {
+                    None => model.generate(request, model_ctx).await,
+                    Some(out) => {
+                        forward_json(out, |sink| {
+                            model.generate(request, model_ctx.with_chunks(sink))
+                        })
+                        .await
+                    }
+                }
+            };
+            let response =
+                crate::generate::instrument::model_call(model.name(), request, call).await?;
             serde_json::to_value(response).map_err(|e| GenkitError::json("model response", e))
         })
+    }
+
+    fn traces_itself(&self) -> bool {
+        true
     }
 }

@@ -35,6 +35,34 @@ pub fn input_schema_for<T: JsonSchema + ?Sized>() -> Value {
     schema_for::<T>()
 }
 
+/// An output type's schema and its compiled validator, built once per type and shared.
+#[derive(Debug)]
+pub(crate) struct TypeSchema {
+    pub schema: Value,
+    pub validator: Validator,
+}
+
+/// The schema of `T` and its validator, derived and compiled on the first call for `T` only.
+pub(crate) fn type_schema<T: JsonSchema + 'static>() -> Arc<TypeSchema> {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+    static CACHE: OnceLock<RwLock<HashMap<TypeId, Arc<TypeSchema>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    let id = TypeId::of::<T>();
+    if let Some(found) = cache.read().ok().and_then(|c| c.get(&id).cloned()) {
+        return found;
+    }
+    let schema = schema_for::<T>();
+    let validator = Validator::compile("the output schema", &schema)
+        .unwrap_or_else(|e| Validator::reject_all(e.to_string()));
+    let built = Arc::new(TypeSchema { schema, validator });
+    match cache.write() {
+        Ok(mut c) => Arc::clone(c.entry(id).or_insert(built)),
+        Err(_) => built,
+    }
+}
+
 /// A compiled JSON schema. Cheap to clone; compiled once when a tool is built.
 #[derive(Clone)]
 pub struct Validator {

@@ -679,3 +679,91 @@ fn reflection_api_spec() {
         assert_eq!(body["result"], case["body"]["result"], "the result exactly");
     }
 }
+
+#[test]
+fn a_cross_origin_page_cannot_stop_or_drive_the_runtime() {
+    let h = harness();
+    block_on(async {
+        for origin in [
+            "http://evil.example",
+            "null",
+            "http://localhost.evil.example",
+        ] {
+            let quit = http::request(
+                &h.url,
+                "GET",
+                "/api/__quitquitquit",
+                &[("origin", origin)],
+                "",
+            )
+            .await;
+            assert_eq!(quit.status(), 403, "{origin}");
+            let run = http::request(
+                &h.url,
+                "POST",
+                "/api/runAction",
+                &[("origin", origin)],
+                &json!({"key": "/flow/steps", "input": "x"}).to_string(),
+            )
+            .await;
+            assert_eq!(run.status(), 403, "{origin}");
+        }
+        // still running
+        let ok = http::get(&h.url, "/api/__health").await;
+        assert_eq!(ok.status(), 200);
+    });
+}
+
+#[test]
+fn the_dev_uis_own_origin_and_requests_without_one_pass() {
+    let h = harness();
+    block_on(async {
+        for headers in [
+            vec![],
+            vec![("origin", "http://localhost:4000")],
+            vec![("origin", "http://127.0.0.1:4000")],
+        ] {
+            let r = http::request(
+                &h.url,
+                "POST",
+                "/api/runAction",
+                &headers,
+                &json!({"key": "/flow/steps", "input": "x"}).to_string(),
+            )
+            .await;
+            assert_eq!(r.json()["result"], "X!", "{headers:?}");
+        }
+    });
+}
+
+#[test]
+fn every_host_header_must_be_loopback_and_absolute_targets_are_refused() {
+    let h = harness();
+    block_on(async {
+        // a second Host naming another machine (DNS rebinding through a lenient proxy)
+        let r = http::request(
+            &h.url,
+            "GET",
+            "/api/__health",
+            &[("host", "evil.example")],
+            "",
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        let addr = h.url.trim_start_matches("http://").trim_end_matches('/');
+        let absolute = format!("http://{addr}/api/__health");
+        let r = http::request(&h.url, "GET", &absolute, &[], "").await;
+        assert_eq!(r.status(), 403);
+        let r = http::request(
+            &h.url,
+            "GET",
+            "http://evil.example/api/__quitquitquit",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        let ok = http::get(&h.url, "/api/__health").await;
+        assert_eq!(ok.status(), 200);
+    });
+}

@@ -156,10 +156,10 @@ async fn a_context_provider_authenticates_and_its_context_reaches_the_flow() {
             Some("open sesame") => Ok(ActionContext::from_json(
                 json!({"auth": {"user": "Ali Baba"}}),
             )),
-            _ => Err(GenkitError::Other {
-                status: Status::PermissionDenied,
-                message: "not authorized".into(),
-            }),
+            _ => Err(GenkitError::with_status(
+                Status::PermissionDenied,
+                "not authorized",
+            )),
         }
     });
     tokio::spawn(server.serve(listener));

@@ -66,17 +66,13 @@ fn id_of(request: &ModelRequest) -> Result<u64, GenkitError> {
     text.strip_prefix("generation #")
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| GenkitError::Other {
-            status: Status::InvalidArgument,
-            message: format!("no id in prompt {text:?}"),
+        .ok_or_else(|| {
+            GenkitError::with_status(Status::InvalidArgument, format!("no id in prompt {text:?}"))
         })
 }
 
 fn fail(message: String) -> GenkitError {
-    GenkitError::Other {
-        status: Status::Internal,
-        message,
-    }
+    GenkitError::with_status(Status::Internal, message)
 }
 
 /// A model that asks for `stamp` and `ask` with the prompt's id, and on resume answers from the

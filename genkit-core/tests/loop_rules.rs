@@ -133,6 +133,7 @@ async fn max_turns_exceeded_is_an_error_carrying_the_last_response() {
     let GenkitError::MaxTurnsExceeded {
         max_turns,
         response,
+        ..
     } = &err
     else {
         panic!("{err:?}")
@@ -250,6 +251,7 @@ async fn tool_input_is_validated_before_the_tool_runs() {
     let GenkitError::ToolInputInvalid {
         request,
         violations,
+        ..
     } = &err
     else {
         panic!("{err:?}")
@@ -272,7 +274,10 @@ async fn unknown_tool_requested_by_the_model_is_a_typed_error() {
         .tools(["lookup"])
         .await
         .unwrap_err();
-    let GenkitError::ToolNotFound { request, available } = &err else {
+    let GenkitError::ToolNotFound {
+        request, available, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(request.name, "What is the best movie?");
@@ -381,7 +386,7 @@ async fn two_tools_with_the_same_name_are_rejected() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(&err, GenkitError::DuplicateAction { key } if key == "/tool/same"),
+        matches!(&err, GenkitError::DuplicateAction { key, .. } if key == "/tool/same"),
         "{err:?}"
     );
 
@@ -395,7 +400,7 @@ async fn two_tools_with_the_same_name_are_rejected() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, GenkitError::DuplicateTool { name } if name == "same"),
+        matches!(&err, GenkitError::DuplicateTool { name, .. } if name == "same"),
         "{err:?}"
     );
     assert!(model.requests().is_empty());
@@ -424,7 +429,10 @@ async fn a_panicking_tool_becomes_an_error() {
     let (ai, model) = instance(vec![boom.into_tool()]);
     model.push_response(calls(&[("boom", Some("b"), json!({}))]));
     let err = ai.generate().prompt("x").tools(["boom"]).await.unwrap_err();
-    let GenkitError::ToolPanicked { request, message } = &err else {
+    let GenkitError::ToolPanicked {
+        request, message, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(request.name, "boom");
@@ -455,7 +463,7 @@ async fn a_response_without_a_message_is_an_error() {
     });
     let err = ai.generate().prompt("x").await.unwrap_err();
     assert!(
-        matches!(&err, GenkitError::MissingMessage { model, finish } if model == "pm" && finish == "other"),
+        matches!(&err, GenkitError::MissingMessage { model, finish, .. } if model == "pm" && finish == "other"),
         "{err:?}"
     );
 }

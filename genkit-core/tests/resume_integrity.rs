@@ -513,7 +513,9 @@ async fn an_answer_for_a_tool_the_resuming_call_does_not_have_is_a_typed_error()
         .await
         .unwrap_err();
     match &e {
-        GenkitError::ToolNotFound { request, available } => {
+        GenkitError::ToolNotFound {
+            request, available, ..
+        } => {
             assert_eq!(request.name, "ask_question");
             assert_eq!(available, &["lookup".to_owned()]);
         }

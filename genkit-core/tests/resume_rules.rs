@@ -172,7 +172,7 @@ async fn an_interrupt_left_unanswered_is_rejected() {
         .tools(["ask_question"])
         .await
         .unwrap_err();
-    let GenkitError::UnresolvedToolRequest { request } = &err else {
+    let GenkitError::UnresolvedToolRequest { request, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(
@@ -202,6 +202,7 @@ async fn unmatched_respond_is_rejected() {
         kind,
         request,
         pending,
+        ..
     } = &err
     else {
         panic!("{err:?}")

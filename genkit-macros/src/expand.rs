@@ -147,6 +147,7 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
         }
 
         #(#cfgs)*
+        #[automatically_derived]
         impl ::core::ops::Deref for #ident {
             type Target = #tool_ty;
 
@@ -166,6 +167,7 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
         }
 
         #(#cfgs)*
+        #[automatically_derived]
         impl #krate::TypedTool for #ident {
             type Input = #input;
             type Output = #output;

@@ -1,4 +1,4 @@
-//! The HTTP path (issue 8): genkit-openai against a local, instant OpenAI-compatible server,
+//! The HTTP path: genkit-openai against a local, instant OpenAI-compatible server,
 //! next to a raw `reqwest` client sending the same request bodies and parsing the same
 //! responses, at concurrency 1, 64 and 512, plain and streamed.
 //!
@@ -19,11 +19,11 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, Criterion, Throughput};
-use futures::future::{join_all, BoxFuture};
+use futures::future::join_all;
 use futures::StreamExt;
 use genkit_core::prelude::*;
 use genkit_core::{ChunkSink, GenerateResponseChunk, Model, ModelContext, ModelRequest};
@@ -335,14 +335,6 @@ impl Wire {
     }
 }
 
-/// A chunk sink appending the text of every chunk to `into`.
-fn text_sink(into: Arc<Mutex<String>>) -> ChunkSink {
-    Arc::new(move |c: GenerateResponseChunk| -> BoxFuture<'static, ()> {
-        into.lock().expect("sink").push_str(&c.text());
-        Box::pin(async {})
-    })
-}
-
 async fn model_plain(model: &OpenAIModel, request: &ModelRequest) -> String {
     let r = model
         .generate(request, ModelContext::new())
@@ -352,11 +344,18 @@ async fn model_plain(model: &OpenAIModel, request: &ModelRequest) -> String {
 }
 
 async fn model_streamed(model: &OpenAIModel, request: &ModelRequest) -> String {
-    let streamed = Arc::new(Mutex::new(String::new()));
-    let ctx = ModelContext::new().with_chunks(text_sink(Arc::clone(&streamed)));
-    let r = model.generate(request, ctx).await.expect("generate");
+    let (sink, mut chunks) = ChunkSink::<GenerateResponseChunk>::channel(16);
+    let ctx = ModelContext::new().with_chunks(sink);
+    let collect = async {
+        let mut text = String::new();
+        while let Some(c) = chunks.recv().await {
+            text.push_str(&c.text());
+        }
+        text
+    };
+    let (r, text) = futures::join!(model.generate(request, ctx), collect);
+    let r = r.expect("generate");
     assert_eq!(r.message.expect("message").text(), ANSWER);
-    let text = streamed.lock().expect("sink").clone();
     text
 }
 

@@ -499,11 +499,7 @@ impl OpenAIError {
 
     /// The error as Genkit sees it: [`GenkitError::Model`] with the mapped status.
     pub(crate) fn into_genkit(self, model: &str) -> GenkitError {
-        GenkitError::Model {
-            model: model.to_owned(),
-            status: self.status(),
-            source: Box::new(self),
-        }
+        GenkitError::model(model, self.status(), self)
     }
 }
 
@@ -569,6 +565,7 @@ mod tests {
                 model,
                 status,
                 source,
+                ..
             } => {
                 assert_eq!(model, "openai/gpt-4o-mini");
                 assert_eq!(status, Status::ResourceExhausted);

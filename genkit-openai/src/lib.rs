@@ -48,6 +48,7 @@
 //! and a [size limit](OpenAIBuilder::max_response_bytes), and the API key is scrubbed from
 //! every text a server sent before it reaches an error, a log line or a trace.
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

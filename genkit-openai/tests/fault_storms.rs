@@ -1,4 +1,4 @@
-//! The plugin under injected faults at load (issue 8): many calls in flight at once against a
+//! The plugin under injected faults at load: many calls in flight at once against a
 //! local keep-alive server that answers each call by its own script. 429 storms with
 //! `Retry-After`, 5xx bursts, connections reset mid-stream and mid-body, slow answers hitting
 //! the timeout, refused connections.

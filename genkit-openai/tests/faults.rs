@@ -47,6 +47,7 @@ fn unwrap_model_error(e: &GenkitError) -> (Status, &OpenAIError) {
             model,
             status,
             source,
+            ..
         } => {
             assert_eq!(model, "test/gpt-4o-mini");
             let inner = source

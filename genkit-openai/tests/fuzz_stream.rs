@@ -1,4 +1,4 @@
-//! Fuzzing the streaming path with proptest (issue 8): the SSE parser and the tool-call delta
+//! Fuzzing the streaming path with proptest: the SSE parser and the tool-call delta
 //! accumulator, over arbitrary byte streams cut at arbitrary points.
 //!
 //! Both are private to the plugin, so they are driven through its public streaming path: a

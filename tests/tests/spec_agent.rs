@@ -128,10 +128,7 @@ fn agents() -> Vec<Agent<Custom>> {
         "customAgentFailing",
         |sess: SessionRunner<Custom>| async move {
             sess.run(|_input, _turn| async move {
-                Err::<TurnResult, _>(genkit_core::GenkitError::Other {
-                    status: genkit_core::Status::Internal,
-                    message: "intentional failure".into(),
-                })
+                Err::<TurnResult, _>(genkit_core::GenkitError::internal("intentional failure"))
             })
             .await?;
             Ok(AgentResult {

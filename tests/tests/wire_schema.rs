@@ -10,7 +10,6 @@ mod genkit_data;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures::future::BoxFuture;
 use genkit_core::testing::{EchoModel, ProgrammableModel};
 use genkit_core::{
     tool_response, tool_restart, ChunkSink, DocumentData, FinishReason, GenerateActionOptions,
@@ -625,12 +624,7 @@ async fn generate_response_chunks_validate_including_streamed_ones() {
     );
 
     // chunks a model really streams
-    let got: Arc<Mutex<Vec<GenerateResponseChunk>>> = Arc::default();
-    let sink_got = Arc::clone(&got);
-    let sink: ChunkSink = Arc::new(move |c: GenerateResponseChunk| -> BoxFuture<'static, ()> {
-        sink_got.lock().unwrap().push(c);
-        Box::pin(async {})
-    });
+    let (sink, mut received) = ChunkSink::channel(1 << 16);
     let request = ModelRequest {
         messages: vec![Message::user("stream me please")],
         ..ModelRequest::default()
@@ -640,7 +634,10 @@ async fn generate_response_chunks_validate_including_streamed_ones() {
         .await
         .unwrap();
     assert_valid(&["ModelResponse", "GenerateResponse"], &response);
-    let chunks = got.lock().unwrap().clone();
+    let mut chunks = Vec::new();
+    while let Ok(c) = received.try_recv() {
+        chunks.push(c);
+    }
     assert!(chunks.len() > 1, "the echo model streams word by word");
     for mut chunk in chunks {
         assert_valid(&["GenerateResponseChunk"], &chunk);

@@ -213,10 +213,10 @@ fn build() -> Result<App, GenkitError> {
         },
     );
     let fail_flow = define_flow("failFlow", |input: String, _ctx: FlowContext| async move {
-        Err::<(), _>(GenkitError::Other {
-            status: Status::Internal,
-            message: format!("boom: {input}"),
-        })
+        Err::<(), _>(GenkitError::with_status(
+            Status::Internal,
+            format!("boom: {input}"),
+        ))
     });
     let slow_flow = define_flow("slowFlow", |ms: u64, _ctx: FlowContext| async move {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -265,10 +265,10 @@ async fn open_sesame(request: RequestData) -> Result<ActionContext, GenkitError>
         Some("open sesame") => Ok(ActionContext::from_json(
             json!({"auth": {"user": "Ali Baba"}}),
         )),
-        _ => Err(GenkitError::Other {
-            status: Status::PermissionDenied,
-            message: "not authorized".to_owned(),
-        }),
+        _ => Err(GenkitError::with_status(
+            Status::PermissionDenied,
+            "not authorized".to_owned(),
+        )),
     }
 }
 

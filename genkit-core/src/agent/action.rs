@@ -14,11 +14,9 @@ use super::chat::ChatRef;
 use super::definition::Agent;
 use super::error::AgentError;
 use crate::action::{Action, ActionDescriptor, ActionKind};
-use crate::context::ActionContext;
 use crate::error::GenkitError;
-use crate::flow::scope;
 use crate::genkit::GenkitBuilder;
-use crate::status::Status;
+use crate::run::RunContext;
 use crate::wire::{
     AgentAbortRequest, AgentAbortResponse, AgentInit, AgentInput, AgentMetadata,
     AgentStateManagement, GetSnapshotRequest, JsonMap,
@@ -38,7 +36,7 @@ struct Invoke {
 }
 
 type Run =
-    dyn Fn(Value, ActionContext) -> BoxFuture<'static, Result<Value, GenkitError>> + Send + Sync;
+    dyn Fn(Value, RunContext) -> BoxFuture<'static, Result<Value, GenkitError>> + Send + Sync;
 
 struct AgentAction {
     descriptor: ActionDescriptor,
@@ -50,12 +48,8 @@ impl Action for AgentAction {
         &self.descriptor
     }
 
-    fn run_json(
-        &self,
-        input: Value,
-        context: ActionContext,
-    ) -> BoxFuture<'_, Result<Value, GenkitError>> {
-        (self.run)(input, context)
+    fn run_json(&self, input: Value, ctx: RunContext) -> BoxFuture<'_, Result<Value, GenkitError>> {
+        (self.run)(input, ctx)
     }
 }
 
@@ -104,19 +98,12 @@ where
         let agent = self.clone();
         let invoke = AgentAction {
             descriptor: self.descriptor("agent"),
-            run: Box::new(move |input, context| {
+            run: Box::new(move |input, ctx: RunContext| {
                 let agent = agent.clone();
                 Box::pin(async move {
-                    let scope::Scope { genkit, chunks } = scope::current();
-                    let Some(ai) = genkit else {
-                        return Err(GenkitError::Other {
-                            status: Status::FailedPrecondition,
-                            message: format!(
-                                "agent '{}' must run on a Genkit instance",
-                                agent.name()
-                            ),
-                        });
-                    };
+                    let ai = ctx.genkit().clone();
+                    let chunks = ctx.chunks().cloned();
+                    let context = ctx.context().clone();
                     let call: Invoke = parse("the agent invocation", input)?;
                     let mut inputs = call.inputs.unwrap_or_default();
                     inputs.extend(call.input);
@@ -124,7 +111,7 @@ where
                     let forward = async move {
                         while let Some(chunk) = rx.recv().await {
                             if let (Some(sink), Ok(v)) = (&chunks, serde_json::to_value(chunk)) {
-                                sink(v).await;
+                                sink.send(v).await;
                             }
                         }
                     };

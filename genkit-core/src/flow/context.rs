@@ -1,19 +1,32 @@
 //! [`FlowContext`]: what a running flow knows and can do besides its input.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use serde::Serialize;
+use serde_json::Value;
 use tracing::Instrument;
 
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
+use crate::run::{Cancellation, ChunkSink};
 use crate::trace::{self, SpanType};
 
-/// Where a flow's chunks go.
-pub(crate) type ChunkFn<S> = Arc<dyn Fn(S) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Where a flow's chunks go: a typed caller ([`Flow::stream`](super::Flow::stream)) gets them as
+/// they are, a caller through the dispatcher as JSON.
+pub(crate) enum FlowChunks<S> {
+    Typed(ChunkSink<S>),
+    Json(ChunkSink<Value>),
+}
+
+impl<S> Clone for FlowChunks<S> {
+    fn clone(&self) -> Self {
+        match self {
+            FlowChunks::Typed(s) => FlowChunks::Typed(s.clone()),
+            FlowChunks::Json(s) => FlowChunks::Json(s.clone()),
+        }
+    }
+}
 
 /// The context of one flow run: the Genkit instance running it, the caller's context (auth and
 /// the like), the stream to send chunks of type `S` to, and traced steps.
@@ -36,7 +49,8 @@ pub(crate) type ChunkFn<S> = Arc<dyn Fn(S) -> BoxFuture<'static, ()> + Send + Sy
 pub struct FlowContext<S = ()> {
     pub(crate) genkit: Genkit,
     pub(crate) context: ActionContext,
-    pub(crate) chunks: Option<ChunkFn<S>>,
+    pub(crate) chunks: Option<FlowChunks<S>>,
+    pub(crate) cancel: Cancellation,
 }
 
 impl<S> Clone for FlowContext<S> {
@@ -45,6 +59,7 @@ impl<S> Clone for FlowContext<S> {
             genkit: self.genkit.clone(),
             context: self.context.clone(),
             chunks: self.chunks.clone(),
+            cancel: self.cancel.clone(),
         }
     }
 }
@@ -78,10 +93,26 @@ impl<S> FlowContext<S> {
 
     /// Sends a chunk to a streaming caller, waiting while it is behind; does nothing when the
     /// caller does not stream.
-    pub async fn send_chunk(&self, chunk: S) {
-        if let Some(sink) = &self.chunks {
-            sink(chunk).await;
+    pub async fn send_chunk(&self, chunk: S)
+    where
+        S: Serialize,
+    {
+        match &self.chunks {
+            Some(FlowChunks::Typed(sink)) => sink.send(chunk).await,
+            Some(FlowChunks::Json(sink)) => match serde_json::to_value(chunk) {
+                Ok(v) => sink.send(v).await,
+                Err(e) => {
+                    tracing::warn!(target: "genkit_core::flow", "flow chunk is not JSON: {e}")
+                }
+            },
+            None => {}
         }
+    }
+
+    /// The caller's cancellation signal (the Developer UI's cancel button, ...): a long flow
+    /// may watch it to stop cleanly. Dropping the run cancels it in any case.
+    pub fn cancellation(&self) -> &Cancellation {
+        &self.cancel
     }
 
     /// Runs `step` as a named step of the flow, recorded as its own span (`flowStep`) with the

@@ -27,13 +27,12 @@
 //! let text = greet.run(&ai, Greeting { name: "Ada".into() }).await?;
 //! assert!(text.contains("Hello, Ada!"));
 //! // the same flow, as a registered action, from JSON
-//! let json = ai.run_action("/flow/greet", serde_json::json!({"name": "Ada"}), Default::default()).await?;
+//! let json = ai.run_action("/flow/greet", serde_json::json!({"name": "Ada"}), ActionContext::new()).await?;
 //! assert_eq!(json, serde_json::json!(text));
 //! # Ok(()) }
 //! ```
 
 mod context;
-pub(crate) mod scope;
 mod stream;
 
 use std::future::Future;
@@ -53,11 +52,10 @@ use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::{Genkit, GenkitBuilder};
+use crate::run::{Cancellation, RunContext};
 use crate::schema::{schema_for, Validator};
-use crate::status::Status;
 use crate::trace::{self, SpanType};
-use context::ChunkFn;
-use scope::{JsonSink, Scope, Scoped};
+use context::FlowChunks;
 
 type Body<I, O, S> =
     dyn Fn(I, FlowContext<S>) -> BoxFuture<'static, Result<O, GenkitError>> + Send + Sync;
@@ -164,9 +162,9 @@ where
         let json_inner = Arc::clone(&inner);
         let action = Arc::new(FlowAction {
             descriptor,
-            run: Box::new(move |input, context, genkit, chunks| {
+            run: Box::new(move |input, ctx| {
                 let inner = Arc::clone(&json_inner);
-                Box::pin(async move { inner.run_json(input, context, genkit, chunks).await })
+                Box::pin(async move { inner.run_json(input, ctx).await })
             }),
         });
         Self { inner, action }
@@ -185,7 +183,10 @@ where
         input: I,
         context: ActionContext,
     ) -> Result<O, GenkitError> {
-        self.inner.run_typed(input, context, ai.clone(), None).await
+        let ctx = self
+            .inner
+            .context(ai.clone(), context, None, Cancellation::never());
+        self.inner.run_typed(input, ctx).await
     }
 
     /// Runs the flow on `input`, streaming its chunks; dropping the stream cancels the flow.
@@ -202,9 +203,15 @@ where
     ) -> FlowStream<S, O> {
         let inner = Arc::clone(&self.inner);
         let ai = ai.clone();
-        FlowStream::new(
-            move |sink| async move { inner.run_typed(input, context, ai, Some(sink)).await },
-        )
+        FlowStream::new(move |sink| async move {
+            let ctx = inner.context(
+                ai,
+                context,
+                Some(FlowChunks::Typed(sink)),
+                Cancellation::never(),
+            );
+            inner.run_typed(input, ctx).await
+        })
     }
 }
 
@@ -239,52 +246,41 @@ where
     O: Serialize + Send + 'static,
     S: Serialize + Send + 'static,
 {
-    /// Runs the body in `span` with `genkit` in scope (and no chunk sink: a nested action must
-    /// not stream into this flow's caller).
-    async fn run_body(
+    fn context(
         &self,
-        span: &Span,
-        input: I,
-        context: ActionContext,
         genkit: Genkit,
-        chunks: Option<ChunkFn<S>>,
-    ) -> Result<O, GenkitError> {
-        let scope = Scope {
-            genkit: Some(genkit.clone()),
-            chunks: None,
-        };
-        let ctx = FlowContext {
+        context: ActionContext,
+        chunks: Option<FlowChunks<S>>,
+        cancel: Cancellation,
+    ) -> FlowContext<S> {
+        FlowContext {
             genkit,
             context,
             chunks,
-        };
-        let result = Scoped::new(scope, (self.body)(input, ctx))
-            .instrument(span.clone())
-            .await;
+            cancel,
+        }
+    }
+
+    /// Runs the body in `span`.
+    async fn run_body(&self, span: &Span, input: I, ctx: FlowContext<S>) -> Result<O, GenkitError> {
+        let result = (self.body)(input, ctx).instrument(span.clone()).await;
         trace::record_result(span, &result);
         result
     }
 
-    async fn run_typed(
-        &self,
-        input: I,
-        context: ActionContext,
-        genkit: Genkit,
-        chunks: Option<ChunkFn<S>>,
-    ) -> Result<O, GenkitError> {
-        let span = flow_span(&self.descriptor.name, &input, &context);
-        self.run_body(&span, input, context, genkit, chunks).await
+    async fn run_typed(&self, input: I, ctx: FlowContext<S>) -> Result<O, GenkitError> {
+        let span = flow_span(&self.descriptor.name, &input, &ctx.context);
+        self.run_body(&span, input, ctx).await
     }
 
     fn parse_input(&self, input: Value) -> Result<I, GenkitError> {
         let input = if is_unit::<I>() { Value::Null } else { input };
         if !is_unit::<I>() {
             if let Err(violations) = self.input.check(&input) {
-                return Err(GenkitError::InvalidArgument(format!(
-                    "flow '{}': input does not match the flow's input schema: {}",
-                    self.descriptor.name,
-                    violations.join("; ")
-                )));
+                return Err(GenkitError::FlowInputInvalid {
+                    flow: self.descriptor.name.clone(),
+                    violations,
+                });
             }
         }
         I::deserialize(input).map_err(|e| {
@@ -292,14 +288,10 @@ where
         })
     }
 
-    async fn run_json(
-        &self,
-        input: Value,
-        context: ActionContext,
-        genkit: Genkit,
-        chunks: Option<JsonSink>,
-    ) -> Result<Value, GenkitError> {
-        let span = flow_span(&self.descriptor.name, &input, &context);
+    /// A run through the dispatcher: the run context gives the instance, the caller's
+    /// context, the sink (chunks go out as JSON) and cancellation.
+    async fn run_json(&self, input: Value, run: RunContext) -> Result<Value, GenkitError> {
+        let span = flow_span(&self.descriptor.name, &input, run.context());
         let parsed = match self.parse_input(input) {
             Ok(i) => i,
             Err(e) => {
@@ -307,37 +299,24 @@ where
                 return Err(e);
             }
         };
-        let chunks: Option<ChunkFn<S>> = chunks.map(|sink| {
-            Arc::new(move |chunk: S| match serde_json::to_value(chunk) {
-                Ok(v) => sink(v),
-                Err(e) => {
-                    tracing::warn!(target: "genkit_core::flow", "flow chunk is not JSON: {e}");
-                    Box::pin(async {}) as BoxFuture<'static, ()>
-                }
-            }) as ChunkFn<S>
-        });
-        let output = self
-            .run_body(&span, parsed, context, genkit, chunks)
-            .await?;
+        let chunks = run.chunks().cloned().map(FlowChunks::Json);
+        let cancel = run.cancellation().clone();
+        let (genkit, options) = run.into_parts();
+        let ctx = self.context(genkit, options.context().clone(), chunks, cancel);
+        let output = self.run_body(&span, parsed, ctx).await?;
         serde_json::to_value(output).map_err(|e| {
             GenkitError::json(format!("the output of flow '{}'", self.descriptor.name), e)
         })
     }
 }
 
-type JsonRun = dyn Fn(
-        Value,
-        ActionContext,
-        Genkit,
-        Option<JsonSink>,
-    ) -> BoxFuture<'static, Result<Value, GenkitError>>
-    + Send
-    + Sync;
+type JsonRun =
+    dyn Fn(Value, RunContext) -> BoxFuture<'static, Result<Value, GenkitError>> + Send + Sync;
 
 /// A flow seen as a JSON action (`/flow/<name>`).
 ///
 /// Run through [`Genkit::run_action`] (or by the Developer UI), it takes the running Genkit
-/// instance, and the caller's chunk sink when there is one, from the run scope.
+/// instance, the caller's context and chunk sink from its [`RunContext`].
 ///
 /// ```
 /// use genkit_core::flow::{define_flow, FlowContext};
@@ -364,24 +343,12 @@ impl Action for FlowAction {
         &self.descriptor
     }
 
-    fn run_json(
-        &self,
-        input: Value,
-        context: ActionContext,
-    ) -> BoxFuture<'_, Result<Value, GenkitError>> {
-        Box::pin(async move {
-            let Scope { genkit, chunks } = scope::current();
-            let Some(genkit) = genkit else {
-                return Err(GenkitError::Other {
-                    status: Status::FailedPrecondition,
-                    message: format!(
-                        "flow '{}' must run on a Genkit instance: use Genkit::run_action or Flow::run",
-                        self.descriptor.name
-                    ),
-                });
-            };
-            (self.run)(input, context, genkit, chunks).await
-        })
+    fn run_json(&self, input: Value, ctx: RunContext) -> BoxFuture<'_, Result<Value, GenkitError>> {
+        (self.run)(input, ctx)
+    }
+
+    fn traces_itself(&self) -> bool {
+        true
     }
 }
 
@@ -407,6 +374,7 @@ impl GenkitBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Status;
     use futures::StreamExt;
     use serde_json::json;
 
@@ -493,7 +461,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn json_runs_stream_into_the_scope_sink_but_nested_actions_do_not() {
+    async fn json_runs_stream_into_the_run_sink_but_nested_actions_do_not() {
         let inner = define_flow(
             "inner",
             |_: (), ctx: FlowContext<&'static str>| async move {
@@ -517,47 +485,44 @@ mod tests {
             .flow(outer.clone())
             .build()
             .unwrap();
-        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink: JsonSink = {
-            let got = Arc::clone(&got);
-            Arc::new(move |v| {
-                got.lock().unwrap().push(v);
-                Box::pin(async {})
-            })
-        };
-        let action = ai.registry().action("/flow/outer").unwrap().clone();
-        let scope = Scope {
-            genkit: Some(ai.clone()),
-            chunks: Some(sink),
-        };
-        let out = Scoped::new(
-            scope,
-            action.run_json(Value::Null, ActionContext::default()),
-        )
-        .await
-        .unwrap();
+        let (sink, mut chunks) = crate::ChunkSink::channel(16);
+        let out = ai
+            .run_action(
+                "/flow/outer",
+                Value::Null,
+                crate::RunOptions::default().with_chunks(sink),
+            )
+            .await
+            .unwrap();
         assert_eq!(out, json!(1));
-        assert_eq!(*got.lock().unwrap(), vec![json!("outer chunk")]);
+        assert_eq!(chunks.recv().await, Some(json!("outer chunk")));
+        assert!(chunks.try_recv().is_err());
     }
 
     #[tokio::test]
-    async fn a_flow_action_outside_any_instance_fails_cleanly() {
-        let f = define_flow("lonely", |_: (), _ctx: FlowContext| async move { Ok(()) });
-        let err = f
-            .action()
-            .run_json(Value::Null, ActionContext::default())
+    async fn a_flow_sees_the_callers_cancellation() {
+        let f = define_flow("wait", |_: (), ctx: FlowContext| async move {
+            ctx.cancellation().cancelled().await;
+            Ok("stopped")
+        });
+        let ai = instance(&f);
+        let cancel = Cancellation::new();
+        cancel.cancel();
+        let out = ai
+            .run_action(
+                "/flow/wait",
+                Value::Null,
+                crate::RunOptions::default().with_cancellation(cancel),
+            )
             .await
-            .unwrap_err();
-        assert_eq!(err.status(), Status::FailedPrecondition);
+            .unwrap();
+        assert_eq!(out, json!("stopped"));
     }
 
     #[tokio::test]
     async fn errors_keep_their_status() {
         let f = define_flow("deny", |_: (), _ctx: FlowContext| async move {
-            Err::<(), _>(GenkitError::Other {
-                status: Status::PermissionDenied,
-                message: "no".into(),
-            })
+            Err::<(), _>(GenkitError::with_status(Status::PermissionDenied, "no"))
         });
         let ai = instance(&f);
         let err = f.run(&ai, ()).await.unwrap_err();

@@ -3,15 +3,18 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::instrument;
 use super::resume::{resume, Resumed};
 use super::tool_calls::{run_turn, CallEnv, ToolErrorMode, ToolSet, TurnOutcome};
 use super::GenerateResponse;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
-use crate::model::{ChunkSink, ModelContext};
+use crate::model::ModelContext;
 use crate::output::OutputPlan;
 use crate::protocol;
+use crate::run::{ChunkSink, Stamped};
+use crate::schema::Validator;
 use crate::tool::ToolAction;
 use crate::wire::{
     FinishReason, GenerateActionOptions, GenerateResponseChunk, Message, ModelRequest,
@@ -31,33 +34,14 @@ pub(crate) struct Call {
     pub extra_tools: Vec<Arc<ToolAction>>,
     pub context: ActionContext,
     pub tool_errors: ToolErrorMode,
+    /// The output type's validator, compiled once per type.
+    pub output_validator: Option<Validator>,
     pub chunks: Option<ChunkSink>,
-}
-
-/// Wraps the caller's sink so every chunk carries `role` and the message `index`.
-fn sink_for(outer: &Option<ChunkSink>, role: Role, index: u32) -> Option<ChunkSink> {
-    let outer = outer.clone()?;
-    Some(Arc::new(move |mut chunk: GenerateResponseChunk| {
-        chunk.role.get_or_insert(role);
-        chunk.index = Some(index);
-        outer(chunk)
-    }))
-}
-
-/// The sink a model streams into: like [`sink_for`], and protocol metadata the model wrote is
-/// removed from every chunk, as it is from the final message, so a chunk cannot forge an
-/// interrupt either.
-fn model_sink_for(outer: &Option<ChunkSink>, index: u32) -> Option<ChunkSink> {
-    let inner = sink_for(outer, Role::Model, index)?;
-    Some(Arc::new(move |mut chunk: GenerateResponseChunk| {
-        protocol::strip_engine_metadata(&mut chunk.content);
-        inner(chunk)
-    }))
 }
 
 async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Part>) {
     if let Some(sink) = sink {
-        sink(GenerateResponseChunk {
+        sink.send(GenerateResponseChunk {
             role: Some(role),
             index: Some(index),
             content,
@@ -71,7 +55,7 @@ async fn emit(sink: &Option<ChunkSink>, role: Role, index: u32, content: Vec<Par
 /// metadata included, as an aggregated chunk (it replaces what was streamed for that index).
 async fn emit_interrupted(sink: &Option<ChunkSink>, index: u32, message: &Message) {
     if let Some(sink) = sink {
-        sink(GenerateResponseChunk {
+        sink.send(GenerateResponseChunk {
             role: Some(message.role),
             index: Some(index),
             content: message.content.clone(),
@@ -115,8 +99,8 @@ fn assign_refs(message: &mut Message) {
 }
 
 pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
-    // issue 7 (tracing): the whole call is one `generate` span
-    crate::trace::generate(call, |call| run_loop(ai, call)).await
+    // the whole call is one `generate` span
+    instrument::generate(call, |call| run_loop(ai, call)).await
 }
 
 async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
@@ -125,6 +109,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         extra_tools,
         context,
         tool_errors,
+        output_validator,
         chunks,
     } = call;
     let model_name = options
@@ -150,7 +135,12 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     }
     let tools = ToolSet::new(tools)?;
     let plan = match &options.output {
-        Some(config) => OutputPlan::resolve(Some(config), &model.info(), !tools.is_empty())?,
+        Some(config) => OutputPlan::resolve(
+            Some(config),
+            output_validator,
+            &model.info(),
+            !tools.is_empty(),
+        )?,
         None => None,
     };
     let format = plan.as_ref().map(|p| p.format);
@@ -182,7 +172,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             tools: &tools,
             context: &context,
             mode: ToolErrorMode::Fail,
-            progress: sink_for(&chunks, Role::Tool, index),
+            progress: Stamped::new(&chunks, Role::Tool, index),
         };
         match resume(&mut request.messages, answers, &env, seal.is_some()).await? {
             Resumed::Answered => {
@@ -215,13 +205,11 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     let return_tool_requests = options.return_tool_requests.unwrap_or(false);
     let mut turn: u32 = 0;
     loop {
-        let mut model_ctx = ModelContext::new().with_context(context.clone());
-        if let Some(sink) = model_sink_for(&chunks, index) {
-            model_ctx = model_ctx.with_chunks(sink);
-        }
-        // issue 7 (tracing): each model call is a model span
+        let model_ctx = ModelContext::new()
+            .with_context(context.clone())
+            .with_stamped(Stamped::model(&chunks, index));
         let mut response =
-            crate::trace::model_call(&model_name, &request, model.generate(&request, model_ctx))
+            instrument::model_call(&model_name, &request, model.generate(&request, model_ctx))
                 .await?;
         let Some(mut message) = response.message.take() else {
             return Err(GenkitError::MissingMessage {
@@ -259,13 +247,15 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         if !message.has_tool_requests() || return_tool_requests {
             let checked = match &plan {
                 // output is validated on a final answer only, never on a tool turn
-                Some(plan) if !message.has_tool_requests() => plan.check(&message.text()).err(),
+                Some(plan) if !message.has_tool_requests() => Some(plan.check(&message.text())),
                 _ => None,
             };
             let done = finish(request, message, response).with_format(format);
             return match checked {
                 None => Ok(done),
-                Some((reason, violations)) => Err(GenkitError::OutputInvalid {
+                // parsed once, here, and kept for `output()`
+                Some(Ok(output)) => Ok(done.with_output(output)),
+                Some(Err((reason, violations))) => Err(GenkitError::OutputInvalid {
                     reason,
                     violations,
                     response: Box::new(done),
@@ -284,7 +274,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             tools: &tools,
             context: &context,
             mode: tool_errors,
-            progress: sink_for(&chunks, Role::Tool, index + 1),
+            progress: Stamped::new(&chunks, Role::Tool, index + 1),
         };
         match run_turn(&mut message, &env).await? {
             TurnOutcome::Interrupted => {

@@ -1,6 +1,8 @@
 //! `generate`: one call that runs the whole tool loop, pauses on interrupts, and resumes.
 
+mod action;
 mod engine;
+pub(crate) mod instrument;
 mod response;
 mod resume;
 mod stream;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+pub(crate) use action::GenerateAction;
 pub use engine::DEFAULT_MAX_TURNS;
 pub(crate) use engine::{run, Call};
 pub use response::GenerateResponse;
@@ -22,8 +25,9 @@ pub use tool_calls::ToolErrorMode;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
-use crate::model::ChunkSink;
 use crate::output::OutputFormat;
+use crate::run::ChunkSink;
+use crate::schema::{type_schema, TypeSchema};
 use crate::tool::{IntoTool, ToolAction};
 use crate::wire::{
     DocumentData, GenerateActionOptions, GenerateActionOutputConfig, JsonMap, Message, Part,
@@ -56,6 +60,8 @@ pub struct GenerateBuilder {
     extra_tools: Vec<Arc<ToolAction>>,
     context: ActionContext,
     tool_errors: ToolErrorMode,
+    /// The schema and validator of `.output::<T>()`, built once per type.
+    output_type: Option<Arc<TypeSchema>>,
     error: Option<GenkitError>,
 }
 
@@ -77,6 +83,7 @@ impl GenerateBuilder {
             extra_tools: Vec::new(),
             context: ActionContext::default(),
             tool_errors: ToolErrorMode::default(),
+            output_type: None,
             error: None,
         }
     }
@@ -100,6 +107,7 @@ impl GenerateBuilder {
     /// Starts from wire options (for example a `/util/generate` input).
     pub fn options(mut self, options: GenerateActionOptions) -> Self {
         self.options = options;
+        self.output_type = None;
         self
     }
 
@@ -247,14 +255,19 @@ impl GenerateBuilder {
     /// assert_eq!(movie.year, 1979);
     /// # Ok(()) }
     /// ```
-    pub fn output<T: schemars::JsonSchema>(mut self) -> Self {
-        self.output_mut().json_schema = Some(crate::schema::schema_for::<T>());
+    ///
+    /// The schema is derived and its validator compiled once per type, then shared by every call.
+    pub fn output<T: schemars::JsonSchema + 'static>(mut self) -> Self {
+        let typed = type_schema::<T>();
+        self.output_mut().json_schema = Some(typed.schema.clone());
+        self.output_type = Some(typed);
         self
     }
 
     /// Asks for structured output following a JSON schema given at run time.
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.output_mut().json_schema = Some(schema);
+        self.output_type = None;
         self
     }
 
@@ -299,15 +312,15 @@ impl GenerateBuilder {
     /// Runs the call streaming: chunks as they arrive, then the response. Dropping the
     /// stream cancels the call (model request and running tools).
     pub fn stream(self) -> GenerateStream {
-        let format = self.options.output.as_ref().and_then(|o| match &o.format {
-            Some(f) => OutputFormat::parse(f).ok(),
-            None => o.json_schema.as_ref().map(|_| OutputFormat::Json),
-        });
-        GenerateStream::new(format, move |sink| {
-            Box::pin(async move {
-                let (ai, call) = self.into_call(Some(sink))?;
-                run(&ai, call).await
-            })
+        // a format that does not parse fails the call itself, with its error
+        let format = self
+            .options
+            .output
+            .as_ref()
+            .and_then(|o| OutputFormat::requested(o).ok().flatten());
+        GenerateStream::new(format, move |sink| async move {
+            let (ai, call) = self.into_call(Some(sink))?;
+            run(&ai, call).await
         })
     }
 
@@ -327,6 +340,7 @@ impl GenerateBuilder {
                 extra_tools: self.extra_tools,
                 context: self.context,
                 tool_errors: self.tool_errors,
+                output_validator: self.output_type.map(|t| t.validator.clone()),
                 chunks,
             },
         ))

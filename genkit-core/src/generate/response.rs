@@ -29,6 +29,8 @@ pub struct GenerateResponse {
     interrupts: OnceLock<Vec<Interrupt>>,
     /// How `output()` parses the text: the requested format, JSON otherwise.
     format: Option<OutputFormat>,
+    /// The final answer parsed (and validated) by the engine, kept so it is parsed once.
+    output: Option<Value>,
 }
 
 impl GenerateResponse {
@@ -63,6 +65,7 @@ impl GenerateResponse {
             response,
             interrupts: OnceLock::new(),
             format: None,
+            output: None,
         }
     }
 
@@ -140,6 +143,11 @@ impl GenerateResponse {
         self.response.finish_message.as_deref()
     }
 
+    /// True when tools paused the loop: answer [`interrupts`](Self::interrupts) and resume.
+    pub fn is_interrupted(&self) -> bool {
+        self.response.finish_reason == Some(FinishReason::Interrupted)
+    }
+
     /// The paused tool requests, in request order; empty unless interrupted.
     pub fn interrupts(&self) -> &[Interrupt] {
         self.interrupts.get_or_init(|| {
@@ -184,9 +192,17 @@ impl GenerateResponse {
         self
     }
 
+    pub(crate) fn with_output(mut self, output: Value) -> Self {
+        self.output = Some(output);
+        self
+    }
+
     /// The structured output as JSON, parsed from the text by the requested format (JSON when
     /// none was requested).
     pub fn output_value(&self) -> Result<Value, GenkitError> {
+        if let Some(parsed) = &self.output {
+            return Ok(parsed.clone());
+        }
         let text = self.text();
         self.format
             .unwrap_or(OutputFormat::Json)
@@ -201,7 +217,14 @@ impl GenerateResponse {
     /// The structured output as `T` (see [`output`](crate::GenerateBuilder::output)). The error
     /// keeps the response, raw text included, when the answer does not conform.
     pub fn output<T: DeserializeOwned>(&self) -> Result<T, GenkitError> {
-        let value = self.output_value()?;
+        let parsed;
+        let value = match &self.output {
+            Some(kept) => kept,
+            None => {
+                parsed = self.output_value()?;
+                &parsed
+            }
+        };
         T::deserialize(value).map_err(|e| GenkitError::OutputInvalid {
             reason: format!("the answer does not fit the Rust type: {e}"),
             violations: Vec::new(),

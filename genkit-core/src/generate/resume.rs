@@ -18,11 +18,11 @@
 use futures::future::join_all;
 use serde_json::Value;
 
-use super::tool_calls::{call_tool, response_part, set_pending, CallEnv, CallOutcome};
+use super::tool_calls::{call_tool, response_part, set_pending, CallEnv};
 use crate::error::{GenkitError, RequestId};
 use crate::protocol;
 use crate::seal::{self, HistorySeal};
-use crate::tool::ToolOutput;
+use crate::tool::{ToolOutcome, ToolOutput};
 use crate::wire::{JsonMap, Message, Part, PartKind, ResumeOptions, Role, ToolRequest};
 
 /// What resuming produced.
@@ -314,7 +314,7 @@ pub(crate) async fn resume(
         let original = restart.metadata_value(protocol::REPLACED_INPUT).cloned();
         match request {
             Some(r) => call_tool(env, r, resumed, original).await,
-            None => Err(GenkitError::InvalidArgument(
+            None => ToolOutcome::Failed(GenkitError::InvalidArgument(
                 "a restart part must be a toolRequest part".to_owned(),
             )),
         }
@@ -327,8 +327,9 @@ pub(crate) async fn resume(
         let Some(restart_request) = restart.as_tool_request().cloned() else {
             continue;
         };
-        match result? {
-            CallOutcome::Output(out) => {
+        match result {
+            ToolOutcome::Failed(e) => return Err(e),
+            ToolOutcome::Output(out) => {
                 mark_resolved(part);
                 if let Some(original) = restart.metadata_value(protocol::REPLACED_INPUT) {
                     // the model sees the input that really ran; the original stays on record
@@ -339,7 +340,7 @@ pub(crate) async fn resume(
                 }
                 outputs[slot] = Some(response_part(&restart_request, out));
             }
-            CallOutcome::Interrupt(payload) => {
+            ToolOutcome::Interrupted(payload) => {
                 let mut metadata: JsonMap = restart.metadata.clone().unwrap_or_default();
                 metadata.remove(protocol::RESUMED);
                 metadata.insert(protocol::INTERRUPT.to_owned(), payload);

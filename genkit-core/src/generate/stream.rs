@@ -1,28 +1,23 @@
 //! [`GenerateStream`]: a generate call that yields chunks as they arrive, then the response.
 //!
-//! The engine runs inside the stream itself, not on a spawned task: dropping the stream drops
-//! the model call and every running tool. Chunks pass through a small bounded queue, so a slow
-//! consumer slows the model down instead of growing a buffer.
+//! The engine runs inside the stream itself (the crate's one stream driver), not on a spawned
+//! task: dropping the stream drops the model call and every running tool. Chunks pass through
+//! the bounded channel of a [`ChunkSink`], so a slow consumer slows the model down instead of
+//! growing a buffer.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use tokio::sync::mpsc;
+use serde_json::Value;
 
 use super::GenerateResponse;
 use crate::error::GenkitError;
-use crate::model::ChunkSink;
 use crate::output::OutputFormat;
+use crate::run::stream::{ended_without_result, Driver};
+use crate::run::ChunkSink;
 use crate::wire::{GenerateResponseChunk, Role};
-use serde_json::Value;
-
-/// How many chunks may wait for the consumer before the producer waits.
-const QUEUE: usize = 16;
-
-type Engine = Pin<Box<dyn Future<Output = Result<GenerateResponse, GenkitError>> + Send>>;
 
 /// A streaming generate call: a [`Stream`] of chunks, then [`response`](Self::response).
 ///
@@ -47,42 +42,30 @@ type Engine = Pin<Box<dyn Future<Output = Result<GenerateResponse, GenkitError>>
 /// ```
 #[must_use = "a stream does nothing unless polled"]
 pub struct GenerateStream {
-    engine: Option<Engine>,
+    driver: Driver<'static, GenerateResponseChunk, Result<GenerateResponse, GenkitError>>,
     format: Option<OutputFormat>,
     /// Text of the model message being streamed, and its index.
     current: (Option<u32>, String),
-    chunks: mpsc::Receiver<GenerateResponseChunk>,
-    result: Option<Result<GenerateResponse, GenkitError>>,
 }
 
 impl std::fmt::Debug for GenerateStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GenerateStream")
-            .field("running", &self.engine.is_some())
+            .field("running", &self.driver.is_running())
             .finish_non_exhaustive()
     }
 }
 
 impl GenerateStream {
     /// Wraps `start`, which runs the engine with the sink it is given.
-    pub(crate) fn new(
-        format: Option<OutputFormat>,
-        start: impl FnOnce(ChunkSink) -> Engine,
-    ) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let sink: ChunkSink = Arc::new(move |chunk| {
-            let tx = tx.clone();
-            Box::pin(async move {
-                // the receiver only goes away with the stream, which also drops the engine
-                let _ = tx.send(chunk).await;
-            })
-        });
+    pub(crate) fn new<F>(format: Option<OutputFormat>, start: impl FnOnce(ChunkSink) -> F) -> Self
+    where
+        F: Future<Output = Result<GenerateResponse, GenkitError>> + Send + 'static,
+    {
         Self {
-            engine: Some(start(sink)),
+            driver: Driver::new(start),
             format,
             current: (None, String::new()),
-            chunks: rx,
-            result: None,
         }
     }
 
@@ -94,7 +77,11 @@ impl GenerateStream {
     }
 
     fn track(&mut self, chunk: &GenerateResponseChunk) {
-        if chunk.role != Some(Role::Model) || chunk.aggregated == Some(true) {
+        // only structured output reads the text so far
+        if self.format.is_none()
+            || chunk.role != Some(Role::Model)
+            || chunk.aggregated == Some(true)
+        {
             return;
         }
         if self.current.0 != chunk.index {
@@ -112,12 +99,9 @@ impl GenerateStream {
     pub async fn response(mut self) -> Result<GenerateResponse, GenkitError> {
         use futures::StreamExt;
         while self.next().await.is_some() {}
-        self.result.take().unwrap_or_else(|| {
-            Err(GenkitError::Other {
-                status: crate::Status::Internal,
-                message: "the generate stream ended without a result".to_owned(),
-            })
-        })
+        self.driver
+            .take_result()
+            .unwrap_or_else(|| Err(ended_without_result()))
     }
 }
 
@@ -126,26 +110,10 @@ impl Stream for GenerateStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            if let Poll::Ready(Some(chunk)) = this.chunks.poll_recv(cx) {
-                this.track(&chunk);
-                return Poll::Ready(Some(chunk));
-            }
-            let Some(engine) = this.engine.as_mut() else {
-                // finished: hand out what is still queued, then end
-                let rest = this.chunks.try_recv().ok();
-                if let Some(chunk) = &rest {
-                    this.track(chunk);
-                }
-                return Poll::Ready(rest);
-            };
-            match engine.as_mut().poll(cx) {
-                Poll::Ready(result) => {
-                    this.result = Some(result);
-                    this.engine = None;
-                }
-                Poll::Pending => return Poll::Pending,
-            }
+        let next = this.driver.poll_chunk(cx);
+        if let Poll::Ready(Some(chunk)) = &next {
+            this.track(chunk);
         }
+        next
     }
 }

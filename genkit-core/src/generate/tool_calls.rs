@@ -1,19 +1,16 @@
-//! Running the tool requests of one model message: validation, concurrency, panics, interrupts.
+//! Running the tool requests of one model message: concurrency, answers ordered by request,
+//! interrupts. Each request runs through the tool's own primitive, [`ToolAction::call`].
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use futures::FutureExt;
 use serde_json::{json, Value};
 
 use crate::context::ActionContext;
 use crate::error::{GenkitError, RequestId};
-use crate::model::ChunkSink;
 use crate::protocol;
-use crate::tool::{
-    run_error, RunError, ToolAction, ToolContext, ToolError, ToolErrorKind, ToolOutput,
-};
+use crate::run::Stamped;
+use crate::tool::{ToolAction, ToolContext, ToolOutcome, ToolOutput};
 use crate::wire::{Message, Part, Role, ToolRequest, ToolResponse};
 
 /// What to do when the model asks for a tool that does not exist, or sends arguments that do
@@ -69,134 +66,58 @@ impl ToolSet {
     }
 }
 
-/// How one tool request ended.
-pub(crate) enum CallOutcome {
-    /// The tool answered (or, in `ReturnToModel` mode, an error answer for the model).
-    Output(ToolOutput),
-    /// The tool paused the loop with this payload.
-    Interrupt(Value),
-}
-
 /// Everything a tool call needs besides the request.
 #[derive(Clone)]
 pub(crate) struct CallEnv<'a> {
     pub tools: &'a ToolSet,
     pub context: &'a ActionContext,
     pub mode: ToolErrorMode,
-    pub progress: Option<ChunkSink>,
+    pub progress: Option<Stamped>,
 }
 
-fn model_error(env: &CallEnv<'_>, error: GenkitError) -> Result<CallOutcome, GenkitError> {
+/// In `ReturnToModel` mode, what the model got wrong (an unknown tool, arguments that are not
+/// JSON or fail the schema) becomes the tool's answer, so the model can correct itself.
+fn for_model(env: &CallEnv<'_>, error: GenkitError) -> ToolOutcome {
+    let correctable = matches!(
+        error,
+        GenkitError::ToolNotFound { .. }
+            | GenkitError::ToolInputNotJson { .. }
+            | GenkitError::ToolInputInvalid { .. }
+    );
     match env.mode {
-        ToolErrorMode::Fail => Err(error),
-        ToolErrorMode::ReturnToModel => Ok(CallOutcome::Output(ToolOutput {
-            output: json!({ "error": error.to_string() }),
-            content: None,
-        })),
-    }
-}
-
-/// Models sometimes send arguments as a JSON string; parse it when the schema wants otherwise.
-fn normalize_input(
-    tool: &ToolAction,
-    id: &RequestId,
-    input: Option<&Value>,
-) -> Result<Value, GenkitError> {
-    let input = match input {
-        None | Some(Value::Null) => return Ok(json!({})),
-        Some(v) => v,
-    };
-    if let Value::String(raw) = input {
-        if tool.check_input(input).is_err() {
-            return serde_json::from_str(raw).map_err(|source| GenkitError::ToolInputNotJson {
-                request: id.clone(),
-                raw: raw.clone(),
-                source,
-            });
+        ToolErrorMode::ReturnToModel if correctable => {
+            ToolOutcome::Output(ToolOutput::new(json!({ "error": error.to_string() })))
         }
+        _ => ToolOutcome::Failed(error),
     }
-    Ok(input.clone())
 }
 
-/// Runs one tool request: resolve the tool, validate the input, run the body (catching panics),
-/// check the output.
+/// Runs one tool request through the tool's primitive ([`ToolAction::call`]).
 pub(crate) async fn call_tool(
     env: &CallEnv<'_>,
     request: &ToolRequest,
     resumed: Option<Value>,
     original_input: Option<Value>,
-) -> Result<CallOutcome, GenkitError> {
-    let id = RequestId::new(&request.name, request.ref_.clone());
+) -> ToolOutcome {
     let Some(tool) = env.tools.get(&request.name) else {
         let error = GenkitError::ToolNotFound {
-            request: id,
+            request: RequestId::new(&request.name, request.ref_.clone()),
             available: env.tools.names(),
         };
-        return model_error(env, error);
+        return for_model(env, error);
     };
-    let input = match normalize_input(tool, &id, request.input.as_ref()) {
-        Ok(v) => v,
-        Err(e) => return model_error(env, e),
-    };
-    if let Err(violations) = tool.check_input(&input) {
-        return model_error(
-            env,
-            GenkitError::ToolInputInvalid {
-                request: id,
-                violations,
-            },
-        );
-    }
     let ctx = ToolContext {
-        name: request.name.clone(),
-        ref_: request.ref_.clone(),
+        name: Arc::from(request.name.as_str()),
+        ref_: request.ref_.as_deref().map(Arc::from),
         resumed,
         original_input,
         context: env.context.clone(),
         progress: env.progress.clone(),
     };
-    // issue 7 (tracing): each tool call is a tool span; an interrupt is recorded as Genkit does
-    let run = crate::trace::tool_call(tool.name(), input, |input| {
-        AssertUnwindSafe(tool.run(input, ctx)).catch_unwind()
-    })
-    .await;
-    match run {
-        Ok(Ok(out)) => {
-            if tool.checks_own_output() {
-                if let Err(violations) = tool.check_output(&out.output) {
-                    return Err(GenkitError::ToolOutputInvalid {
-                        request: id,
-                        violations,
-                    });
-                }
-            }
-            Ok(CallOutcome::Output(out))
-        }
-        Ok(Err(RunError::Tool(ToolError(ToolErrorKind::Interrupt(payload))))) => {
-            Ok(CallOutcome::Interrupt(payload))
-        }
-        Ok(Err(RunError::Input(e))) => model_error(
-            env,
-            GenkitError::ToolInputInvalid {
-                request: id,
-                violations: vec![e.to_string()],
-            },
-        ),
-        Ok(Err(other)) => Err(run_error(id, other)),
-        Err(panic) => Err(GenkitError::ToolPanicked {
-            request: id,
-            message: panic_message(panic.as_ref()),
-        }),
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
+    let input = request.input.clone().unwrap_or(Value::Null);
+    match tool.call(input, ctx).await {
+        ToolOutcome::Failed(e) => for_model(env, e),
+        other => other,
     }
 }
 
@@ -244,10 +165,11 @@ pub(crate) async fn run_turn(
 
     let mut outputs = Vec::with_capacity(results.len());
     let mut interrupts = Vec::new();
-    for (i, result) in results {
-        match result? {
-            CallOutcome::Output(out) => outputs.push((i, out)),
-            CallOutcome::Interrupt(payload) => interrupts.push((i, payload)),
+    for (i, outcome) in results {
+        match outcome {
+            ToolOutcome::Output(out) => outputs.push((i, out)),
+            ToolOutcome::Interrupted(payload) => interrupts.push((i, payload)),
+            ToolOutcome::Failed(e) => return Err(e),
         }
     }
     if interrupts.is_empty() {

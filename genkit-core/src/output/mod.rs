@@ -51,11 +51,24 @@ impl OutputFormat {
             "enum" => OutputFormat::Enum,
             "jsonl" => OutputFormat::Jsonl,
             other => {
-                return Err(GenkitError::InvalidArgument(format!(
-                    "unknown output format '{other}' (expected json, text, array, enum or jsonl)"
-                )))
+                return Err(GenkitError::UnknownOutputFormat {
+                    name: other.to_owned(),
+                })
             }
         })
+    }
+
+    /// The format a call asked for: the one named, else JSON when a schema is given, else none.
+    /// The one rule the builder, the stream and the engine share.
+    pub(crate) fn requested(
+        config: &GenerateActionOutputConfig,
+    ) -> Result<Option<Self>, GenkitError> {
+        let has_schema = config.json_schema.as_ref().is_some_and(|s| !s.is_null());
+        match (&config.format, has_schema) {
+            (Some(f), _) => Self::parse(f).map(Some),
+            (None, true) => Ok(Some(OutputFormat::Json)),
+            (None, false) => Ok(None),
+        }
     }
 
     /// Parses a final answer's text into JSON.
@@ -118,6 +131,8 @@ fn extract_json(text: &str) -> Result<Value, String> {
 pub(crate) struct OutputPlan {
     pub format: OutputFormat,
     schema: Option<Value>,
+    /// Compiled once per type for `.output::<T>()`; otherwise compiled when checking.
+    validator: Option<Validator>,
     native: bool,
     instructions: Option<String>,
 }
@@ -129,18 +144,18 @@ impl OutputPlan {
     /// Resolves `config` for a model with `info`; `None` when no output was asked for.
     pub(crate) fn resolve(
         config: Option<&GenerateActionOutputConfig>,
+        validator: Option<Validator>,
         info: &ModelInfo,
         has_tools: bool,
     ) -> Result<Option<Self>, GenkitError> {
         let Some(config) = config else {
             return Ok(None);
         };
-        let schema = config.json_schema.clone().filter(|s| !s.is_null());
-        let format = match (&config.format, &schema) {
-            (Some(f), _) => OutputFormat::parse(f)?,
-            (None, Some(_)) => OutputFormat::Json,
-            (None, None) => return Ok(None),
+        let Some(format) = OutputFormat::requested(config)? else {
+            return Ok(None);
         };
+        let schema = config.json_schema.clone().filter(|s| !s.is_null());
+        let validator = validator.filter(|_| schema.is_some());
         let supports = info
             .supports
             .as_ref()
@@ -163,6 +178,7 @@ impl OutputPlan {
         Ok(Some(Self {
             format,
             schema,
+            validator,
             native,
             instructions,
         }))
@@ -207,13 +223,19 @@ impl OutputPlan {
     /// Parses and validates a final answer.
     pub(crate) fn check(&self, text: &str) -> Result<Value, (String, Vec<String>)> {
         let value = self.format.parse_text(text).map_err(|e| (e, Vec::new()))?;
-        if let Some(schema) = &self.schema {
-            let validator = Validator::compile("the output schema", schema)
-                .map_err(|e| (e.to_string(), Vec::new()))?;
-            validator
-                .check(&value)
-                .map_err(|v| ("the answer does not match the output schema".to_owned(), v))?;
-        }
+        let compiled;
+        let validator = match (&self.validator, &self.schema) {
+            (Some(v), _) => v,
+            (None, Some(schema)) => {
+                compiled = Validator::compile("the output schema", schema)
+                    .map_err(|e| (e.to_string(), Vec::new()))?;
+                &compiled
+            }
+            (None, None) => return Ok(value),
+        };
+        validator
+            .check(&value)
+            .map_err(|v| ("the answer does not match the output schema".to_owned(), v))?;
         Ok(value)
     }
 }

@@ -61,15 +61,40 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Only local tools may drive the runtime: the `Host` must name the loopback interface (which
-/// defeats DNS rebinding), and a POST must carry JSON, which a web page can only send after a
-/// CORS preflight this server never grants. The Genkit CLI does both.
-async fn local_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// True for an `Origin` naming a loopback host (`http://localhost:4000`, the Dev UI's own).
+fn is_loopback_origin(origin: &str) -> bool {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    match rest {
+        Some(authority) if !authority.contains(['/', '?', '#', '@']) => is_loopback_host(authority),
+        _ => false,
+    }
+}
+
+/// Why a request is not from a local tool, if it is not.
+fn refusal(request: &axum::extract::Request) -> Option<&'static str> {
+    // absolute-form targets (`GET http://evil.example/...`) are for proxies, never the CLI
+    if request.uri().scheme().is_some() || request.uri().authority().is_some() {
+        return Some("absolute-form request target");
+    }
     let headers = request.headers();
-    let host_ok = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(is_loopback_host);
+    let mut hosts = headers.get_all(header::HOST).iter().peekable();
+    if hosts.peek().is_none() {
+        return Some("no Host header");
+    }
+    // every Host header must name the loopback interface (which defeats DNS rebinding)
+    if !hosts.all(|h| h.to_str().is_ok_and(is_loopback_host)) {
+        return Some("Host is not a loopback address");
+    }
+    // a browser names the page's origin; only the CLI's and the Dev UI's own pages may call
+    if !headers
+        .get_all(header::ORIGIN)
+        .iter()
+        .all(|o| o.to_str().is_ok_and(is_loopback_origin))
+    {
+        return Some("cross-origin request");
+    }
     let json_ok = request.method() != axum::http::Method::POST
         || headers
             .get(header::CONTENT_TYPE)
@@ -79,7 +104,20 @@ async fn local_only(request: axum::extract::Request, next: axum::middleware::Nex
                     .to_ascii_lowercase()
                     .starts_with("application/json")
             });
-    if !host_ok || !json_ok {
+    if !json_ok {
+        return Some("a POST must carry JSON");
+    }
+    None
+}
+
+/// Only local tools may drive the runtime, on every endpoint: no absolute-form target, every
+/// `Host` the loopback interface, no `Origin` but a loopback one (a web page cannot stop the
+/// runtime with an `<img>` pointing at `/api/__quitquitquit`), and a POST must carry JSON, which
+/// a web page can only send after a CORS preflight this server never grants. The Genkit CLI
+/// (which sends no `Origin`) and the Dev UI pass.
+async fn local_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(reason) = refusal(&request) {
+        tracing::debug!(target: "genkit_core::reflection", reason, "request refused");
         return text(StatusCode::FORBIDDEN, "Forbidden");
     }
     next.run(request).await
@@ -333,6 +371,29 @@ mod tests {
             "",
         ] {
             assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn only_loopback_origins_pass() {
+        for origin in [
+            "http://localhost:4000",
+            "http://127.0.0.1:4000",
+            "https://localhost",
+            "http://[::1]:4000",
+        ] {
+            assert!(is_loopback_origin(origin), "{origin}");
+        }
+        for origin in [
+            "null",
+            "http://evil.example",
+            "http://localhost.evil.example",
+            "http://localhost@evil.example",
+            "http://localhost:4000/path",
+            "file://",
+            "",
+        ] {
+            assert!(!is_loopback_origin(origin), "{origin}");
         }
     }
 }

@@ -266,9 +266,11 @@ impl DevRuntime {
             // the listener is up: now the CLI may find us
             let dir = match &options.project_dir {
                 Some(d) => d.clone(),
-                None => std::env::current_dir().map_err(|e| GenkitError::Other {
-                    status: Status::Internal,
-                    message: format!("cannot read the current directory: {e}"),
+                None => std::env::current_dir().map_err(|e| {
+                    GenkitError::with_status(
+                        Status::Internal,
+                        format!("cannot read the current directory: {e}"),
+                    )
                 })?,
             };
             let root = runtime_file::project_root(&dir).await;
@@ -367,13 +369,13 @@ async fn bind(port: Option<u16>) -> Result<(tokio::net::TcpListener, u16), Genki
             Err(e) => last = Some(e),
         }
     }
-    Err(GenkitError::Other {
-        status: Status::Unavailable,
-        message: format!(
+    Err(GenkitError::with_status(
+        Status::Unavailable,
+        format!(
             "no free port for the Genkit reflection server: {}",
             last.map(|e| e.to_string()).unwrap_or_default()
         ),
-    })
+    ))
 }
 
 /// On SIGINT/SIGTERM: remove the runtime file, then end the process (or just wake `wait`).

@@ -9,21 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::{AbortHandle, Abortable, BoxFuture};
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use serde_json::{json, Map, Value};
-use tracing::instrument::WithSubscriber;
 use tracing::Instrument;
 
-use crate::action::ActionKind;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
-use crate::flow::scope::{JsonSink, Scope, Scoped};
-use crate::genkit::{Genkit, UTIL_GENERATE};
-use crate::model::{ChunkSink, ModelContext};
+use crate::genkit::Genkit;
+use crate::run::{Cancellation, ChunkSink, RunOptions};
 use crate::status::Status;
-use crate::tool::ToolContext;
-use crate::trace::{self, SpanType};
-use crate::wire::{GenerateActionOptions, ModelRequest};
+use crate::trace;
 
 /// How long a run waits for its spans to reach the telemetry server before answering.
 const FLUSH_LIMIT: Duration = Duration::from_secs(2);
@@ -65,6 +60,14 @@ impl ActionError {
 
 impl From<GenkitError> for ActionError {
     fn from(e: GenkitError) -> Self {
+        if let GenkitError::ToolInterrupted { payload, .. } = &e {
+            // as Genkit JS reports it: code 13 with a `ToolInterruptError` stack
+            return Self {
+                status: e.status(),
+                message: e.to_string(),
+                stack: format!("{}: {payload}", trace::TOOL_INTERRUPT_ERROR),
+            };
+        }
         let message = match &e {
             GenkitError::Other { message, .. } => message.clone(),
             other => other.to_string(),
@@ -102,7 +105,7 @@ pub(crate) fn success_body(result: Value, trace_id: &str) -> Value {
 /// Runs actions of one Genkit instance for the tooling, and tracks them for cancellation.
 pub(crate) struct Runner {
     ai: Genkit,
-    active: Mutex<HashMap<String, AbortHandle>>,
+    active: Mutex<HashMap<String, (AbortHandle, Cancellation)>>,
 }
 
 /// Removes a run from the active set when it ends or is dropped.
@@ -119,10 +122,6 @@ impl Drop for Active {
     }
 }
 
-fn split_key(key: &str) -> Option<(&str, &str)> {
-    key.strip_prefix('/')?.split_once('/')
-}
-
 impl Runner {
     pub(crate) fn new(ai: Genkit) -> Arc<Self> {
         Arc::new(Self {
@@ -137,18 +136,16 @@ impl Runner {
 
     /// True when `key` names something this runner can run.
     pub(crate) fn has_action(&self, key: &str) -> bool {
-        if key == UTIL_GENERATE || self.ai.registry().action(key).is_some() {
-            return true;
-        }
-        matches!(split_key(key), Some(("model", name)) if self.ai.lookup_model(name).is_ok())
+        self.ai.action(key).is_some()
     }
 
     /// Cancels the run of trace `trace_id`; false when no such run is active.
     pub(crate) fn cancel(&self, trace_id: &str) -> bool {
         let handle = self.active.lock().ok().and_then(|mut a| a.remove(trace_id));
         match handle {
-            Some(h) => {
-                h.abort();
+            Some((abort, cancel)) => {
+                cancel.cancel();
+                abort.abort();
                 true
             }
             None => false,
@@ -161,15 +158,16 @@ impl Runner {
     pub(crate) fn start(
         self: &Arc<Self>,
         request: RunRequest,
-        chunks: Option<JsonSink>,
+        chunks: Option<ChunkSink<Value>>,
     ) -> (RunIds, BoxFuture<'static, Result<Value, ActionError>>) {
         let ids = RunIds {
             trace_id: trace::new_trace_id(),
             span_id: trace::new_span_id(),
         };
         let (handle, registration) = AbortHandle::new_pair();
+        let cancel = Cancellation::new();
         if let Ok(mut active) = self.active.lock() {
-            active.insert(ids.trace_id.clone(), handle);
+            active.insert(ids.trace_id.clone(), (handle, cancel.clone()));
         }
         let active = Active {
             runner: Arc::clone(self),
@@ -179,7 +177,15 @@ impl Runner {
         let run_ids = ids.clone();
         let run = async move {
             let root = trace::root_span(&run_ids.trace_id, &run_ids.span_id, &request.labels);
-            let action = run_key(ai, request, chunks).instrument(root);
+            let options = RunOptions::new(request.context)
+                .with_optional_chunks(chunks)
+                .with_cancellation(cancel);
+            let action = async move {
+                ai.run_action(&request.key, request.input, options)
+                    .await
+                    .map_err(ActionError::from)
+            }
+            .instrument(root);
             let result = match Abortable::new(action, registration).await {
                 Ok(result) => result,
                 Err(_aborted) => Err(ActionError::cancelled()),
@@ -189,157 +195,10 @@ impl Runner {
             result
         };
         let run = match trace::dispatch_for_actions() {
-            Some(dispatch) => run.with_subscriber(dispatch).boxed(),
+            Some(dispatch) => trace::Dispatched::new(dispatch, run).boxed(),
             None => run.boxed(),
         };
         (ids, run)
-    }
-}
-
-fn not_found(key: &str) -> ActionError {
-    ActionError::new(Status::NotFound, format!("action {key} not found"))
-}
-
-fn subtype(kind: &ActionKind) -> &'static str {
-    match kind {
-        ActionKind::Model => "model",
-        ActionKind::Tool => "tool",
-        ActionKind::Flow => "flow",
-        ActionKind::Util => "util",
-        _ => "custom",
-    }
-}
-
-async fn run_key(
-    ai: Genkit,
-    request: RunRequest,
-    chunks: Option<JsonSink>,
-) -> Result<Value, ActionError> {
-    let RunRequest {
-        key,
-        input,
-        context,
-        ..
-    } = request;
-    if key == UTIL_GENERATE {
-        return run_generate(&ai, input, context, chunks).await;
-    }
-    match split_key(&key) {
-        Some(("model", name)) => run_model(&ai, name, input, context, chunks).await,
-        Some(("tool", name)) if ai.registry().tool(name).is_some() => {
-            run_tool(&ai, name, input, context).await
-        }
-        _ => {
-            let action = ai
-                .registry()
-                .action(&key)
-                .cloned()
-                .ok_or_else(|| not_found(&key))?;
-            let descriptor = action.descriptor().clone();
-            let scope = Scope {
-                genkit: Some(ai.clone()),
-                chunks,
-            };
-            let run = Scoped::new(scope, action.run_json(input, context));
-            if descriptor.kind == ActionKind::Flow {
-                // flows open their own span
-                return Ok(run.await?);
-            }
-            let span = trace::span(
-                SpanType::Action(subtype(&descriptor.kind)),
-                &descriptor.name,
-            );
-            let result = run.instrument(span.clone()).await;
-            trace::record_result(&span, &result);
-            Ok(result?)
-        }
-    }
-}
-
-async fn run_generate(
-    ai: &Genkit,
-    input: Value,
-    context: ActionContext,
-    chunks: Option<JsonSink>,
-) -> Result<Value, ActionError> {
-    let options: GenerateActionOptions =
-        serde_json::from_value(input).map_err(|e| GenkitError::json("generate options", e))?;
-    let response = match chunks {
-        None => ai.generate_from_options(options, context).await?,
-        Some(sink) => {
-            let mut stream = ai.generate().options(options).context(context).stream();
-            while let Some(chunk) = stream.next().await {
-                if let Ok(v) = serde_json::to_value(chunk) {
-                    sink(v).await;
-                }
-            }
-            stream.response().await?
-        }
-    };
-    serde_json::to_value(response.to_wire())
-        .map_err(|e| GenkitError::json("generate response", e).into())
-}
-
-async fn run_model(
-    ai: &Genkit,
-    name: &str,
-    input: Value,
-    context: ActionContext,
-    chunks: Option<JsonSink>,
-) -> Result<Value, ActionError> {
-    let model = ai.lookup_model(name)?;
-    let request: ModelRequest =
-        serde_json::from_value(input).map_err(|e| GenkitError::json("model request", e))?;
-    let mut ctx = ModelContext::new().with_context(context);
-    if let Some(sink) = chunks {
-        let chunk_sink: ChunkSink = Arc::new(move |chunk| {
-            let sink = Arc::clone(&sink);
-            Box::pin(async move {
-                if let Ok(v) = serde_json::to_value(chunk) {
-                    sink(v).await;
-                }
-            })
-        });
-        ctx = ctx.with_chunks(chunk_sink);
-    }
-    let response = trace::model_call(name, &request, model.generate(&request, ctx)).await?;
-    serde_json::to_value(response).map_err(|e| GenkitError::json("model response", e).into())
-}
-
-/// Runs a tool directly. An interrupt is an error here, reported as Genkit JS reports it:
-/// code 13 with a `ToolInterruptError` stack.
-async fn run_tool(
-    ai: &Genkit,
-    name: &str,
-    input: Value,
-    context: ActionContext,
-) -> Result<Value, ActionError> {
-    let tool = ai
-        .registry()
-        .tool(name)
-        .cloned()
-        .ok_or_else(|| not_found(&format!("/tool/{name}")))?;
-    let span = trace::span(SpanType::Action("tool"), name);
-    trace::record_json(&span, trace::attr::INPUT, &input);
-    let ctx = ToolContext::new(name).with_context(context);
-    let result = tool.call(input, ctx).instrument(span.clone()).await;
-    match result {
-        Ok(Ok(out)) => {
-            trace::record_output(&span, &out.output);
-            Ok(out.output)
-        }
-        Ok(Err(payload)) => {
-            trace::record_interrupt(&span, &payload);
-            Err(ActionError {
-                status: Status::Internal,
-                message: format!("tool '{name}' interrupted"),
-                stack: format!("{}: {payload}", trace::TOOL_INTERRUPT_ERROR),
-            })
-        }
-        Err(e) => {
-            trace::record_error(&span, &e);
-            Err(e.into())
-        }
     }
 }
 
@@ -348,22 +207,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_split_into_kind_and_name() {
-        assert_eq!(
-            split_key("/model/openai/gpt-4o"),
-            Some(("model", "openai/gpt-4o"))
-        );
-        assert_eq!(split_key("/flow/greet"), Some(("flow", "greet")));
-        assert_eq!(split_key("flow"), None);
-    }
-
-    #[test]
     fn errors_carry_code_message_and_stack() {
-        let e: ActionError = GenkitError::Other {
-            status: Status::Internal,
-            message: "boom: x".into(),
-        }
-        .into();
+        let e: ActionError = GenkitError::with_status(Status::Internal, "boom: x").into();
         let wire = e.to_status(Some("abc"));
         assert_eq!(wire["code"], 13);
         assert_eq!(wire["message"], "boom: x");

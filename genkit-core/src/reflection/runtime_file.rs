@@ -99,12 +99,14 @@ impl RuntimeFile {
         ms: u128,
     ) -> Result<Self, GenkitError> {
         let dir = root.join(".genkit").join("runtimes");
-        let io = |what: &str, e: std::io::Error| GenkitError::Other {
-            status: Status::Internal,
-            message: format!(
-                "cannot write the Genkit runtime file ({what} {}): {e}",
-                dir.display()
-            ),
+        let io = |what: &str, e: std::io::Error| {
+            GenkitError::with_status(
+                Status::Internal,
+                format!(
+                    "cannot write the Genkit runtime file ({what} {}): {e}",
+                    dir.display()
+                ),
+            )
         };
         tokio::fs::create_dir_all(&dir)
             .await

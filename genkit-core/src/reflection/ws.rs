@@ -18,8 +18,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::descriptor::actions_json;
 use super::http::RunActionRequest;
-use super::runner::{success_body, Runner};
-use crate::flow::scope::JsonSink;
+use super::runner::{success_body, ActionError, Runner};
+use crate::flow::FlowStream;
+use crate::status::Status;
 
 /// JSON-RPC: method not found.
 const METHOD_NOT_FOUND: i64 = -32601;
@@ -237,18 +238,16 @@ fn run_action(
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let sink: Option<JsonSink> = stream.then(|| {
-        let out = out.clone();
-        let request_id = request_id.clone();
-        Arc::new(move |chunk: Value| {
-            let out = out.clone();
-            let params = json!({"requestId": request_id, "chunk": chunk});
-            Box::pin(async move {
-                let _ = out.send(notification("streamChunk", params)).await;
-            }) as BoxFuture<'static, ()>
-        }) as JsonSink
+    // the run streams into the driver's sink; each chunk goes out as a notification
+    let mut ids = None;
+    let mut run = FlowStream::new(|sink| {
+        let (run_ids, run) = runner.start(request.into_run(), stream.then_some(sink));
+        ids = Some(run_ids);
+        async move { Ok(run.await) }
     });
-    let (ids, run) = runner.start(request.into_run(), sink);
+    let Some(ids) = ids else {
+        return Handled::Reply(error(&id, SERVER_ERROR, "run did not start", None));
+    };
     let out = out.clone();
     Handled::Running(Box::pin(async move {
         let state = json!({"requestId": request_id, "state": {"traceId": ids.trace_id}});
@@ -259,7 +258,20 @@ fn run_action(
         {
             return;
         }
-        let reply = match run.await {
+        while let Some(chunk) = run.next().await {
+            let params = json!({"requestId": request_id, "chunk": chunk});
+            if out.send(notification("streamChunk", params)).await.is_err() {
+                return;
+            }
+        }
+        let result = match run.take_result() {
+            Some(Ok(result)) => result,
+            _ => Err(ActionError::new(
+                Status::Internal,
+                "the run ended without a result",
+            )),
+        };
+        let reply = match result {
             Ok(result) => response(&id, success_body(result, &ids.trace_id)),
             Err(e) => {
                 let status = e.to_status(Some(&ids.trace_id));
@@ -292,10 +304,10 @@ mod tests {
             },
         );
         let fail = define_flow("fail", |x: String, _ctx: FlowContext| async move {
-            Err::<(), _>(GenkitError::Other {
-                status: Status::Internal,
-                message: format!("boom: {x}"),
-            })
+            Err::<(), _>(GenkitError::with_status(
+                Status::Internal,
+                format!("boom: {x}"),
+            ))
         });
         let slow = define_flow("slow", |_: (), _ctx: FlowContext| async move {
             tokio::time::sleep(Duration::from_secs(30)).await;

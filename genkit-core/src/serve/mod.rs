@@ -30,10 +30,7 @@
 //!             Some("open sesame") => Ok(ActionContext::from_json(
 //!                 serde_json::json!({"auth": {"user": "Ali Baba"}}),
 //!             )),
-//!             _ => Err(GenkitError::Other {
-//!                 status: Status::PermissionDenied,
-//!                 message: "not authorized".into(),
-//!             }),
+//!             _ => Err(GenkitError::with_status(Status::PermissionDenied, "not authorized")),
 //!         }
 //!     })
 //!     .router();
@@ -59,9 +56,9 @@ use serde_json::{json, Value};
 use crate::action::{Action, ActionKind};
 use crate::context::ActionContext;
 use crate::error::GenkitError;
-use crate::flow::scope::{Scope, Scoped};
 use crate::flow::{Flow, FlowStream};
 use crate::genkit::Genkit;
+use crate::run::RunOptions;
 use crate::status::Status;
 
 /// What a [`ContextProvider`] sees of a request, as Genkit's `RequestData`.
@@ -294,11 +291,7 @@ async fn handle(
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => v.get("data").cloned().unwrap_or(Value::Null),
-            Err(e) => {
-                return error_response(&GenkitError::InvalidArgument(format!(
-                    "the request body is not JSON: {e}"
-                )))
-            }
+            Err(e) => return error_response(&GenkitError::json("the request body is not JSON", e)),
         }
     };
     let context = match &route.provider {
@@ -315,12 +308,10 @@ async fn handle(
         .get(header::ACCEPT)
         .is_some_and(|a| a.as_bytes() == b"text/event-stream");
     let streaming = accept_sse || query.get("stream").map(String::as_str) == Some("true");
-    let scope = |chunks| Scope {
-        genkit: Some(route.ai.clone()),
-        chunks,
-    };
     if !streaming {
-        let run = Scoped::new(scope(None), route.action.run_json(input, context));
+        let run = route
+            .ai
+            .run_resolved(&route.action, input, RunOptions::new(context));
         return match run.await {
             Ok(result) => (
                 StatusCode::OK,
@@ -335,11 +326,11 @@ async fn handle(
     // streaming: the flow runs inside the body, so a client that goes away cancels it
     let route_for_run = Arc::clone(&route);
     let stream = FlowStream::new(move |sink| async move {
-        let scope = Scope {
-            genkit: Some(route_for_run.ai.clone()),
-            chunks: Some(sink),
-        };
-        Scoped::new(scope, route_for_run.action.run_json(input, context)).await
+        let options = RunOptions::new(context).with_chunks(sink);
+        route_for_run
+            .ai
+            .run_resolved(&route_for_run.action, input, options)
+            .await
     });
     let body = futures::stream::unfold(Some(stream), |state| async move {
         let mut stream = state?;
@@ -377,18 +368,12 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_message() {
-        let e = GenkitError::Other {
-            status: Status::Internal,
-            message: "db password is hunter2".into(),
-        };
+        let e = GenkitError::with_status(Status::Internal, "db password is hunter2");
         assert_eq!(
             callable_error(&e),
             json!({"status": "INTERNAL", "message": "Internal Error"})
         );
-        let e = GenkitError::Other {
-            status: Status::PermissionDenied,
-            message: "not authorized".into(),
-        };
+        let e = GenkitError::with_status(Status::PermissionDenied, "not authorized");
         assert_eq!(
             callable_error(&e),
             json!({"status": "PERMISSION_DENIED", "message": "not authorized"})

@@ -9,8 +9,8 @@ pub mod session_store;
 pub use echo::EchoModel;
 pub use programmable::{ProgrammableModel, Scripted};
 
-/// Runs the action under `key` the way a streaming caller does, handing each JSON chunk to
-/// `on_chunk` (what spec harnesses need until the run context takes a chunk sink directly).
+/// Runs the action under `key` the way a streaming caller does, through the dispatcher, handing
+/// each JSON chunk to `on_chunk` in order.
 pub async fn run_action_streaming(
     ai: &crate::Genkit,
     key: &str,
@@ -18,21 +18,14 @@ pub async fn run_action_streaming(
     context: crate::ActionContext,
     on_chunk: impl Fn(serde_json::Value) + Send + Sync + 'static,
 ) -> Result<serde_json::Value, crate::GenkitError> {
-    let action = ai
-        .registry()
-        .action(key)
-        .ok_or_else(|| crate::GenkitError::ActionNotFound {
-            key: key.to_owned(),
-        })?
-        .clone();
-    let on_chunk = std::sync::Arc::new(on_chunk);
-    let sink: crate::flow::scope::JsonSink = std::sync::Arc::new(move |v| {
-        on_chunk(v);
-        Box::pin(async {})
-    });
-    let scope = crate::flow::scope::Scope {
-        genkit: Some(ai.clone()),
-        chunks: Some(sink),
+    let (sink, mut rx) = crate::ChunkSink::channel(16);
+    let options = crate::RunOptions::new(context).with_chunks(sink);
+    let run = ai.run_action(key, input, options);
+    let drain = async move {
+        while let Some(v) = rx.recv().await {
+            on_chunk(v);
+        }
     };
-    crate::flow::scope::Scoped::new(scope, action.run_json(input, context)).await
+    let (result, ()) = futures::join!(run, drain);
+    result
 }

@@ -150,13 +150,13 @@ impl Model for ProgrammableModel {
                         chunks: Vec::new(),
                         response,
                     }),
-                    None => Err(GenkitError::Other {
-                        status: Status::FailedPrecondition,
-                        message: format!(
+                    None => Err(GenkitError::with_status(
+                        Status::FailedPrecondition,
+                        format!(
                             "programmable model '{}' has no scripted response left",
                             self.name
                         ),
-                    }),
+                    )),
                 },
             }
         };

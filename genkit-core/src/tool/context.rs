@@ -1,12 +1,15 @@
 //! [`ToolContext`]: what a running tool knows about its call, and how it interrupts.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::error::{ToolError, ToolResult};
 use crate::context::ActionContext;
-use crate::model::ChunkSink;
+use crate::error::RequestId;
+use crate::run::Stamped;
 use crate::wire::GenerateResponseChunk;
 
 /// The context of one tool call: the request's identity, restart state, and the caller's context.
@@ -23,12 +26,12 @@ use crate::wire::GenerateResponseChunk;
 /// ```
 #[derive(Clone)]
 pub struct ToolContext {
-    pub(crate) name: String,
-    pub(crate) ref_: Option<String>,
+    pub(crate) name: Arc<str>,
+    pub(crate) ref_: Option<Arc<str>>,
     pub(crate) resumed: Option<Value>,
     pub(crate) original_input: Option<Value>,
     pub(crate) context: ActionContext,
-    pub(crate) progress: Option<ChunkSink>,
+    pub(crate) progress: Option<Stamped>,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -46,7 +49,7 @@ impl ToolContext {
     /// A context for calling tool `name` directly (unit tests, or outside a generate loop).
     pub fn new(name: impl Into<String>) -> Self {
         Self {
-            name: name.into(),
+            name: Arc::from(name.into()),
             ref_: None,
             resumed: None,
             original_input: None,
@@ -67,6 +70,16 @@ impl ToolContext {
     pub fn with_context(mut self, context: ActionContext) -> Self {
         self.context = context;
         self
+    }
+
+    /// The request this call answers, as errors name it.
+    pub(crate) fn request_id(&self) -> RequestId {
+        request_id(&self.name, self.ref_.as_deref())
+    }
+
+    /// The name and ref, cheap to keep (shared) until an error needs the request's id.
+    pub(crate) fn id_parts(&self) -> (Arc<str>, Option<Arc<str>>) {
+        (Arc::clone(&self.name), self.ref_.clone())
     }
 
     /// Pauses the generate loop: the tool's request comes back to the application as an
@@ -134,7 +147,12 @@ impl ToolContext {
     /// Sends a progress chunk (`role: tool`) to a streaming caller; does nothing otherwise.
     pub async fn send_progress(&self, chunk: GenerateResponseChunk) {
         if let Some(sink) = &self.progress {
-            sink(chunk).await;
+            sink.send(chunk).await;
         }
     }
+}
+
+/// The id errors name a request by.
+pub(crate) fn request_id(name: &str, ref_: Option<&str>) -> RequestId {
+    RequestId::new(name, ref_.map(str::to_owned))
 }

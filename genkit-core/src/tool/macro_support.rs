@@ -55,6 +55,17 @@ macro_rules! copy {
 }
 copy!(InputType, OutputType, PayloadType);
 
+macro_rules! opaque_debug {
+    ($($ty:ident<$($p:ident),*>),*) => {$(
+        impl<$($p),*> std::fmt::Debug for $ty<$($p),*> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+opaque_debug!(InputType<T>, OutputType<T>, PayloadType<T>, Returns<R, O>);
+
 /// What a tool's input type needs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the input of a tool: it must implement `serde::Deserialize` and `schemars::JsonSchema`",

@@ -6,7 +6,10 @@
 //! `genkit:isFailureSource` are computed here from the span tree, so the instrumented code only
 //! says what it is (type, name) and how it ended.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
@@ -73,6 +76,54 @@ pub(crate) fn dispatch_for_actions() -> Option<Dispatch> {
             .get_or_init(|| Dispatch::new(Registry::default().with(layer())))
             .clone(),
     )
+}
+
+/// A future run under a dispatcher of its own: polled *and dropped* with it as the default.
+///
+/// `tracing`'s `WithDispatch` sets the dispatcher only while polling. A run dropped half-way
+/// (a client that disconnects) then drops its spans' guards under the application's own
+/// subscriber, and `tracing-subscriber`'s registry, which closes a span through the *default*
+/// dispatcher when its last guard exits, is handed ids from another registry: it panics ("no
+/// such span exists"), or closes an unrelated span of its own.
+pub(crate) struct Dispatched<F> {
+    dispatch: Dispatch,
+    future: Option<Pin<Box<F>>>,
+}
+
+impl<F> Dispatched<F> {
+    pub(crate) fn new(dispatch: Dispatch, future: F) -> Self {
+        Self {
+            dispatch,
+            future: Some(Box::pin(future)),
+        }
+    }
+}
+
+impl<F: Future> Future for Dispatched<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let _default = tracing::dispatcher::set_default(&this.dispatch);
+        let Some(future) = this.future.as_mut() else {
+            return Poll::Pending;
+        };
+        let poll = future.as_mut().poll(cx);
+        if poll.is_ready() {
+            // dropped here, still under the dispatcher
+            this.future = None;
+        }
+        poll
+    }
+}
+
+impl<F> Drop for Dispatched<F> {
+    fn drop(&mut self) {
+        if let Some(future) = self.future.take() {
+            let _default = tracing::dispatcher::set_default(&self.dispatch);
+            drop(future);
+        }
+    }
 }
 
 /// A span that makes the first Genkit span opened inside it the root of trace `trace_id`, with

@@ -17,8 +17,6 @@
 //! assert_eq!(genkit_core::trace::TARGET, "genkit");
 //! ```
 
-mod instrument;
-
 #[cfg(feature = "dev")]
 mod export;
 #[cfg(feature = "dev")]
@@ -34,14 +32,12 @@ use tracing::Span;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 
-pub(crate) use instrument::{generate, model_call, tool_call};
-
 #[cfg(feature = "dev")]
 pub(crate) use export::{flush, install_exporter, set_notified_url, ExporterConfig};
 #[cfg(feature = "dev")]
 pub(crate) use ids::{new_span_id, new_trace_id};
 #[cfg(feature = "dev")]
-pub(crate) use layer::{dispatch_for_actions, root_span};
+pub(crate) use layer::{dispatch_for_actions, root_span, Dispatched};
 #[cfg(feature = "dev")]
 pub use layer::{layer, GenkitLayer};
 
@@ -136,6 +132,11 @@ impl SpanType {
 /// Opens a Genkit span. All attributes a span may get later are declared here (as empty),
 /// since `tracing` only records declared fields.
 pub(crate) fn span(ty: SpanType, name: &str) -> Span {
+    // A callsite's cached interest may say "always" when the only dispatchers alive are scoped
+    // Genkit ones; a span opened where none is the default must still be disabled.
+    if tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>()) {
+        return Span::none();
+    }
     tracing::info_span!(
         target: "genkit",
         "genkit",

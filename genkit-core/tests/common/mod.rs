@@ -151,10 +151,10 @@ pub fn app() -> Genkit {
         },
     );
     let fail = define_flow("failFlow", |input: String, _ctx: FlowContext| async move {
-        Err::<(), _>(GenkitError::Other {
-            status: Status::Internal,
-            message: format!("boom: {input}"),
-        })
+        Err::<(), _>(GenkitError::with_status(
+            Status::Internal,
+            format!("boom: {input}"),
+        ))
     });
     let slow = define_flow("slowFlow", |ms: u64, _ctx: FlowContext| async move {
         tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use genkit_core::{ChunkSink, GenerateResponseChunk, ModelContext};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -283,22 +282,28 @@ async fn serve(
     }
 }
 
-/// Collects the chunks of a streamed call.
+/// Collects the chunks of a streamed call (a channel roomy enough that the call never waits).
 #[derive(Clone, Default)]
-pub struct Chunks(pub Arc<Mutex<Vec<GenerateResponseChunk>>>);
+pub struct Chunks(
+    pub Arc<Mutex<Vec<GenerateResponseChunk>>>,
+    Arc<Mutex<Option<tokio::sync::mpsc::Receiver<GenerateResponseChunk>>>>,
+);
 
 impl Chunks {
     pub fn context(&self) -> ModelContext {
-        let store = Arc::clone(&self.0);
-        let sink: ChunkSink = Arc::new(move |c: GenerateResponseChunk| -> BoxFuture<'static, ()> {
-            store.lock().unwrap().push(c);
-            Box::pin(async {})
-        });
+        let (sink, rx) = ChunkSink::channel(1 << 20);
+        *self.1.lock().unwrap() = Some(rx);
         ModelContext::new().with_chunks(sink)
     }
 
     pub fn all(&self) -> Vec<GenerateResponseChunk> {
-        self.0.lock().unwrap().clone()
+        let mut store = self.0.lock().unwrap();
+        if let Some(rx) = self.1.lock().unwrap().as_mut() {
+            while let Ok(c) = rx.try_recv() {
+                store.push(c);
+            }
+        }
+        store.clone()
     }
 
     /// The parts of all chunks, adjacent text merged: what the final message should hold.
@@ -327,7 +332,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A scripted keep-alive server for load and fault tests (issue 8): a handler decides each
+// A scripted keep-alive server for load and fault tests: a handler decides each
 // answer from the request, connections stay open between requests, and the server counts the
 // connections still open, so a test can check that nothing keeps one alive after the client
 // is gone.

@@ -1,21 +1,21 @@
-//! The spans the generate engine opens: `generate` (util), model calls and tool calls.
+//! The spans the generate engine opens: `generate` (util), model calls and tool calls (the
+//! tool primitive opens those, so a tool run on any path is traced alike).
 //!
 //! Each helper is one call at its site in the engine, and costs next to nothing when no
 //! subscriber enabled the span.
 
-use std::any::Any;
 use std::future::Future;
 
 use serde_json::Value;
 use tracing::Instrument;
 
-use super::{
+use super::{Call, GenerateResponse};
+use crate::error::GenkitError;
+use crate::tool::ToolOutcome;
+use crate::trace::{
     record_error, record_interrupt, record_json, record_output, record_result, recording, span,
     SpanType,
 };
-use crate::error::GenkitError;
-use crate::generate::{Call, GenerateResponse};
-use crate::tool::{RunError, ToolErrorKind, ToolOutput};
 use crate::wire::{ModelRequest, ModelResponse};
 
 /// False until some `tracing` dispatcher (global or scoped) has been set: until then no span
@@ -35,7 +35,7 @@ where
         return run(call).await;
     }
     let span = span(SpanType::Util, "generate");
-    record_json(&span, super::attr::INPUT, &call.options);
+    record_json(&span, crate::trace::attr::INPUT, &call.options);
     let result = run(call).instrument(span.clone()).await;
     if recording(&span) {
         match &result {
@@ -59,58 +59,31 @@ where
         return call.await;
     }
     let span = span(SpanType::Action("model"), model);
-    record_json(&span, super::attr::INPUT, request);
+    record_json(&span, crate::trace::attr::INPUT, request);
     let result = call.instrument(span.clone()).await;
     record_result(&span, &result);
     result
 }
 
-/// How a tool body ended, as the engine sees it: panics caught.
-pub(crate) type ToolRun = Result<Result<ToolOutput, RunError>, Box<dyn Any + Send>>;
-
-/// Runs one tool body inside a tool span. An interrupt is recorded the way Genkit records it:
+/// Runs one tool call inside a tool span. An interrupt is recorded the way Genkit records it:
 /// an error span of type `ToolInterruptError` (the generate span around it still succeeds).
-pub(crate) async fn tool_call<F, Fut>(tool: &str, input: Value, call: F) -> ToolRun
+pub(crate) async fn tool_call<F, Fut>(tool: &str, input: Value, call: F) -> ToolOutcome
 where
     F: FnOnce(Value) -> Fut,
-    Fut: Future<Output = ToolRun>,
+    Fut: Future<Output = ToolOutcome>,
 {
     if !may_trace() {
         return call(input).await;
     }
     let span = span(SpanType::Action("tool"), tool);
-    record_json(&span, super::attr::INPUT, &input);
-    let run = call(input).instrument(span.clone()).await;
+    record_json(&span, crate::trace::attr::INPUT, &input);
+    let outcome = call(input).instrument(span.clone()).await;
     if recording(&span) {
-        match &run {
-            Ok(Ok(out)) => record_output(&span, &out.output),
-            Ok(Err(RunError::Tool(crate::tool::ToolError(ToolErrorKind::Interrupt(payload))))) => {
-                record_interrupt(&span, payload)
-            }
-            Ok(Err(RunError::Tool(crate::tool::ToolError(ToolErrorKind::Failed(e))))) => {
-                let error = GenkitError::Other {
-                    status: crate::Status::Internal,
-                    message: e.to_string(),
-                };
-                record_error(&span, &error)
-            }
-            Ok(Err(RunError::Input(e) | RunError::Output(e))) => record_error(
-                &span,
-                &GenkitError::json(format!("tool '{tool}'"), clone_json(e)),
-            ),
-            Err(_) => record_error(
-                &span,
-                &GenkitError::Other {
-                    status: crate::Status::Internal,
-                    message: format!("tool '{tool}' panicked"),
-                },
-            ),
+        match &outcome {
+            ToolOutcome::Output(out) => record_output(&span, &out.output),
+            ToolOutcome::Interrupted(payload) => record_interrupt(&span, payload),
+            ToolOutcome::Failed(e) => record_error(&span, e),
         }
     }
-    run
-}
-
-/// serde_json errors are not `Clone`; this rebuilds one with the same message.
-fn clone_json(e: &serde_json::Error) -> serde_json::Error {
-    serde::de::Error::custom(e.to_string())
+    outcome
 }
