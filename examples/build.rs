@@ -20,6 +20,7 @@ const GUIDES: &[(&str, &str)] = &[
     ("docs/openai.md", "openai"),
     ("docs/architecture.md", "architecture"),
     ("docs/genkit-comparison.md", "genkit_comparison"),
+    ("docs/agents.md", "agents"),
     ("README.md", "readme"),
 ];
 

@@ -90,6 +90,8 @@ pub mod guide {
     pub mod architecture {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/genkit_comparison.md"))]
     pub mod genkit_comparison {}
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/agents.md"))]
+    pub mod agents {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme.md"))]
     pub mod readme {}
 }
