@@ -271,19 +271,12 @@ fn messages(request: &ModelRequest) -> Result<Vec<ChatMessage>, OpenAIError> {
     Ok(out)
 }
 
-/// Root keywords of a tool's schema that say nothing about the arguments: `$schema`, which some
-/// servers reject, and `title`, the Rust type's name, which small models mistake for the name of
-/// the function to call (a tool `book_flight` taking a `Flight` gets called as `Flight`).
-const NON_SEMANTIC_ROOT_KEYWORDS: [&str; 2] = ["$schema", "title"];
-
-/// A tool's JSON schema as `parameters`, without its [`NON_SEMANTIC_ROOT_KEYWORDS`].
+/// A tool's JSON schema as `parameters`: without `$schema`, which some servers reject.
 fn parameters(schema: Option<&Value>) -> Value {
     match schema {
         Some(Value::Object(map)) => {
             let mut map = map.clone();
-            for keyword in NON_SEMANTIC_ROOT_KEYWORDS {
-                map.remove(keyword);
-            }
+            map.remove("$schema");
             Value::Object(map)
         }
         Some(other) => other.clone(),
@@ -633,26 +626,6 @@ mod tests {
         let params = &b["tools"][0]["function"]["parameters"];
         assert!(params.get("$schema").is_none());
         assert_eq!(params["required"], json!(["choices"]));
-    }
-
-    #[test]
-    fn tool_parameters_carry_no_type_title_but_keep_a_property_named_title() {
-        let schema = json!({
-            "$schema": "http://json-schema.org/draft-07/schema#",
-            "title": "Flight",
-            "type": "object",
-            "properties": {"title": {"type": "string", "title": "kept"}},
-            "required": ["title"]
-        });
-        let params = parameters(Some(&schema));
-        assert_eq!(
-            params,
-            json!({
-                "type": "object",
-                "properties": {"title": {"type": "string", "title": "kept"}},
-                "required": ["title"]
-            })
-        );
     }
 
     #[test]
