@@ -330,10 +330,16 @@ async fn two_processes_writing_one_directory_lose_nothing() {
 }
 
 /// Genkit JS itself reads what genkit-rs wrote. Needs a directory with `node_modules/genkit`
-/// 1.42.0 in `GENKIT_JS_DIR` (and `node`); without it, says so and checks nothing.
+/// 1.42.0 in `GENKIT_JS_DIR` (and `node`; `scripts/genkit-js` installs it). Without it, a plain
+/// `cargo test` says so and checks nothing; under `GENKIT_REQUIRE_JS=1` (what `scripts/test` sets)
+/// it fails instead.
 #[tokio::test]
 async fn genkit_js_reads_what_genkit_rs_wrote() {
     let Ok(js_dir) = std::env::var("GENKIT_JS_DIR") else {
+        assert!(
+            std::env::var_os("GENKIT_REQUIRE_JS").is_none(),
+            "GENKIT_REQUIRE_JS is set but GENKIT_JS_DIR is not: run `eval \"$(scripts/genkit-js env)\"`"
+        );
         eprintln!("SKIPPED genkit_js_reads_what_genkit_rs_wrote: set GENKIT_JS_DIR to a directory with node_modules/genkit 1.42.0");
         return;
     };
