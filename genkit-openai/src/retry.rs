@@ -3,8 +3,6 @@
 //! Only rate limits (429), server errors (5xx) and failed connections are retried, and only
 //! before a response body has been read: a stream that broke off midway is never replayed.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -169,12 +167,13 @@ impl RetryPolicy {
     }
 }
 
-/// A number in `[0, 1)`. `RandomState` is seeded randomly per instance; good enough for jitter
-/// and saves a dependency.
+/// A number in `[0, 1)` from the OS generator (one system call per retry, which waits far
+/// longer anyway); 1 when the OS has none, so the full backoff applies.
 fn random_fraction() -> f64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(0x9e37_79b9_7f4a_7c15);
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    match getrandom::u64() {
+        Ok(bits) => (bits >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 1.0,
+    }
 }
 
 /// The server's requested wait: `retry-after-ms` (OpenAI) or `Retry-After`, in seconds

@@ -52,12 +52,13 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
+pub(crate) use self::time::utc;
+pub use self::time::{format_timestamp, parse_timestamp, Clock, ManualClock, SystemClock};
 pub use error::SessionStoreError;
 #[cfg(feature = "file-store")]
 pub use file::{FileSessionStore, FileSessionStoreBuilder};
 pub use memory::InMemorySessionStore;
 pub use snapshot::{is_resumable, new_snapshot_id};
-pub use time::{format_timestamp, parse_timestamp, Clock, ManualClock, SystemClock};
 
 use crate::wire::{AgentFinishReason, SessionSnapshot, SnapshotStatus};
 

@@ -1,8 +1,5 @@
 //! What a snapshot's status means at read time, and new snapshot ids.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use super::time::{format_timestamp, parse_timestamp};
@@ -100,32 +97,14 @@ pub fn is_resumable(snapshot: &SessionSnapshot, now: SystemTime) -> bool {
 }
 
 /// A fresh random (version 4) UUID, the id stores give new snapshots.
+///
+/// ```
+/// let id = genkit_core::session::new_snapshot_id();
+/// assert_eq!(id.len(), 36);
+/// assert_eq!(&id[14..15], "4");
+/// ```
 pub fn new_snapshot_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let random = |salt: u64| {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(salt);
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        h.finish()
-    };
-    let hi = random(1);
-    let lo = random(2);
-    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
-    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xffff,
-        lo >> 48,
-        lo & 0xffff_ffff_ffff
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

@@ -8,6 +8,13 @@
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Request, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
@@ -181,69 +188,54 @@ fn add(groups: &mut Vec<Group>, span: ExportSpan) {
     }
 }
 
-/// `http://host:port[/prefix]` split into the address to dial and the path prefix. Only plain
-/// HTTP: the Genkit telemetry server runs on the developer's machine.
-fn parse_http_url(url: &str) -> Option<(String, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let (authority, prefix) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    if authority.is_empty() {
-        return None;
-    }
-    let address = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    Some((address, prefix.to_owned()))
+/// The HTTP client: hyper's, through hyper-util's pooled client, which is already in the `dev`
+/// tree under axum (reqwest would add URL parsing, IDNA tables and tower on top, for one POST to
+/// a server on the developer's machine). One per worker task, so its pooled connections live on
+/// the runtime that runs them. Plain HTTP only: the connector refuses other schemes.
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
 }
 
-/// One `POST {url}/api/traces`: a fresh connection, `Connection: close`, the status line read.
-async fn post_once(url: &str, body: &[u8]) -> std::io::Result<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (address, prefix) = parse_http_url(url).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not an http:// URL: {url}"),
-        )
-    })?;
-    let mut stream = tokio::net::TcpStream::connect(address.as_str()).await?;
-    let head = format!(
-        "POST {prefix}/api/traces HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut response = Vec::new();
-    let mut buf = [0u8; 256];
-    // the status line is all we need; the server closes after its short answer
-    while !response.contains(&b'\n') && response.len() < 4096 {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            break;
+/// `{url}/api/traces` as a request URI.
+fn traces_uri(url: &str) -> Result<Uri, String> {
+    format!("{url}/api/traces")
+        .parse::<Uri>()
+        .map_err(|e| format!("not a URL: {url}: {e}"))
+}
+
+/// One `POST {url}/api/traces`; the answer's status, its body read to the end so the
+/// connection goes back to the pool.
+async fn post_once(client: &HttpClient, url: &str, body: Vec<u8>) -> Result<u16, String> {
+    let request = Request::post(traces_uri(url)?)
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let response = client.request(request).await.map_err(|e| {
+        // the chain says why (refused, reset, ...); hyper-util's own message is generic
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
         }
-        response.extend_from_slice(&buf[..n]);
-    }
-    let line = String::from_utf8_lossy(&response);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no HTTP status line"))
+        message
+    })?;
+    let status = response.status().as_u16();
+    let _ = response.into_body().collect().await;
+    Ok(status)
 }
 
-async fn post_all(exporter: &Exporter, groups: &mut Vec<Group>) {
+async fn post_all(client: &HttpClient, exporter: &Exporter, groups: &mut Vec<Group>) {
     let url = exporter.url();
     for group in groups.drain(..) {
         let Some(url) = &url else { continue };
         let Ok(bytes) = serde_json::to_vec(&group.body()) else {
             continue;
         };
-        match tokio::time::timeout(POST_TIMEOUT, post_once(url, &bytes)).await {
+        match tokio::time::timeout(POST_TIMEOUT, post_once(client, url, bytes)).await {
             Ok(Ok(200..=299)) => {}
             Ok(Ok(status)) => {
                 tracing::debug!(target: "genkit_core::trace", "telemetry server answered {status}")
@@ -257,6 +249,7 @@ async fn post_all(exporter: &Exporter, groups: &mut Vec<Group>) {
 }
 
 async fn worker(exporter: Arc<Exporter>, mut rx: mpsc::Receiver<Msg>) {
+    let client = http_client();
     let mut groups: Vec<Group> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
@@ -264,7 +257,7 @@ async fn worker(exporter: Arc<Exporter>, mut rx: mpsc::Receiver<Msg>) {
             match msg {
                 Msg::Span(span) => add(&mut groups, span),
                 Msg::Flush(done) => {
-                    post_all(&exporter, &mut groups).await;
+                    post_all(&client, &exporter, &mut groups).await;
                     let _ = done.send(());
                 }
             }
@@ -272,7 +265,7 @@ async fn worker(exporter: Arc<Exporter>, mut rx: mpsc::Receiver<Msg>) {
                 next = rx.try_recv().ok();
             }
         }
-        post_all(&exporter, &mut groups).await;
+        post_all(&client, &exporter, &mut groups).await;
     }
 }
 
@@ -311,21 +304,53 @@ mod tests {
     }
 
     #[test]
-    fn http_urls_split_into_address_and_prefix() {
+    fn traces_go_to_api_traces_under_the_url_prefix() {
         assert_eq!(
-            parse_http_url("http://localhost:4033"),
-            Some(("localhost:4033".into(), "".into()))
+            traces_uri("http://localhost:4033").unwrap(),
+            "http://localhost:4033/api/traces"
         );
         assert_eq!(
-            parse_http_url("http://127.0.0.1:4033/telemetry/"),
-            Some(("127.0.0.1:4033".into(), "/telemetry".into()))
+            traces_uri(&normalize("http://127.0.0.1:4033/telemetry/")).unwrap(),
+            "http://127.0.0.1:4033/telemetry/api/traces"
         );
-        assert_eq!(
-            parse_http_url("http://example.test"),
-            Some(("example.test:80".into(), "".into()))
+        assert!(traces_uri("not a url").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_post_reaches_the_server_and_https_is_refused() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/prefix", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.ends_with(b"{\"traceId\":\"t\"}") {
+                let n = socket.read(&mut buf).await.unwrap();
+                assert!(n > 0, "connection closed early");
+                request.extend_from_slice(&buf[..n]);
+            }
+            socket
+                .write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let client = http_client();
+        let status = post_once(&client, &url, br#"{"traceId":"t"}"#.to_vec()).await;
+        assert_eq!(status, Ok(201));
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("POST /prefix/api/traces HTTP/1.1\r\n"),
+            "{request}"
         );
-        assert_eq!(parse_http_url("https://localhost:4033"), None);
-        assert_eq!(parse_http_url("http://"), None);
+        assert!(
+            request.contains("content-type: application/json\r\n"),
+            "{request}"
+        );
+        assert!(post_once(&client, "https://localhost:1", Vec::new())
+            .await
+            .is_err());
     }
 
     #[test]

@@ -1,20 +1,14 @@
 //! Trace and span ids: lowercase hex, 32 and 16 digits, as Genkit and OpenTelemetry use.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use rand::RngExt;
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A random, non-zero 64-bit value. Ids only need to be unique, not secret: std's randomly
-/// keyed hasher over a process-wide counter gives that without another dependency.
-fn random_u64() -> u64 {
+/// A random, non-zero value (OpenTelemetry reads an all-zero id as "no id"). Ids only need to
+/// be unique, not secret; the per-thread generator is seeded from the OS once, so an id costs
+/// no system call.
+fn nonzero<T: Default + PartialEq>(mut draw: impl FnMut() -> T) -> T {
     loop {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        hasher.write_u32(std::process::id());
-        let v = hasher.finish();
-        if v != 0 {
+        let v = draw();
+        if v != T::default() {
             return v;
         }
     }
@@ -22,12 +16,14 @@ fn random_u64() -> u64 {
 
 /// A new trace id: 32 lowercase hex digits.
 pub(crate) fn new_trace_id() -> String {
-    format!("{:016x}{:016x}", random_u64(), random_u64())
+    let mut rng = rand::rng();
+    format!("{:032x}", nonzero(|| rng.random::<u128>()))
 }
 
 /// A new span id: 16 lowercase hex digits.
 pub(crate) fn new_span_id() -> String {
-    format!("{:016x}", random_u64())
+    let mut rng = rand::rng();
+    format!("{:016x}", nonzero(|| rng.random::<u64>()))
 }
 
 #[cfg(test)]
