@@ -212,6 +212,28 @@ pub enum GenkitError {
         pending: Vec<String>,
     },
 
+    /// A respond part that is not a `toolResponse` part, or a restart part that is not a
+    /// `toolRequest` part.
+    #[non_exhaustive]
+    #[error("every {kind} part must be a {expected} part")]
+    MalformedResume {
+        /// `"respond"` or `"restart"`.
+        kind: &'static str,
+        /// The part kind expected: `"toolResponse"` or `"toolRequest"`.
+        expected: &'static str,
+    },
+
+    /// A seal key that [`HistorySeal`](crate::HistorySeal) refuses: an id too short or too
+    /// long, a secret too short to be safe, or an id given twice.
+    #[non_exhaustive]
+    #[error("seal key '{key_id}': {problem}")]
+    InvalidSealKey {
+        /// The key's id, as given.
+        key_id: String,
+        /// Which rule it breaks.
+        problem: crate::seal::SealKeyProblem,
+    },
+
     /// Two answers (respond or restart parts) for the same tool request.
     #[non_exhaustive]
     #[error("tool request {request} was answered twice on resume")]
@@ -233,6 +255,7 @@ pub enum GenkitError {
     /// A restart whose input differs from the pending request's, without declaring the
     /// replacement (`replacedInput`, set by the restart helpers when given a new input), or
     /// declaring an original that is not the request's input.
+    #[non_exhaustive]
     #[error("restart of {request}: {reason}")]
     RestartInputChanged {
         /// The restarted request.
@@ -243,6 +266,7 @@ pub enum GenkitError {
 
     /// A sealed instance refused to resume: the history's seal is missing, made with an unknown
     /// key, or the history changed since it was sealed. No tool ran.
+    #[non_exhaustive]
     #[error("resume denied: {reason}")]
     SealRejected {
         /// Index of the first message that changed, when known.
@@ -255,6 +279,7 @@ pub enum GenkitError {
 
     /// An answer built for one interrupt was given to another (another conversation's, or
     /// another request's), on a sealed instance. No tool ran.
+    #[non_exhaustive]
     #[error("{kind} part for {request} was built for another interrupt (another conversation or request)")]
     AnswerForAnotherInterrupt {
         /// `"respond"` or `"restart"`.
@@ -404,6 +429,8 @@ impl GenkitError {
             | ToolOutputInvalid { .. }
             | UnresolvedToolRequest { .. }
             | UnmatchedResume { .. }
+            | MalformedResume { .. }
+            | InvalidSealKey { .. }
             | DuplicateResume { .. }
             | InterruptMismatch { .. }
             | RestartInputChanged { .. }
@@ -452,6 +479,24 @@ impl GenkitError {
     /// An invalid argument (`INVALID_ARGUMENT`) described by `message`.
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         GenkitError::InvalidArgument(message.into())
+    }
+
+    /// A resume part of the wrong kind: `kind` is `"respond"` or `"restart"`.
+    pub(crate) fn malformed_resume(kind: &'static str) -> Self {
+        let expected = if kind == "respond" {
+            "toolResponse"
+        } else {
+            "toolRequest"
+        };
+        GenkitError::MalformedResume { kind, expected }
+    }
+
+    /// A seal key `key_id` that breaks `problem`.
+    pub(crate) fn invalid_seal_key(key_id: &str, problem: crate::seal::SealKeyProblem) -> Self {
+        GenkitError::InvalidSealKey {
+            key_id: key_id.to_owned(),
+            problem,
+        }
     }
 
     /// An internal failure (`INTERNAL`).

@@ -101,7 +101,7 @@ pub use output::{parse_partial, OutputFormat};
 pub use plugin::Plugin;
 pub use registry::Registry;
 pub use run::{Cancellation, ChunkSink, RunContext, RunOptions};
-pub use seal::HistorySeal;
+pub use seal::{HistorySeal, SealKeyProblem};
 pub use status::Status;
 pub use tool::{
     is_valid_tool_name, tool_response, tool_response_with_metadata, tool_restart, Interrupt,

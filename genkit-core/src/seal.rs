@@ -114,18 +114,58 @@ impl fmt::Debug for HistorySeal {
     }
 }
 
+/// Which rule a seal key breaks ([`GenkitError::InvalidSealKey`]).
+///
+/// ```
+/// use genkit_core::{GenkitError, HistorySeal, SealKeyProblem};
+/// let err = HistorySeal::new("k1", b"too short").unwrap_err();
+/// assert!(matches!(
+///     err,
+///     GenkitError::InvalidSealKey { problem: SealKeyProblem::SecretTooShort { len: 9, .. }, .. }
+/// ));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealKeyProblem {
+    /// The id is empty or longer than `max` bytes (it is written into every seal).
+    #[error("a seal key id has 1 to {max} bytes, got {len}")]
+    IdLength {
+        /// The id's length in bytes.
+        len: usize,
+        /// The longest id allowed.
+        max: usize,
+    },
+    /// The secret is shorter than `min` bytes.
+    #[error("a seal secret has at least {min} bytes, got {len}")]
+    SecretTooShort {
+        /// The secret's length in bytes.
+        len: usize,
+        /// The shortest secret allowed.
+        min: usize,
+    },
+    /// Two keys of one seal share the id, so a seal could not tell which verifies it.
+    #[error("the id is given twice")]
+    DuplicateId,
+}
+
 fn check_key(id: &str, secret: &[u8]) -> Result<(), GenkitError> {
     if id.is_empty() || id.len() > MAX_KEY_ID_LEN {
-        return Err(GenkitError::InvalidArgument(format!(
-            "a seal key id has 1 to {MAX_KEY_ID_LEN} bytes, got {}",
-            id.len()
-        )));
+        return Err(GenkitError::invalid_seal_key(
+            id,
+            SealKeyProblem::IdLength {
+                len: id.len(),
+                max: MAX_KEY_ID_LEN,
+            },
+        ));
     }
     if secret.len() < MIN_SECRET_LEN {
-        return Err(GenkitError::InvalidArgument(format!(
-            "a seal secret has at least {MIN_SECRET_LEN} bytes (key '{id}' has {})",
-            secret.len()
-        )));
+        return Err(GenkitError::invalid_seal_key(
+            id,
+            SealKeyProblem::SecretTooShort {
+                len: secret.len(),
+                min: MIN_SECRET_LEN,
+            },
+        ));
     }
     Ok(())
 }
@@ -152,10 +192,10 @@ impl HistorySeal {
     ) -> Result<Self, GenkitError> {
         let key = Key::new(key_id.into(), secret.as_ref())?;
         if self.key_ids().contains(&key.id.as_str()) {
-            return Err(GenkitError::InvalidArgument(format!(
-                "seal key id '{}' is given twice",
-                key.id
-            )));
+            return Err(GenkitError::invalid_seal_key(
+                &key.id,
+                SealKeyProblem::DuplicateId,
+            ));
         }
         self.verify_only.push(key);
         Ok(self)
@@ -597,9 +637,26 @@ mod tests {
 
     #[test]
     fn short_secrets_and_long_key_ids_are_refused() {
-        assert!(HistorySeal::new("k", [0u8; 31]).is_err());
-        assert!(HistorySeal::new("", [0u8; 32]).is_err());
-        assert!(HistorySeal::new("k".repeat(65), [0u8; 32]).is_err());
+        let problem = |r: Result<HistorySeal, GenkitError>| match r {
+            Err(GenkitError::InvalidSealKey { problem, .. }) => problem,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            problem(HistorySeal::new("k", [0u8; 31])),
+            SealKeyProblem::SecretTooShort { len: 31, min: 32 }
+        );
+        assert_eq!(
+            problem(HistorySeal::new("", [0u8; 32])),
+            SealKeyProblem::IdLength { len: 0, max: 64 }
+        );
+        assert_eq!(
+            problem(HistorySeal::new("k".repeat(65), [0u8; 32])),
+            SealKeyProblem::IdLength { len: 65, max: 64 }
+        );
+        let twice = HistorySeal::new("k", [0u8; 32])
+            .unwrap()
+            .also_verify("k", [1u8; 32]);
+        assert_eq!(problem(twice), SealKeyProblem::DuplicateId);
         let seal = HistorySeal::new("k", [0u8; 32]).unwrap();
         assert!(seal.also_verify("k", [1u8; 32]).is_err());
     }

@@ -399,7 +399,7 @@ fn is_resume_error(e: &GenkitError) -> bool {
             | GenkitError::ToolInputInvalid { .. }
             | GenkitError::ToolNotFound { .. }
             | GenkitError::RestartInputChanged { .. }
-            | GenkitError::InvalidArgument(_)
+            | GenkitError::MalformedResume { .. }
     )
 }
 

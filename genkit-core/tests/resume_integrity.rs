@@ -94,6 +94,7 @@ fn denied_at(e: &GenkitError) -> (Option<usize>, Option<usize>, String) {
             message,
             part,
             reason,
+            ..
         } => (*message, *part, reason.clone()),
         other => panic!("expected SealRejected, got {other:?}"),
     }

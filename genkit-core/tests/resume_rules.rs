@@ -213,6 +213,58 @@ async fn unmatched_respond_is_rejected() {
 }
 
 #[tokio::test]
+async fn a_resume_part_of_the_wrong_kind_is_a_typed_error() {
+    let (ai, model) = instance(tools());
+    let r = interrupted(&ai, &model, false).await;
+    let calls_before = model.requests().len();
+    // a tool request where a tool response belongs, and the other way round
+    let request_part = r.interrupts()[0].to_part();
+    let err = ai
+        .generate()
+        .messages(r.messages())
+        .tool_responses([request_part])
+        .tools(["ask_question"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GenkitError::MalformedResume {
+                kind: "respond",
+                expected: "toolResponse",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), Status::InvalidArgument);
+    let response_part = tool_response(&r.interrupts()[0], "Up").unwrap();
+    let err = ai
+        .generate()
+        .messages(r.messages())
+        .tool_restarts([response_part])
+        .tools(["ask_question"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GenkitError::MalformedResume {
+                kind: "restart",
+                expected: "toolRequest",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        model.requests().len(),
+        calls_before,
+        "the model was not called"
+    );
+}
+
+#[tokio::test]
 async fn unmatched_restart_is_rejected() {
     let (ai, model) = instance(tools());
     let r = interrupted(&ai, &model, false).await;

@@ -59,16 +59,7 @@ fn match_answers(
         let (name, ref_) = match (&part.kind, kind) {
             (PartKind::ToolResponse(r), "respond") => (r.name.clone(), r.ref_.clone()),
             (PartKind::ToolRequest(r), "restart") => (r.name.clone(), r.ref_.clone()),
-            _ => {
-                let want = if kind == "respond" {
-                    "toolResponse"
-                } else {
-                    "toolRequest"
-                };
-                return Err(GenkitError::InvalidArgument(format!(
-                    "every {kind} part must be a {want} part"
-                )));
-            }
+            _ => return Err(GenkitError::malformed_resume(kind)),
         };
         let matches = |(_, r, has_pending): &(usize, ToolRequest, bool)| {
             !has_pending && r.name == name && r.ref_ == ref_
@@ -314,9 +305,7 @@ pub(crate) async fn resume(
         let original = restart.metadata_value(protocol::REPLACED_INPUT).cloned();
         match request {
             Some(r) => call_tool(env, r, resumed, original).await,
-            None => ToolOutcome::Failed(GenkitError::InvalidArgument(
-                "a restart part must be a toolRequest part".to_owned(),
-            )),
+            None => ToolOutcome::Failed(GenkitError::malformed_resume("restart")),
         }
     });
     let results = join_all(runs).await;
