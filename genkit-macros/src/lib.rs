@@ -25,6 +25,7 @@
 //! errors), `expand` generates the tool, and `dummy` the stubs emitted beside the errors of a
 //! rejected function, so that one mistake gives one error.
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
