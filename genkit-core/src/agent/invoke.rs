@@ -101,14 +101,17 @@ impl<S: 'static> Agent<S> {
     }
 
     /// Loads the conversation `init` names.
-    pub(crate) async fn resolve(&self, init: &AgentInit) -> Result<Resolved, GenkitError> {
+    pub(crate) async fn resolve(
+        &self,
+        ai: &Genkit,
+        init: &AgentInit,
+    ) -> Result<Resolved, GenkitError> {
         self.check_init(init)?;
         let name = &self.inner.name;
         let Some(store) = &self.inner.store else {
-            let state = init.state.clone().unwrap_or_default();
+            let mut state = init.state.clone().unwrap_or_default();
             self.check_custom(&state)?;
-            // the integrity seal of client-held state is checked here once it exists
-            verify_client_state(&state)?;
+            verify_client_state(ai, &mut state)?;
             let session_id = state.session_id.clone().unwrap_or_else(new_snapshot_id);
             return Ok(Resolved {
                 data: Data::from_state(state, session_id),
@@ -212,7 +215,7 @@ impl<S: 'static> Agent<S> {
         ai: &Genkit,
         inv: Invocation,
     ) -> Result<Outcome, GenkitError> {
-        let resolved = match self.resolve(&inv.init).await {
+        let resolved = match self.resolve(ai, &inv.init).await {
             Ok(r) => r,
             Err(e) => {
                 if e.as_agent().is_some_and(AgentError::is_init_misuse) {
@@ -325,7 +328,7 @@ impl<S: 'static> Agent<S> {
                     finish_reason: Some(AgentFinishReason::Detached),
                     ..Default::default()
                 },
-                state: self.inner.transform.apply_state(data.to_state()),
+                state: self.client_state(ai, data.to_state()),
                 usage: None,
             }
         };
@@ -487,14 +490,14 @@ impl<S: 'static> Agent<S> {
                         None
                     },
                     state: (!server)
-                        .then(|| self.inner.transform.apply_state(last_good.to_state())),
+                        .then(|| self.client_state(&shared.genkit, last_good.to_state())),
                 },
-                state: self.inner.transform.apply_state(last_good.to_state()),
+                state: self.client_state(&shared.genkit, last_good.to_state()),
                 usage,
             };
         }
         let finish = result.finish_reason.or_else(|| book.last_finish.clone());
-        let state = self.inner.transform.apply_state(data.to_state());
+        let state = self.client_state(&shared.genkit, data.to_state());
         Outcome {
             output: AgentOutput {
                 session_id: Some(data.session_id.clone()),
@@ -554,11 +557,41 @@ async fn settle_pending(
     }
 }
 
-/// Verifies client-held state before it is trusted. The sealed-history check (an HMAC over
-/// the state, keyed by the instance's secret) plugs in here; until then client state is taken
-/// as sent, and resumes are still checked against it.
-fn verify_client_state(_state: &SessionState) -> Result<(), GenkitError> {
+/// Verifies client-held state before anything reads it: on a sealed instance its messages must
+/// carry the state seal this agent put on them (an edited tool input, a forged restart or an
+/// injected tool result is `PERMISSION_DENIED`), and the seal is taken off (it lives on the
+/// wire only). Without a seal the state is taken as sent; resumes are still checked against it.
+fn verify_client_state(ai: &Genkit, state: &mut SessionState) -> Result<(), GenkitError> {
+    let Some(seal) = ai.history_seal() else {
+        return Ok(());
+    };
+    seal.verify_agent_state(state)?;
+    if let Some(last) = state.messages.as_mut().and_then(|m| m.last_mut()) {
+        if let Some(meta) = last.metadata.as_mut() {
+            meta.remove(crate::protocol::STATE_SEAL);
+            if meta.is_empty() {
+                last.metadata = None;
+            }
+        }
+    }
     Ok(())
+}
+
+impl<S> Agent<S> {
+    /// The state a client may see: transformed, and on a sealed instance (client-managed
+    /// agents) sealed, so that it comes back unchanged or is refused.
+    pub(crate) fn client_state(&self, ai: &Genkit, state: SessionState) -> SessionState {
+        let mut state = self.inner.transform.apply_state(state);
+        if self.inner.store.is_none() {
+            if let Some(seal) = ai.history_seal() {
+                if let Err(e) = seal.seal_agent_state(&mut state) {
+                    // fails closed: an unsealed state is refused when it comes back
+                    tracing::error!(target: "genkit_core::agent", agent = %self.inner.name, "sealing the client state failed: {e}");
+                }
+            }
+        }
+        state
+    }
 }
 
 fn stopped<S>(agent: &Agent<S>, reason: &str) -> GenkitError {

@@ -384,15 +384,30 @@ where
             .first_patch
             .store(true, std::sync::atomic::Ordering::SeqCst);
 
-        let checked = {
+        let mut input = input;
+        let abandon = validate::take_abandon(&mut input, shared.trusted);
+        let (checked, abandoning) = {
             let data = lock(&shared.data);
-            validate::check_input(&input, &data.messages, shared.trusted)
+            match &abandon {
+                Some(_) if input.resume.is_some() => (Err(AgentError::MessageWithResume), false),
+                Some(_) => (
+                    Ok(()),
+                    !crate::tool::Interrupt::pending_in(&data.messages).is_empty(),
+                ),
+                None => (
+                    validate::check_input(&input, &data.messages, shared.trusted),
+                    false,
+                ),
+            }
         };
         let outcome: Result<TurnResult, GenkitError> = match checked {
             Err(e) => Err(e.into()),
-            Ok(()) => match self.claim(&input, &ctx).await {
+            Ok(()) => match self.claim(&input, abandoning, &ctx).await {
                 Err(e) => Err(e),
                 Ok(()) => {
+                    if let (Some(reason), true) = (&abandon, abandoning) {
+                        validate::abandon(&mut lock(&shared.data).messages, reason);
+                    }
                     if let Some(m) = &input.message {
                         lock(&shared.data).messages.push(m.clone());
                     }
@@ -443,7 +458,12 @@ where
     }
 
     /// Marks the interrupted snapshot a resume answers as consumed (unless the agent branches).
-    async fn claim(&self, input: &AgentInput, ctx: &TurnContext) -> Result<(), GenkitError> {
+    async fn claim(
+        &self,
+        input: &AgentInput,
+        abandoning: bool,
+        ctx: &TurnContext,
+    ) -> Result<(), GenkitError> {
         let (Some(store), Some(parent), Some(child)) = (
             &self.shared.store,
             &ctx.parent_snapshot_id,
@@ -451,7 +471,7 @@ where
         ) else {
             return Ok(());
         };
-        if self.shared.branching || !validate::is_resume(input) {
+        if self.shared.branching || !(abandoning || validate::is_resume(input)) {
             return Ok(());
         }
         store.claim_resume(parent, child).await
