@@ -807,3 +807,290 @@ async fn the_app_may_abandon_pending_requests_with_a_cancellation_the_model_read
         refused.error().unwrap().message
     );
 }
+
+fn stored(
+    session: &str,
+    status: SnapshotStatus,
+    heartbeat: Option<std::time::SystemTime>,
+) -> genkit_core::SessionSnapshot {
+    let mut s = genkit_core::SessionSnapshot::new_turn(
+        session,
+        None,
+        genkit_core::SessionState {
+            messages: Some(vec![Message::user("asked")]),
+            ..Default::default()
+        },
+    );
+    s.status = Some(status);
+    s.heartbeat_at = heartbeat.map(genkit_core::session::format_timestamp);
+    s
+}
+
+#[tokio::test]
+async fn pending_aborted_and_expired_snapshots_are_refused_naming_their_status() {
+    use genkit_core::session::{SessionStore, StoreScope};
+    use std::sync::Arc;
+    use std::time::SystemTime;
+    let store = Arc::new(InMemorySessionStore::new());
+    let agent: Agent = Agent::prompt("a", PromptSpec::new().model("pm"))
+        .shared_store(store.clone())
+        .build();
+    let ai = Genkit::builder()
+        .model(ProgrammableModel::new("pm"))
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    let long_ago = SystemTime::now() - Duration::from_secs(600);
+    for (status, heartbeat, shown) in [
+        (
+            SnapshotStatus::Pending,
+            Some(SystemTime::now()),
+            SnapshotStatus::Pending,
+        ),
+        (SnapshotStatus::Aborted, None, SnapshotStatus::Aborted),
+        (
+            SnapshotStatus::Pending,
+            Some(long_ago),
+            SnapshotStatus::Expired,
+        ),
+    ] {
+        let snap = stored("s-status", status, heartbeat);
+        let saved = store
+            .save_snapshot(&StoreScope::global(), None, &|_| Ok(Some(snap.clone())))
+            .await
+            .unwrap()
+            .unwrap();
+        let err = agent
+            .load_chat(&ai, ChatRef::Snapshot(saved.snapshot_id.clone()))
+            .await
+            .unwrap_err();
+        match agent_error(&err) {
+            AgentError::NotResumable {
+                snapshot_id,
+                status,
+            } => {
+                assert_eq!(snapshot_id, &saved.snapshot_id);
+                assert_eq!(status, &shown);
+            }
+            other => panic!("not NotResumable: {other}"),
+        }
+        assert_eq!(err.status(), Status::FailedPrecondition);
+        assert!(err.to_string().contains(shown.as_str()), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_chats_continuing_one_completed_snapshot_at_once_both_land_as_branches() {
+    let fx = fixture(false);
+    fx.model.push_response(text("hello"));
+    let first = fx.agent.chat(&fx.ai).send("hi").await.unwrap();
+    let base = first.snapshot_id().unwrap().to_owned();
+    fx.model.push_response(text("one"));
+    fx.model.push_response(text("two"));
+    let mut a = fx
+        .agent
+        .load_chat(&fx.ai, ChatRef::Snapshot(base.clone()))
+        .await
+        .unwrap();
+    let mut b = fx
+        .agent
+        .load_chat(&fx.ai, ChatRef::Snapshot(base.clone()))
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.send("left"), b.send("right"));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_ne!(ra.snapshot_id(), rb.snapshot_id());
+    for r in [&ra, &rb] {
+        assert_eq!(r.finish_reason(), Some(&AgentFinishReason::Stop));
+        let snap = fx
+            .agent
+            .snapshot(&ChatRef::Snapshot(r.snapshot_id().unwrap().into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(snap.parent_id.as_deref(), Some(base.as_str()));
+        assert_eq!(
+            snap.state.unwrap().messages().len(),
+            4,
+            "nothing overwritten"
+        );
+    }
+    let mut texts = vec![ra.text(), rb.text()];
+    texts.sort();
+    assert_eq!(texts, ["one", "two"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_chats_resuming_one_interrupted_snapshot_at_once_one_wins_unless_branching() {
+    for branching in [false, true] {
+        let fx = fixture(branching);
+        fx.model
+            .push_response(ask("ask", "q1", json!({"query": "pay?"})));
+        let paused = fx.agent.chat(&fx.ai).send("buy").await.unwrap();
+        let snap = paused.snapshot_id().unwrap().to_owned();
+        let answer = fx
+            .ask
+            .respond(
+                &paused.interrupts()[0],
+                A {
+                    answer: "yes".into(),
+                },
+            )
+            .unwrap();
+        fx.model.push_response(text("paid"));
+        fx.model.push_response(text("paid again"));
+        let mut a = fx
+            .agent
+            .load_chat(&fx.ai, ChatRef::Snapshot(snap.clone()))
+            .await
+            .unwrap();
+        let mut b = fx
+            .agent
+            .load_chat(&fx.ai, ChatRef::Snapshot(snap.clone()))
+            .await
+            .unwrap();
+        let (ra, rb) = tokio::join!(a.resume([answer.clone()]), b.resume([answer.clone()]));
+        let results = [ra.unwrap(), rb.unwrap()];
+        let landed: Vec<_> = results
+            .iter()
+            .filter(|r| r.finish_reason() == Some(&AgentFinishReason::Stop))
+            .collect();
+        if branching {
+            assert_eq!(landed.len(), 2, "both land as branches");
+            assert_ne!(landed[0].snapshot_id(), landed[1].snapshot_id());
+        } else {
+            assert_eq!(landed.len(), 1, "exactly one resume pays");
+            let refused = results
+                .iter()
+                .find(|r| r.finish_reason() == Some(&AgentFinishReason::Failed))
+                .unwrap();
+            assert!(
+                refused
+                    .error()
+                    .unwrap()
+                    .message
+                    .contains(landed[0].snapshot_id().unwrap()),
+                "names the winner: {:?}",
+                refused.error()
+            );
+            assert_eq!(fx.model.requests().len(), 2, "the model saw one resume");
+        }
+    }
+}
+
+#[cfg(feature = "file-store")]
+mod file_store {
+    use super::*;
+    use genkit_core::session::FileSessionStore;
+
+    fn temp_dir(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "genkit-rs-agent-{tag}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn file_fixture(dir: &std::path::Path) -> Fx {
+        let model = ProgrammableModel::new("pm");
+        let ask: Tool<Q, A> = Tool::interrupt("ask", "asks the user");
+        let agent: Agent = Agent::prompt("assistant", PromptSpec::new().model("pm"))
+            .store(FileSessionStore::new(dir))
+            .build();
+        let ai = Genkit::builder()
+            .model(model.clone())
+            .tool(ask.clone())
+            .agent(agent.clone())
+            .build()
+            .unwrap();
+        Fx {
+            ai,
+            model,
+            agent,
+            ask,
+        }
+    }
+
+    async fn turn_in(fx: &Fx, session: &str, say: &str) -> String {
+        fx.model.push_response(text(say));
+        let mut chat = fx.agent.chat_with(
+            &fx.ai,
+            AgentInit {
+                session_id: Some(session.into()),
+                ..Default::default()
+            },
+        );
+        chat.send("hi")
+            .await
+            .unwrap()
+            .snapshot_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_truncated_snapshot_file_is_a_typed_error_and_other_sessions_go_on() {
+        let dir = temp_dir("truncated");
+        let fx = file_fixture(&dir);
+        let damaged = turn_in(&fx, "s-damaged", "a").await;
+        turn_in(&fx, "s-fine", "b").await;
+        let file = dir.join("global").join(format!("{damaged}.json"));
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+
+        let err = fx
+            .agent
+            .load_chat(&fx.ai, ChatRef::Snapshot(damaged.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Status::DataLoss, "{err}");
+        assert!(err.to_string().contains(&damaged), "names the file: {err}");
+
+        fx.model.push_response(text("still here"));
+        let mut other = fx
+            .agent
+            .load_chat(&fx.ai, ChatRef::Session("s-fine".into()))
+            .await
+            .unwrap();
+        let r = other.send("and?").await.unwrap();
+        assert_eq!(r.text(), "still here");
+        assert_eq!(r.messages().len(), 4);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_crash_between_write_and_rename_leaves_nothing_an_agent_reads() {
+        let dir = temp_dir("torn");
+        let fx = file_fixture(&dir);
+        let good = turn_in(&fx, "s-torn", "a").await;
+        // what a writer that died before its rename leaves: half of a newer snapshot
+        let mut newer = genkit_core::SessionSnapshot::new_turn(
+            "s-torn",
+            Some(good.clone()),
+            genkit_core::SessionState::default(),
+        );
+        newer.snapshot_id = "00000000-0000-4000-8000-000000000001".into();
+        newer.created_at = "2999-01-01T00:00:00Z".into();
+        let text_of = serde_json::to_vec(&newer).unwrap();
+        let torn = dir
+            .join("global")
+            .join(format!("{}.json.4242.deadbeef.tmp", newer.snapshot_id));
+        std::fs::write(&torn, &text_of[..text_of.len() / 2]).unwrap();
+
+        let err = fx
+            .agent
+            .load_chat(&fx.ai, ChatRef::Snapshot(newer.snapshot_id.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Status::NotFound, "{err}");
+        let chat = fx
+            .agent
+            .load_chat(&fx.ai, ChatRef::Session("s-torn".into()))
+            .await
+            .unwrap();
+        assert_eq!(chat.init().snapshot_id.as_deref(), Some(good.as_str()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -167,10 +167,7 @@ impl<S: 'static> Agent<S> {
             let usable = if continuable(&status) {
                 Some(tip.clone())
             } else {
-                let filter = SnapshotFilter::statuses(
-                    [SnapshotStatus::Completed, SnapshotStatus::Failed],
-                    now,
-                );
+                let filter = SnapshotFilter::resumable(now);
                 store.latest(session_id, &filter).await?
             };
             let Some(snapshot) = usable else {
@@ -518,9 +515,10 @@ impl<S: 'static> Agent<S> {
     }
 }
 
-/// Completed and failed snapshots are resume points; pending, expired and aborted are not.
+/// Completed and failed snapshots are resume points; pending, expired and aborted are not
+/// (the one rule, [`is_resumable`](crate::session::is_resumable)).
 fn continuable(status: &SnapshotStatus) -> bool {
-    matches!(status, SnapshotStatus::Completed | SnapshotStatus::Failed)
+    crate::session::snapshot::resumable_status(status)
 }
 
 /// Ends a detached record still pending when the body returns.
