@@ -1094,3 +1094,46 @@ mod file_store {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[tokio::test]
+async fn a_turns_usage_is_the_sum_of_its_model_calls() {
+    let model = ProgrammableModel::new("pm");
+    let lookup: Tool<Q, A> =
+        Tool::new("lookup", "looks up", |q: Q, _ctx: ToolContext| async move {
+            Ok(A { answer: q.query })
+        });
+    let agent: Agent = Agent::prompt("u", PromptSpec::new().model("pm").tools(["lookup"]))
+        .store(InMemorySessionStore::new())
+        .build();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .tool(lookup)
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    let usage = |i, o| genkit_core::GenerationUsage {
+        input_tokens: Some(i),
+        output_tokens: Some(o),
+        ..Default::default()
+    };
+    let mut call = ask("lookup", "l1", json!({"query": "x"}));
+    call.usage = Some(usage(10, 2));
+    let mut answer = text("found x");
+    answer.usage = Some(usage(15, 3));
+    model.push_response(call);
+    model.push_response(answer);
+    let mut chat = agent.chat(&ai);
+    let r = chat.send("find x").await.unwrap();
+    assert_eq!(r.text(), "found x");
+    assert_eq!(
+        r.usage(),
+        Some(&usage(25, 5)),
+        "both rounds of the tool loop"
+    );
+    // the next turn counts its own calls only
+    let mut again = text("again");
+    again.usage = Some(usage(30, 1));
+    model.push_response(again);
+    let r = chat.send("more").await.unwrap();
+    assert_eq!(r.usage(), Some(&usage(30, 1)));
+}

@@ -89,7 +89,8 @@ impl<S: DeserializeOwned> AgentResponse<S> {
         Interrupt::pending_in(self.state.messages())
     }
 
-    /// The usage of the last turn's model calls.
+    /// Token usage summed over every model call of the turn (each round of its tool loop;
+    /// over every turn, when one call ran several).
     pub fn usage(&self) -> Option<&GenerationUsage> {
         self.usage.as_ref()
     }

@@ -198,7 +198,7 @@ where
                 });
             }
             let response = stream.response().await?;
-            if let Some(usage) = response.usage() {
+            if let Some(usage) = response.total_usage() {
                 sess.record_usage(usage.clone());
             }
             let kept: Vec<Message> = response

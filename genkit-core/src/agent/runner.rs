@@ -321,9 +321,14 @@ where
         self.shared.abort.clone()
     }
 
-    /// Records the usage of the turn's model calls, for the caller's response.
+    /// Adds the usage of model calls to the invocation's usage (what the caller's response
+    /// reports: the sum over every model call of the turns it ran). Call it once per model
+    /// call, or once with a generation's [`total_usage`](crate::GenerateResponse::total_usage).
     pub fn record_usage(&self, usage: GenerationUsage) {
-        lock(&self.shared.book).last_usage = Some(usage);
+        lock(&self.shared.book)
+            .last_usage
+            .get_or_insert_with(Default::default)
+            .add(&usage);
     }
 
     /// Runs `turn` once per input, in order, until the inputs end, a turn fails or the run is
