@@ -186,7 +186,7 @@ impl GenerateResponse {
     /// answer.usage = Some(GenerationUsage { input_tokens: Some(3), ..Default::default() });
     /// model.push_response(answer);
     /// let ai = Genkit::builder().model(model).build()?;
-    /// let r = ai.generate().model("pm").prompt("hello").call().await?;
+    /// let r = ai.generate().model("pm").prompt("hello").await?;
     /// assert_eq!(r.total_usage().and_then(|u| u.input_tokens), Some(3));
     /// # Ok(()) }
     /// ```
