@@ -191,10 +191,11 @@ impl<S: 'static> Agent<S> {
 
     fn load_snapshot(
         &self,
-        snapshot: SessionSnapshot,
+        mut snapshot: SessionSnapshot,
         session_id: Option<String>,
     ) -> Result<Resolved, GenkitError> {
-        let state = snapshot.state.clone().unwrap_or_default();
+        // the state moves into the conversation; the snapshot keeps its identity only
+        let state = snapshot.state.take().unwrap_or_default();
         self.check_custom(&state)?;
         let session_id = session_id
             .or_else(|| state.session_id.clone())
@@ -296,26 +297,27 @@ impl<S: 'static> Agent<S> {
 
         let body_shared = Arc::clone(&shared);
         let agent = self.clone();
-        let task = tokio::spawn(async move {
-            let run = async {
-                let result = (agent.inner.body)(Arc::clone(&body_shared)).await;
-                agent.finish(&body_shared, result).await
-            };
-            // the pipe ends with the caller's inputs; the body ends when its loop does
-            let piped = async move {
-                pipe.await;
-                futures::future::pending::<()>().await
-            };
-            let run = std::pin::pin!(run);
-            let piped = std::pin::pin!(piped);
-            match select(run, piped).await {
-                Either::Left((out, _)) => out,
-                Either::Right(((), _)) => unreachable_outcome(&agent),
-            }
-        });
+        // runs in the caller's task (dropping the call cancels it); moved to a task of its
+        // own only when it detaches
+        let mut task: std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>> =
+            Box::pin(async move {
+                let run = async {
+                    let result = (agent.inner.body)(Arc::clone(&body_shared)).await;
+                    agent.finish(&body_shared, result).await
+                };
+                // the pipe ends with the caller's inputs; the body ends when its loop does
+                let piped = async move {
+                    pipe.await;
+                    futures::future::pending::<()>().await
+                };
+                let run = std::pin::pin!(run);
+                let piped = std::pin::pin!(piped);
+                match select(run, piped).await {
+                    Either::Left((out, _)) => out,
+                    Either::Right(((), _)) => unreachable_outcome(&agent),
+                }
+            });
 
-        let detach_rx = std::pin::pin!(detach_rx);
-        let task = std::pin::pin!(task);
         let detached_outcome = |id: String| {
             let data = lock(&shared.data).clone();
             Outcome {
@@ -329,23 +331,31 @@ impl<S: 'static> Agent<S> {
                 usage: None,
             }
         };
-        match select(task, detach_rx).await {
+        let detach_result = match select(task.as_mut(), detach_rx).await {
             Either::Left((joined, _)) => {
-                let joined = joined.map_err(|e| stopped(self, &e.to_string()))?;
                 // a detached run that finished before we looked still answers as detached
                 let detached = lock(&shared.book).detached.clone();
-                Ok(match detached {
+                return Ok(match detached {
                     Some(id) => detached_outcome(id),
                     None => joined,
-                })
+                });
             }
-            // the run goes on in the background (dropping the join handle does not stop it)
-            Either::Right((Ok(Ok(id)), _task)) => Ok(detached_outcome(id)),
-            Either::Right((Ok(Err(e)), _task)) => {
+            Either::Right((result, _)) => result,
+        };
+        match detach_result {
+            // the run goes on in the background
+            Ok(Ok(id)) => {
+                tokio::spawn(task);
+                Ok(detached_outcome(id))
+            }
+            Ok(Err(e)) => {
+                // the run winds down as aborted, in the background
                 shared.abort.abort();
+                tokio::spawn(task);
                 Err(e)
             }
-            Either::Right((Err(_), task)) => task.await.map_err(|e| stopped(self, &e.to_string())),
+            // the inputs ended without a detach
+            Err(_) => Ok(task.await),
         }
     }
 
@@ -469,7 +479,6 @@ impl<S: 'static> Agent<S> {
             settle_pending(store, id, shared, body_error.clone()).await;
         }
         let book = lock(&shared.book);
-        let data = lock(&shared.data).clone();
         let usage = book.last_usage.clone();
         let failed = book.last_error.clone().or(body_error);
         if let Some(error) = failed {
@@ -494,10 +503,14 @@ impl<S: 'static> Agent<S> {
             };
         }
         let finish = result.finish_reason.or_else(|| book.last_finish.clone());
-        let state = self.client_state(&shared.genkit, data.to_state());
+        let (session_id, state) = {
+            let data = lock(&shared.data);
+            (data.session_id.clone(), data.to_state())
+        };
+        let state = self.client_state(&shared.genkit, state);
         Outcome {
             output: AgentOutput {
-                session_id: Some(data.session_id.clone()),
+                session_id: Some(session_id),
                 artifacts: result.artifacts.filter(|a| !a.is_empty()),
                 message: result.message,
                 finish_reason: finish,

@@ -201,37 +201,31 @@ where
             if let Some(usage) = response.total_usage() {
                 sess.record_usage(usage.clone());
             }
-            let kept: Vec<Message> = response
-                .messages()
-                .iter()
-                .filter(|m| !is_tagged(m, PREAMBLE))
-                .cloned()
-                .collect();
-            sess.set_messages(kept);
             let finish = response
                 .finish_reason()
                 .map(|f| AgentFinishReason::from_wire(f.as_str()));
-            if finish == Some(AgentFinishReason::Interrupted) {
-                let requests: Vec<Part> = response
-                    .message()
-                    .map(|m| {
-                        m.content
-                            .iter()
-                            .filter(|p| p.as_tool_request().is_some())
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    sess.send_chunk(AgentStreamChunk {
-                        model_chunk: Some(GenerateResponseChunk {
-                            role: Some(Role::Tool),
-                            content: requests,
-                            ..Default::default()
-                        }),
+            let requests: Vec<Part> = match (&finish, response.message()) {
+                (Some(AgentFinishReason::Interrupted), Some(m)) => m
+                    .content
+                    .iter()
+                    .filter(|p| p.as_tool_request().is_some())
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            // the history moves into the session (no copy)
+            let mut kept = response.into_messages();
+            kept.retain(|m| !is_tagged(m, PREAMBLE));
+            sess.set_messages(kept);
+            if !requests.is_empty() {
+                sess.send_chunk(AgentStreamChunk {
+                    model_chunk: Some(GenerateResponseChunk {
+                        role: Some(Role::Tool),
+                        content: requests,
                         ..Default::default()
-                    });
-                }
+                    }),
+                    ..Default::default()
+                });
             }
             Ok(TurnResult {
                 finish_reason: finish,

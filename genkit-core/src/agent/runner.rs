@@ -484,21 +484,31 @@ where
 
     async fn commit(&self, ctx: &TurnContext, finish: Option<AgentFinishReason>) -> bool {
         let shared = &self.shared;
-        let data = lock(&shared.data).clone();
         let mut stop = false;
+        // the seam to roll back to; from a store, the state it saved (one copy less)
+        let mut seam = None;
         if let (Some(store), Some(id)) = (&shared.store, &ctx.snapshot_id) {
+            let (session_id, state) = {
+                let data = lock(&shared.data);
+                (data.session_id.clone(), data.to_state())
+            };
             let snapshot = SessionSnapshot {
                 snapshot_id: id.clone(),
-                session_id: Some(data.session_id.clone()),
+                session_id: Some(session_id.clone()),
                 parent_id: ctx.parent_snapshot_id.clone(),
                 status: Some(SnapshotStatus::Completed),
                 finish_reason: finish.clone(),
-                state: Some(data.to_state()),
+                state: Some(state),
                 ..new_snapshot_times()
             };
-            match store.save_unless_aborted(id, snapshot).await {
-                Ok(true) => {}
-                Ok(false) => stop = true,
+            match store.save_unless_aborted_saved(id, snapshot).await {
+                Ok(Some(saved)) => {
+                    seam = Some(Data::from_state(
+                        saved.state.unwrap_or_default(),
+                        session_id,
+                    ));
+                }
+                Ok(None) => stop = true,
                 Err(e) => {
                     tracing::warn!(target: "genkit_core::agent", snapshot = %id, "saving the turn failed: {e}");
                     let e: GenkitError = e.into();
@@ -516,6 +526,7 @@ where
             self.end_aborted();
             return false;
         }
+        let data = seam.unwrap_or_else(|| lock(&shared.data).clone());
         let mut book = lock(&shared.book);
         book.last_finish = finish.clone();
         book.last_error = None;
