@@ -42,9 +42,9 @@
 
 use genkit_core::agent::{Agent, AgentResponse, ChatRef, SessionRunner, TurnResult};
 use genkit_core::prelude::*;
-use genkit_core::session::SessionStore;
 #[cfg(doc)]
 use genkit_core::session::FileSessionStore;
+use genkit_core::session::SessionStore;
 use genkit_core::testing::ProgrammableModel;
 use genkit_core::{AgentFinishReason, AgentResult};
 use schemars::JsonSchema;

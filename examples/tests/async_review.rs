@@ -32,7 +32,14 @@ fn two_processes_share_nothing_but_the_session_store() {
     // Process 1: the model looks the order up and asks for a review; the turn is stored; exit.
     let first = run(
         ASYNC_REVIEW,
-        &["start", "--scripted", "--session", "rev-1", "--store", store_arg],
+        &[
+            "start",
+            "--scripted",
+            "--session",
+            "rev-1",
+            "--store",
+            store_arg,
+        ],
     );
     assert!(first.ok, "{}", first.dump());
     assert!(
@@ -48,7 +55,9 @@ fn two_processes_share_nothing_but_the_session_store() {
         first.stdout
     );
     assert!(
-        first.stdout.contains("Stored the interrupted turn as snapshot"),
+        first
+            .stdout
+            .contains("Stored the interrupted turn as snapshot"),
         "{}",
         first.stdout
     );
@@ -67,7 +76,10 @@ fn two_processes_share_nothing_but_the_session_store() {
     assert_eq!(roles, ["user", "model", "tool", "model"]);
     let call = &messages[3]["content"][0];
     assert_eq!(call["toolRequest"]["name"], "request_review");
-    assert_eq!(call["toolRequest"]["input"]["amount"], 35, "the order's price");
+    assert_eq!(
+        call["toolRequest"]["input"]["amount"], 35,
+        "the order's price"
+    );
     assert_eq!(call["metadata"][protocol::INTERRUPT], true);
     let interrupted_id = snap["snapshotId"].as_str().unwrap().to_owned();
 
@@ -86,7 +98,10 @@ fn two_processes_share_nothing_but_the_session_store() {
         String::from_utf8_lossy(&second.stderr)
     );
     assert!(stdout.contains("Loaded session rev-1"), "{stdout}");
-    assert!(stdout.contains("refund 35 euros for order A-1001"), "{stdout}");
+    assert!(
+        stdout.contains("refund 35 euros for order A-1001"),
+        "{stdout}"
+    );
     assert!(stdout.contains("[model] answered (stop)"), "{stdout}");
     assert!(stdout.contains("approved (broken in transit)"), "{stdout}");
 
@@ -95,16 +110,34 @@ fn two_processes_share_nothing_but_the_session_store() {
     assert_eq!(done["parentId"], json!(interrupted_id));
     assert_eq!(done["finishReason"], "stop");
     let tool = &done["state"]["messages"][4]["content"][0]["toolResponse"];
-    assert_eq!(tool["output"], json!({"approved": true, "note": "broken in transit"}));
+    assert_eq!(
+        tool["output"],
+        json!({"approved": true, "note": "broken in transit"})
+    );
 
     // Process 3: the review was decided; deciding again is refused, nothing is paid twice.
     let again = run(
         ASYNC_REVIEW,
-        &["decide", "--reject", "--scripted", "--session", "rev-1", "--store", store_arg],
+        &[
+            "decide",
+            "--reject",
+            "--scripted",
+            "--session",
+            "rev-1",
+            "--store",
+            store_arg,
+        ],
     );
     assert!(!again.ok);
-    assert!(again.stderr.contains("waits on no review"), "{}", again.dump());
-    assert_eq!(latest_file(&store, "rev-1")["snapshotId"], done["snapshotId"]);
+    assert!(
+        again.stderr.contains("waits on no review"),
+        "{}",
+        again.dump()
+    );
+    assert_eq!(
+        latest_file(&store, "rev-1")["snapshotId"],
+        done["snapshotId"]
+    );
     std::fs::remove_dir_all(&store).unwrap();
 }
 
@@ -114,19 +147,34 @@ fn a_rejection_reaches_the_model_too() {
     let store_arg = store.to_str().unwrap();
     let first = run(
         ASYNC_REVIEW,
-        &["start", "--scripted", "--session", "r", "--store", store_arg],
+        &[
+            "start",
+            "--scripted",
+            "--session",
+            "r",
+            "--store",
+            store_arg,
+        ],
     );
     assert!(first.ok, "{}", first.dump());
     let r = run(
         ASYNC_REVIEW,
         &[
-            "decide", "--reject", "--note", "past the deadline", "--scripted", "--session",
-            "r", "--store", store_arg,
+            "decide",
+            "--reject",
+            "--note",
+            "past the deadline",
+            "--scripted",
+            "--session",
+            "r",
+            "--store",
+            store_arg,
         ],
     );
     assert!(r.ok, "{}", r.dump());
     assert!(
-        r.stdout.contains("declined your refund (past the deadline)"),
+        r.stdout
+            .contains("declined your refund (past the deadline)"),
         "{}",
         r.stdout
     );
@@ -152,7 +200,15 @@ fn start_without_a_session_id_prints_a_new_one_to_decide_with() {
     );
     let r = run(
         ASYNC_REVIEW,
-        &["decide", "--approve", "--scripted", "--session", &session, "--store", store_arg],
+        &[
+            "decide",
+            "--approve",
+            "--scripted",
+            "--session",
+            &session,
+            "--store",
+            store_arg,
+        ],
     );
     assert!(r.ok, "{}", r.dump());
     std::fs::remove_dir_all(&store).unwrap();
@@ -164,12 +220,21 @@ fn deciding_an_unknown_session_says_what_to_do() {
     let r = run(
         ASYNC_REVIEW,
         &[
-            "decide", "--approve", "--scripted", "--session", "nobody", "--store",
+            "decide",
+            "--approve",
+            "--scripted",
+            "--session",
+            "nobody",
+            "--store",
             store.to_str().unwrap(),
         ],
     );
     assert!(!r.ok);
-    assert!(r.stderr.contains("run `async_review start` first"), "{}", r.dump());
+    assert!(
+        r.stderr.contains("run `async_review start` first"),
+        "{}",
+        r.dump()
+    );
 }
 
 #[test]
@@ -194,18 +259,32 @@ async fn a_session_paused_by_the_library_resumes_in_the_program() {
     let paused = async_review::start(&ai, &agent, "lib-1", "My order A-1002 never arrived.")
         .await
         .unwrap();
-    assert_eq!(paused.finish_reason(), Some(&AgentFinishReason::Interrupted));
+    assert_eq!(
+        paused.finish_reason(),
+        Some(&AgentFinishReason::Interrupted)
+    );
     drop((ai, agent));
 
     let r = run(
         ASYNC_REVIEW,
         &[
-            "decide", "--approve", "--note", "lost", "--scripted", "--session", "lib-1",
-            "--store", store.to_str().unwrap(),
+            "decide",
+            "--approve",
+            "--note",
+            "lost",
+            "--scripted",
+            "--session",
+            "lib-1",
+            "--store",
+            store.to_str().unwrap(),
         ],
     );
     assert!(r.ok, "{}", r.dump());
-    assert!(r.stdout.contains("refund 60 euros for order A-1002"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("refund 60 euros for order A-1002"),
+        "{}",
+        r.stdout
+    );
     std::fs::remove_dir_all(&store).unwrap();
 }
 
@@ -236,7 +315,10 @@ async fn the_resumed_model_call_carries_the_stored_history_and_the_decision() {
         .await
         .unwrap();
     assert_eq!(done.finish_reason(), Some(&AgentFinishReason::Stop));
-    assert!(async_review::pending(&agent, "h-1").await.unwrap().is_empty());
+    assert!(async_review::pending(&agent, "h-1")
+        .await
+        .unwrap()
+        .is_empty());
 
     let sent = model.last_request().unwrap().messages;
     // the system prompt, the stored history, the answer
@@ -258,7 +340,14 @@ fn async_review_against_the_local_model() {
     let store_arg = store.to_str().unwrap();
     let first = run(
         ASYNC_REVIEW,
-        &["start", "--local", "--session", "live-1", "--store", store_arg],
+        &[
+            "start",
+            "--local",
+            "--session",
+            "live-1",
+            "--store",
+            store_arg,
+        ],
     );
     assert!(first.ok, "{}", first.dump());
     // Qwen2.5 0.5B at temperature 0 asks for the review straight away.
@@ -273,24 +362,36 @@ fn async_review_against_the_local_model() {
     let second = run(
         ASYNC_REVIEW,
         &[
-            "decide", "--approve", "--note", "fine", "--local", "--session", "live-1", "--store",
+            "decide",
+            "--approve",
+            "--note",
+            "fine",
+            "--local",
+            "--session",
+            "live-1",
+            "--store",
             store_arg,
         ],
     );
     assert!(second.ok, "{}", second.dump());
     let out = &second.stdout;
     assert!(out.contains("Loaded session live-1"), "{out}");
-    assert!(out.contains("[model] "), "the model was called again:\n{out}");
+    assert!(
+        out.contains("[model] "),
+        "the model was called again:\n{out}"
+    );
     // whatever the small model says next, the decision is in the stored history
     let snap = latest_file(&store, "live-1");
-    let answered = snap["state"]["messages"].as_array().unwrap().iter().any(|m| {
-        m["role"] == "tool"
-            && m["content"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|p| p["toolResponse"]["output"] == json!({"approved": true, "note": "fine"}))
-    });
+    let answered = snap["state"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| {
+            m["role"] == "tool"
+                && m["content"].as_array().unwrap().iter().any(|p| {
+                    p["toolResponse"]["output"] == json!({"approved": true, "note": "fine"})
+                })
+        });
     assert!(answered, "the decision is in the history: {snap:#}");
     std::fs::remove_dir_all(&store).unwrap();
 }

@@ -156,8 +156,12 @@ fn show_turn(response: &AgentResponse) {
 fn explain_next(args: &Args, session: &str) {
     let (store, flags) = (args.store.display(), args.model.to_flags());
     println!("\nWhen the reviewer has decided, run one of:");
-    println!("  async_review decide --approve --note \"...\" --session {session} --store {store}{flags}");
-    println!("  async_review decide --reject --note \"...\" --session {session} --store {store}{flags}");
+    println!(
+        "  async_review decide --approve --note \"...\" --session {session} --store {store}{flags}"
+    );
+    println!(
+        "  async_review decide --reject --note \"...\" --session {session} --store {store}{flags}"
+    );
 }
 
 fn stored_at(response: &AgentResponse) -> String {
@@ -219,7 +223,9 @@ async fn main() -> Result<()> {
                 })?;
             println!("Loaded session {session} from {}.", args.store.display());
             if show_pending(&pending)? == 0 {
-                bail!("session {session} waits on no review (it was decided already, or never asked)");
+                bail!(
+                    "session {session} waits on no review (it was decided already, or never asked)"
+                );
             }
             println!(
                 "[reviewer] {}: {}",
@@ -247,7 +253,10 @@ async fn main() -> Result<()> {
                     explain_next(&args, &session);
                 }
                 Some(AgentFinishReason::Failed) => {
-                    bail!("the resumed turn failed; it is stored as {}", stored_at(&response))
+                    bail!(
+                        "the resumed turn failed; it is stored as {}",
+                        stored_at(&response)
+                    )
                 }
                 _ => println!("\nDone; the decided turn is {}.", stored_at(&response)),
             }

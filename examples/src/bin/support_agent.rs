@@ -103,8 +103,7 @@ async fn main() -> Result<()> {
     let backend = Backend::connect(&args.model, support_agent::scripted_model)
         .map_err(|e| anyhow::anyhow!(e))?;
     println!("Model: {}", backend.describe());
-    let (agent, approve) =
-        support_agent::agent(&backend.model, FileSessionStore::new(&args.store));
+    let (agent, approve) = support_agent::agent(&backend.model, FileSessionStore::new(&args.store));
     let ai = backend.ai.clone();
     let mut answers = Answers::new(args.answers.clone());
 
