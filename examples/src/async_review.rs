@@ -1,50 +1,61 @@
-//! Async processing across processes: a refund waits for a human reviewer, and nothing but
-//! the conversation survives in between.
+//! Async processing across processes: a refund waits for a human reviewer, and only the
+//! agent's session store survives in between.
 //!
-//! The first run asks the model to handle a customer's complaint. The model looks the order
-//! up (`lookup_order`, a normal tool) and asks for a review (`request_review`, an
-//! interrupt-only tool). The loop pauses; the program writes the messages to a file with
-//! [`save`] and exits. Days later, a second run, given the reviewer's [`Decision`], reads the
-//! file with [`load`], finds the pending request with [`pending`], answers it and resumes
-//! with [`decide`]. The file holds the whole state: no process, task, connection or
-//! `Genkit` instance lives on between the two runs.
+//! The customer's complaint goes to an agent ([`agent`]) whose sessions live in a
+//! [`FileSessionStore`]: every turn is a snapshot file. The model looks the order up
+//! (`lookup_order`, a normal tool) and asks for a review (`request_review`, an interrupt-only
+//! tool); the turn ends as an interrupted snapshot, and the first process exits. Days later, a
+//! second process opens the same store, loads the chat by its session id ([`decide`]), answers
+//! the pending review with the reviewer's [`Decision`] and resumes. The answer is checked
+//! against the stored request, not against anything the second process was told, and an
+//! interrupted snapshot is answered once: a second decision for the same review is refused.
+//! No process, task, connection or `Genkit` instance lives on between the two runs, and the
+//! application writes no file of its own.
 //!
 //! ```
 //! use examples::async_review::{self, Decision};
 //! use genkit_core::prelude::*;
+//! use genkit_core::session::FileSessionStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let path = std::env::temp_dir().join(format!("review-doc-{}.json", std::process::id()));
+//! let dir = std::env::temp_dir().join(format!("review-doc-{}", std::process::id()));
 //!
 //! // First process.
 //! let ai = Genkit::builder().model(async_review::scripted_model()).build()?;
-//! let interrupted = async_review::start(&ai, "scripted", async_review::COMPLAINT).await?;
-//! assert_eq!(interrupted.finish_reason(), Some(FinishReason::Interrupted));
-//! async_review::save(&path, interrupted.messages())?;
-//! drop((ai, interrupted));
+//! let agent = async_review::agent("scripted", FileSessionStore::new(&dir));
+//! let paused = async_review::start(&ai, &agent, "review-7", async_review::COMPLAINT).await?;
+//! assert_eq!(paused.interrupts().len(), 1);
+//! drop((ai, agent, paused));
 //!
-//! // Second process: a new instance, the file, the decision.
+//! // Second process: a new instance, the same directory, the session id, the decision.
 //! let ai = Genkit::builder().model(async_review::scripted_model()).build()?;
-//! let messages = async_review::load(&path)?;
+//! let agent = async_review::agent("scripted", FileSessionStore::new(&dir));
 //! let decision = Decision { approved: true, note: "damaged in transit".into() };
-//! let done = async_review::decide(&ai, "scripted", messages, &decision).await?;
-//! assert_eq!(done.finish_reason(), Some(FinishReason::Stop));
-//! # std::fs::remove_file(&path)?;
+//! let done = async_review::decide(&ai, &agent, "review-7", &decision).await?;
+//! assert!(done.text().contains("approved"));
+//! // the review was answered: nothing waits any more
+//! assert!(async_review::pending(&agent, "review-7").await?.is_empty());
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok(()) }
 //! ```
 
-use std::io;
-use std::path::Path;
-
+use genkit_core::agent::{Agent, AgentResponse, ChatRef, SessionRunner, TurnResult};
 use genkit_core::prelude::*;
+#[cfg(doc)]
+use genkit_core::session::FileSessionStore;
+use genkit_core::session::SessionStore;
 use genkit_core::testing::ProgrammableModel;
+use genkit_core::{AgentFinishReason, AgentResult};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::model_choice::steady_config;
 use crate::scripted::{calls, first_prompt, last_outputs, reply};
+
+/// The agent's name (its actions are `/agent/async_review`, ...).
+pub const AGENT: &str = "async_review";
 
 /// The customer's message the program handles, unless told otherwise.
 pub const COMPLAINT: &str = "Order A-1001 arrived broken. I would like my money back, please.";
@@ -115,64 +126,120 @@ pub struct Decision {
 #[tool]
 pub fn request_review(refund: Refund) -> Decision;
 
-/// Asks the model to handle `complaint`. With a model that follows [`SYSTEM`], the response
-/// is interrupted on `request_review`.
+/// The review agent over `model`, keeping its sessions in `store`. Each turn asks the model
+/// with the conversation so far and both tools; a turn that ends on `request_review` is an
+/// interrupted snapshot in the store.
+pub fn agent(model: &str, store: impl SessionStore + 'static) -> Agent {
+    let model = model.to_owned();
+    Agent::custom(AGENT, move |sess: SessionRunner| {
+        let model = model.clone();
+        async move {
+            let turn_sess = sess.clone();
+            sess.run(move |input, _turn| {
+                let sess = turn_sess.clone();
+                let model = model.clone();
+                async move {
+                    let mut call = sess
+                        .genkit()
+                        .generate()
+                        .model(model)
+                        .system(SYSTEM)
+                        .messages(sess.messages())
+                        .tool(lookup_order)
+                        .tool(request_review)
+                        .config(steady_config(256))
+                        .context(sess.context().clone());
+                    if let Some(resume) = input.resume {
+                        call = call
+                            .tool_responses(resume.respond.unwrap_or_default())
+                            .tool_restarts(resume.restart.unwrap_or_default());
+                    }
+                    let response = call.await?;
+                    if let Some(usage) = response.total_usage() {
+                        sess.record_usage(usage.clone());
+                    }
+                    // the system prompt is the agent's, not the conversation's
+                    sess.set_messages(
+                        response
+                            .messages()
+                            .iter()
+                            .filter(|m| m.role != Role::System)
+                            .cloned()
+                            .collect(),
+                    );
+                    Ok(TurnResult {
+                        finish_reason: response
+                            .finish_reason()
+                            .map(|f| AgentFinishReason::from_wire(f.as_str())),
+                    })
+                }
+            })
+            .await?;
+            Ok(AgentResult {
+                message: sess.messages().last().cloned(),
+                ..Default::default()
+            })
+        }
+    })
+    .description("Handles refund requests; a human reviewer approves each refund")
+    .shared_store(std::sync::Arc::new(store))
+    .build()
+}
+
+/// Hands `complaint` to the agent in session `session` (a new session, or a further turn of
+/// that session). With a model that follows [`SYSTEM`], the turn ends interrupted on
+/// `request_review`, stored as the session's latest snapshot.
 pub async fn start(
     ai: &Genkit,
-    model: &str,
+    agent: &Agent,
+    session: &str,
     complaint: &str,
-) -> Result<GenerateResponse, GenkitError> {
-    ai.generate()
-        .model(model)
-        .system(SYSTEM)
-        .prompt(complaint)
-        .tool(lookup_order)
-        .tool(request_review)
-        .config(steady_config(256))
-        .await
+) -> Result<AgentResponse, GenkitError> {
+    // a session id nobody used yet starts that session
+    let mut chat = agent
+        .load_chat(ai, ChatRef::Session(session.to_owned()))
+        .await?;
+    chat.send(complaint).await
 }
 
-/// Writes the conversation to `path` as JSON (Genkit's wire format). The file is written
-/// next to its final name and then renamed, so a crash never leaves half a file behind.
-pub fn save(path: &Path, messages: &[Message]) -> io::Result<()> {
-    let json = serde_json::to_vec_pretty(messages)?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, path)
+/// The reviews session `session` waits on: the pending `request_review` calls of its latest
+/// snapshot. Empty when it waits on nothing; `NOT_FOUND` when there is no such session.
+pub async fn pending(agent: &Agent, session: &str) -> Result<Vec<Interrupt>, GenkitError> {
+    let snapshot = agent
+        .snapshot(&ChatRef::Session(session.to_owned()))
+        .await?
+        .ok_or_else(|| {
+            GenkitError::with_status(
+                genkit_core::Status::NotFound,
+                format!("there is no review session '{session}'"),
+            )
+        })?;
+    if snapshot.finish_reason != Some(AgentFinishReason::Interrupted) {
+        return Ok(Vec::new());
+    }
+    Ok(snapshot
+        .state
+        .map(|s| Interrupt::pending_in(s.messages()))
+        .unwrap_or_default())
 }
 
-/// Reads a conversation written by [`save`] (or by any Genkit runtime).
-pub fn load(path: &Path) -> io::Result<Vec<Message>> {
-    let json = std::fs::read(path)?;
-    Ok(serde_json::from_slice(&json)?)
-}
-
-/// The interrupts a saved conversation waits on: the paused tool requests of its last
-/// message. Empty when the conversation is not paused.
-pub fn pending(messages: &[Message]) -> Vec<Interrupt> {
-    Interrupt::pending_in(messages)
-}
-
-/// Resumes a saved conversation with the reviewer's decision, answering every pending
-/// `request_review` with it.
+/// Loads session `session` from the store and resumes it with the reviewer's decision,
+/// answering every pending `request_review` with it.
 pub async fn decide(
     ai: &Genkit,
-    model: &str,
-    messages: Vec<Message>,
+    agent: &Agent,
+    session: &str,
     decision: &Decision,
-) -> Result<GenerateResponse, GenkitError> {
-    let answers = pending(&messages)
+) -> Result<AgentResponse, GenkitError> {
+    let answers = pending(agent, session)
+        .await?
         .iter()
         .map(|interrupt| request_review.respond(interrupt, decision.clone()))
         .collect::<Result<Vec<_>, _>>()?;
-    ai.generate()
-        .model(model)
-        .messages(messages)
-        .tool_responses(answers)
-        .tool(lookup_order)
-        .tool(request_review)
-        .config(steady_config(256))
-        .await
+    let mut chat = agent
+        .load_chat(ai, ChatRef::Session(session.to_owned()))
+        .await?;
+    chat.resume(answers).await
 }
 
 /// The first order id in `text`, like `A-1001`.

@@ -80,13 +80,16 @@ pub fn agent(
     let approve: Tool<Refund, bool> =
         Tool::interrupt("approve_refund", "Asks a supervisor to approve a refund");
     let model = model.to_owned();
+    let tool = approve.clone();
     let agent = Agent::custom("support", move |sess: SessionRunner<Ticket>| {
         let model = model.clone();
+        let tool = tool.clone();
         async move {
             let turn_sess = sess.clone();
             sess.run(move |input, _turn| {
                 let sess = turn_sess.clone();
                 let model = model.clone();
+                let tool = tool.clone();
                 async move {
                     // what the supervisor decided, for the ticket
                     let decisions: Vec<bool> = input
@@ -102,7 +105,7 @@ pub fn agent(
                         .model(model)
                         .system(SYSTEM)
                         .messages(sess.messages())
-                        .tools(["approve_refund"]);
+                        .tool(tool);
                     if let Some(resume) = input.resume {
                         call = call
                             .tool_responses(resume.respond.unwrap_or_default())

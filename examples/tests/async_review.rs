@@ -1,5 +1,5 @@
 //! The `async_review` example: a conversation paused in one process and resumed in another,
-//! with nothing but a JSON file in between.
+//! with nothing but the agent's file session store in between.
 
 mod common;
 
@@ -7,25 +7,40 @@ use common::{live_server, run, temp_path};
 use examples::async_review::{self, request_review, Decision, Refund};
 use genkit_core::prelude::*;
 use genkit_core::protocol;
+use genkit_core::session::FileSessionStore;
+use genkit_core::AgentFinishReason;
 use serde_json::{json, Value};
 
 const ASYNC_REVIEW: &str = env!("CARGO_BIN_EXE_async_review");
 
-/// The saved file, read as plain JSON: what another runtime would see.
 fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-#[test]
-fn two_processes_share_nothing_but_the_file() {
-    let dir = temp_path("review-dir");
-    std::fs::create_dir_all(&dir).unwrap();
-    let state = dir.join("review.json");
-    let state_arg = state.to_str().unwrap();
+/// The session's latest snapshot as a plain JSON file (what Genkit JS's file store reads).
+fn latest_file(store: &std::path::Path, session: &str) -> Value {
+    let pointer = read_json(&store.join(format!("global/.pointers/{session}.json")));
+    let id = pointer["currentSnapshotId"].as_str().unwrap().to_owned();
+    read_json(&store.join(format!("global/{id}.json")))
+}
 
-    // Process 1: the model looks the order up and asks for a review; the program saves and
-    // exits.
-    let first = run(ASYNC_REVIEW, &["start", "--scripted", "--state", state_arg]);
+#[test]
+fn two_processes_share_nothing_but_the_session_store() {
+    let store = temp_path("review-store");
+    let store_arg = store.to_str().unwrap();
+
+    // Process 1: the model looks the order up and asks for a review; the turn is stored; exit.
+    let first = run(
+        ASYNC_REVIEW,
+        &[
+            "start",
+            "--scripted",
+            "--session",
+            "rev-1",
+            "--store",
+            store_arg,
+        ],
+    );
     assert!(first.ok, "{}", first.dump());
     assert!(
         first
@@ -40,38 +55,38 @@ fn two_processes_share_nothing_but_the_file() {
         first.stdout
     );
     assert!(
-        first.stdout.contains("Saved the paused conversation"),
+        first
+            .stdout
+            .contains("Stored the interrupted turn as snapshot"),
         "{}",
         first.stdout
     );
 
-    // The file is Genkit's wire format: a JSON array of messages, the last one the model's,
-    // its request_review call marked as an interrupt.
-    let saved = read_json(&state);
-    let messages = saved.as_array().expect("an array of messages");
+    // The store wrote it, in Genkit's file-store layout: the snapshot is completed and
+    // interrupted, its last message the model's request_review call marked as an interrupt.
+    let snap = latest_file(&store, "rev-1");
+    assert_eq!(snap["sessionId"], "rev-1");
+    assert_eq!(snap["status"], "completed");
+    assert_eq!(snap["finishReason"], "interrupted");
+    let messages = snap["state"]["messages"].as_array().unwrap();
     let roles: Vec<&str> = messages
         .iter()
         .map(|m| m["role"].as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["system", "user", "model", "tool", "model"]);
-    let call = &messages[4]["content"][0];
+    assert_eq!(roles, ["user", "model", "tool", "model"]);
+    let call = &messages[3]["content"][0];
     assert_eq!(call["toolRequest"]["name"], "request_review");
     assert_eq!(
         call["toolRequest"]["input"]["amount"], 35,
         "the order's price"
     );
     assert_eq!(call["metadata"][protocol::INTERRUPT], true);
+    let interrupted_id = snap["snapshotId"].as_str().unwrap().to_owned();
 
-    // Process 2, started from another directory: the decision resumes the conversation.
+    // Process 2, from another directory: load the session by id, answer, resume.
     let second = std::process::Command::new(ASYNC_REVIEW)
-        .args([
-            "decide",
-            "--approve",
-            "--note",
-            "broken in transit",
-            "--scripted",
-        ])
-        .args(["--state", state_arg])
+        .args(["decide", "--approve", "--note", "broken in transit"])
+        .args(["--scripted", "--session", "rev-1", "--store", store_arg])
         .current_dir(std::env::temp_dir())
         .env_remove("OPENAI_API_KEY")
         .output()
@@ -82,26 +97,66 @@ fn two_processes_share_nothing_but_the_file() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&second.stderr)
     );
-    assert!(
-        stdout.contains("Loaded the paused conversation (5 messages)"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("Loaded session rev-1"), "{stdout}");
     assert!(
         stdout.contains("refund 35 euros for order A-1001"),
         "{stdout}"
     );
-    // The scripted model words its answer from the decision it received.
     assert!(stdout.contains("[model] answered (stop)"), "{stdout}");
     assert!(stdout.contains("approved (broken in transit)"), "{stdout}");
-    assert!(!state.exists(), "a finished review removes its file");
-    std::fs::remove_dir_all(&dir).unwrap();
+
+    // the decided turn continues the interrupted one, which stays on record
+    let done = latest_file(&store, "rev-1");
+    assert_eq!(done["parentId"], json!(interrupted_id));
+    assert_eq!(done["finishReason"], "stop");
+    let tool = &done["state"]["messages"][4]["content"][0]["toolResponse"];
+    assert_eq!(
+        tool["output"],
+        json!({"approved": true, "note": "broken in transit"})
+    );
+
+    // Process 3: the review was decided; deciding again is refused, nothing is paid twice.
+    let again = run(
+        ASYNC_REVIEW,
+        &[
+            "decide",
+            "--reject",
+            "--scripted",
+            "--session",
+            "rev-1",
+            "--store",
+            store_arg,
+        ],
+    );
+    assert!(!again.ok);
+    assert!(
+        again.stderr.contains("waits on no review"),
+        "{}",
+        again.dump()
+    );
+    assert_eq!(
+        latest_file(&store, "rev-1")["snapshotId"],
+        done["snapshotId"]
+    );
+    std::fs::remove_dir_all(&store).unwrap();
 }
 
 #[test]
 fn a_rejection_reaches_the_model_too() {
-    let state = temp_path("review-reject.json");
-    let state_arg = state.to_str().unwrap();
-    assert!(run(ASYNC_REVIEW, &["start", "--scripted", "--state", state_arg]).ok);
+    let store = temp_path("review-reject");
+    let store_arg = store.to_str().unwrap();
+    let first = run(
+        ASYNC_REVIEW,
+        &[
+            "start",
+            "--scripted",
+            "--session",
+            "r",
+            "--store",
+            store_arg,
+        ],
+    );
+    assert!(first.ok, "{}", first.dump());
     let r = run(
         ASYNC_REVIEW,
         &[
@@ -110,8 +165,10 @@ fn a_rejection_reaches_the_model_too() {
             "--note",
             "past the deadline",
             "--scripted",
-            "--state",
-            state_arg,
+            "--session",
+            "r",
+            "--store",
+            store_arg,
         ],
     );
     assert!(r.ok, "{}", r.dump());
@@ -121,19 +178,55 @@ fn a_rejection_reaches_the_model_too() {
         "{}",
         r.stdout
     );
+    std::fs::remove_dir_all(&store).unwrap();
 }
 
 #[test]
-fn deciding_without_a_saved_conversation_says_what_to_do() {
-    let state = temp_path("missing.json");
+fn start_without_a_session_id_prints_a_new_one_to_decide_with() {
+    let store = temp_path("review-new-id");
+    let store_arg = store.to_str().unwrap();
+    let first = run(ASYNC_REVIEW, &["start", "--scripted", "--store", store_arg]);
+    assert!(first.ok, "{}", first.dump());
+    let session = first
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Session: "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.stdout.contains(&format!("--session {session}")),
+        "tells the next command: {}",
+        first.stdout
+    );
     let r = run(
         ASYNC_REVIEW,
         &[
             "decide",
             "--approve",
             "--scripted",
-            "--state",
-            state.to_str().unwrap(),
+            "--session",
+            &session,
+            "--store",
+            store_arg,
+        ],
+    );
+    assert!(r.ok, "{}", r.dump());
+    std::fs::remove_dir_all(&store).unwrap();
+}
+
+#[test]
+fn deciding_an_unknown_session_says_what_to_do() {
+    let store = temp_path("review-missing");
+    let r = run(
+        ASYNC_REVIEW,
+        &[
+            "decide",
+            "--approve",
+            "--scripted",
+            "--session",
+            "nobody",
+            "--store",
+            store.to_str().unwrap(),
         ],
     );
     assert!(!r.ok);
@@ -145,25 +238,32 @@ fn deciding_without_a_saved_conversation_says_what_to_do() {
 }
 
 #[test]
-fn deciding_needs_a_decision() {
-    let r = run(ASYNC_REVIEW, &["decide", "--scripted"]);
+fn deciding_needs_a_decision_and_a_session() {
+    let r = run(ASYNC_REVIEW, &["decide", "--scripted", "--session", "s"]);
     assert!(!r.ok);
     assert!(r.stderr.contains("--approve or --reject"), "{}", r.dump());
+    let r = run(ASYNC_REVIEW, &["decide", "--approve", "--scripted"]);
+    assert!(!r.ok);
+    assert!(r.stderr.contains("--session ID"), "{}", r.dump());
 }
 
 #[tokio::test]
-async fn a_file_saved_by_the_library_resumes_in_the_program() {
-    // This process pauses; the program resumes. Neither knows the other.
+async fn a_session_paused_by_the_library_resumes_in_the_program() {
+    // This process pauses; the program resumes. They share the directory only.
+    let store = temp_path("review-from-library");
     let ai = Genkit::builder()
         .model(async_review::scripted_model())
         .build()
         .unwrap();
-    let complaint = "My order A-1002 never arrived.";
-    let interrupted = async_review::start(&ai, "scripted", complaint)
+    let agent = async_review::agent("scripted", FileSessionStore::new(&store));
+    let paused = async_review::start(&ai, &agent, "lib-1", "My order A-1002 never arrived.")
         .await
         .unwrap();
-    let state = temp_path("from-library.json");
-    async_review::save(&state, interrupted.messages()).unwrap();
+    assert_eq!(
+        paused.finish_reason(),
+        Some(&AgentFinishReason::Interrupted)
+    );
+    drop((ai, agent));
 
     let r = run(
         ASYNC_REVIEW,
@@ -173,8 +273,10 @@ async fn a_file_saved_by_the_library_resumes_in_the_program() {
             "--note",
             "lost",
             "--scripted",
-            "--state",
-            state.to_str().unwrap(),
+            "--session",
+            "lib-1",
+            "--store",
+            store.to_str().unwrap(),
         ],
     );
     assert!(r.ok, "{}", r.dump());
@@ -183,20 +285,23 @@ async fn a_file_saved_by_the_library_resumes_in_the_program() {
         "{}",
         r.stdout
     );
-    assert!(!state.exists());
+    std::fs::remove_dir_all(&store).unwrap();
 }
 
 #[tokio::test]
-async fn the_resumed_model_call_carries_the_whole_history_and_the_decision() {
+async fn the_resumed_model_call_carries_the_stored_history_and_the_decision() {
+    let store = temp_path("review-history");
     let model = async_review::scripted_model();
     let ai = Genkit::builder().model(model.clone()).build().unwrap();
-    let interrupted = async_review::start(&ai, "scripted", async_review::COMPLAINT)
+    let agent = async_review::agent("scripted", FileSessionStore::new(&store));
+    let paused = async_review::start(&ai, &agent, "h-1", async_review::COMPLAINT)
         .await
         .unwrap();
-    let saved = serde_json::to_string(interrupted.messages()).unwrap();
+    let stored = paused.messages().to_vec();
 
-    let messages: Vec<Message> = serde_json::from_str(&saved).unwrap();
-    let [pending] = async_review::pending(&messages)
+    let [pending] = async_review::pending(&agent, "h-1")
+        .await
+        .unwrap()
         .try_into()
         .unwrap_or_else(|p: Vec<_>| panic!("one pending review, got {}", p.len()));
     let refund: Refund = pending.input().unwrap();
@@ -206,30 +311,24 @@ async fn the_resumed_model_call_carries_the_whole_history_and_the_decision() {
         approved: true,
         note: "ok".into(),
     };
-    let done = async_review::decide(&ai, "scripted", messages.clone(), &decision)
+    let done = async_review::decide(&ai, &agent, "h-1", &decision)
         .await
         .unwrap();
-    assert_eq!(done.finish_reason(), Some(FinishReason::Stop));
-    assert!(async_review::pending(done.messages()).is_empty());
+    assert_eq!(done.finish_reason(), Some(&AgentFinishReason::Stop));
+    assert!(async_review::pending(&agent, "h-1")
+        .await
+        .unwrap()
+        .is_empty());
 
     let sent = model.last_request().unwrap().messages;
-    assert_eq!(
-        sent.len(),
-        messages.len() + 1,
-        "the history, plus the answer"
-    );
-    // The lookup from the first process is still there, unchanged.
-    assert_eq!(sent[3], messages[3]);
+    // the system prompt, the stored history, the answer
+    assert_eq!(sent.len(), 1 + stored.len() + 1);
+    assert_eq!(sent[3], stored[2], "the first process's lookup, unchanged");
     let answer = sent.last().unwrap().content[0].as_tool_response().unwrap();
     assert_eq!(answer.name, request_review::NAME);
     assert_eq!(answer.ref_.as_deref(), pending.ref_());
     assert_eq!(answer.output, Some(json!({"approved": true, "note": "ok"})));
-}
-
-#[test]
-fn pending_is_empty_for_a_finished_conversation() {
-    let messages = vec![Message::user("hi"), Message::model("hello")];
-    assert!(async_review::pending(&messages).is_empty());
+    std::fs::remove_dir_all(&store).unwrap();
 }
 
 #[test]
@@ -237,9 +336,19 @@ fn async_review_against_the_local_model() {
     if !live_server("async_review_against_the_local_model") {
         return;
     }
-    let state = temp_path("live-review.json");
-    let state_arg = state.to_str().unwrap();
-    let first = run(ASYNC_REVIEW, &["start", "--local", "--state", state_arg]);
+    let store = temp_path("live-review");
+    let store_arg = store.to_str().unwrap();
+    let first = run(
+        ASYNC_REVIEW,
+        &[
+            "start",
+            "--local",
+            "--session",
+            "live-1",
+            "--store",
+            store_arg,
+        ],
+    );
     assert!(first.ok, "{}", first.dump());
     // Qwen2.5 0.5B at temperature 0 asks for the review straight away.
     assert!(
@@ -247,14 +356,8 @@ fn async_review_against_the_local_model() {
         "{}",
         first.dump()
     );
-    let saved = read_json(&state);
-    let last = saved.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["role"], "model");
-    assert!(last["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p["metadata"][protocol::INTERRUPT].is_boolean()));
+    let snap = latest_file(&store, "live-1");
+    assert_eq!(snap["finishReason"], "interrupted", "{snap:#}");
 
     let second = run(
         ASYNC_REVIEW,
@@ -264,29 +367,31 @@ fn async_review_against_the_local_model() {
             "--note",
             "fine",
             "--local",
-            "--state",
-            state_arg,
+            "--session",
+            "live-1",
+            "--store",
+            store_arg,
         ],
     );
     assert!(second.ok, "{}", second.dump());
     let out = &second.stdout;
-    assert!(out.contains("Loaded the paused conversation"), "{out}");
+    assert!(out.contains("Loaded session live-1"), "{out}");
     assert!(
         out.contains("[model] "),
         "the model was called again:\n{out}"
     );
-    if out.contains("Done; removed") {
-        assert!(!state.exists());
-    } else {
-        // The small model asked again: the file now holds the decision and the new request.
-        assert!(out.contains("asked for another review"), "{out}");
-        let saved = read_json(&state);
-        let answered = saved.as_array().unwrap().iter().any(|m| {
+    // whatever the small model says next, the decision is in the stored history
+    let snap = latest_file(&store, "live-1");
+    let answered = snap["state"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| {
             m["role"] == "tool"
-                && m["content"][0]["toolResponse"]["output"]
-                    == json!({"approved": true, "note": "fine"})
+                && m["content"].as_array().unwrap().iter().any(|p| {
+                    p["toolResponse"]["output"] == json!({"approved": true, "note": "fine"})
+                })
         });
-        assert!(answered, "the decision is in the history: {saved:#}");
-        std::fs::remove_file(&state).unwrap();
-    }
+    assert!(answered, "the decision is in the history: {snap:#}");
+    std::fs::remove_dir_all(&store).unwrap();
 }

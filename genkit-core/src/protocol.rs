@@ -13,6 +13,7 @@
 //! | [`PENDING_CONTENT`] | model's toolRequest part | genkit-rs only: multipart content of a pending output |
 //! | [`SEAL`] | interrupted model message | genkit-rs only: HMAC over the history up to it (see [`HistorySeal`](crate::HistorySeal)) |
 //! | [`BOUND_TO`] | respond and restart parts | genkit-rs only: the interrupt an answer was built for |
+//! | [`STATE_SEAL`] | last message of a client-held agent state | genkit-rs only: HMAC over the state's messages |
 //!
 //! A restart part without [`RESUMED`] re-runs the tool as *not* resumed, as in Genkit JS: the
 //! tool's `is_resumed()` is false. The restart helpers always set it (`true` at least).
@@ -43,9 +44,12 @@ pub const REPLACED_INPUT: &str = "replacedInput";
 pub const SEAL: &str = "genkitRsSeal";
 /// On an answer (respond or restart part): the digest of the interrupt it was built for.
 pub const BOUND_TO: &str = "genkitRsBoundTo";
+/// The seal of a client-held agent state (metadata of its last message), when the instance
+/// seals histories (see [`HistorySeal::seal_agent_state`](crate::HistorySeal::seal_agent_state)).
+pub const STATE_SEAL: &str = "genkitRsStateSeal";
 
 /// Keys only the engine may write. Coming from a model, they would forge protocol state.
-const ENGINE_KEYS: [&str; 8] = [
+const ENGINE_KEYS: [&str; 9] = [
     INTERRUPT,
     PENDING_OUTPUT,
     PENDING_CONTENT,
@@ -54,6 +58,7 @@ const ENGINE_KEYS: [&str; 8] = [
     REPLACED_INPUT,
     SEAL,
     BOUND_TO,
+    STATE_SEAL,
 ];
 
 /// Removes engine-only metadata from parts a model produced, so a model cannot forge an

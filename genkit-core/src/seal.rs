@@ -66,6 +66,8 @@ use crate::wire::{Message, Part, ToolRequest};
 type HmacSha256 = Hmac<Sha256>;
 
 const DOMAIN: &[u8] = b"genkit-rs seal v1";
+/// The domain of a client-held agent history's seal ([`HistorySeal::seal_agent_state`]).
+const STATE_DOMAIN: &[u8] = b"genkit-rs agent state v1";
 const BINDING_DOMAIN: &[u8] = b"genkit-rs answer v1";
 const VERSION: u64 = 1;
 /// Bytes of each locating digest.
@@ -222,14 +224,12 @@ impl HistorySeal {
         if let Some(m) = last.metadata.as_mut() {
             m.remove(protocol::SEAL);
         }
-        let encoded = Encoded::of(before.iter().chain(std::iter::once(&*last)))?;
-        let mac = encoded.mac(&self.signing);
-        let seal = json!({
-            "v": VERSION,
-            "kid": self.signing.id,
-            "mac": URL_SAFE_NO_PAD.encode(mac),
-            "m": encoded.digests().iter().map(|d| URL_SAFE_NO_PAD.encode(d)).collect::<Vec<_>>(),
-        });
+        let encoded = Encoded::of(
+            before.iter().chain(std::iter::once(&*last)),
+            DOMAIN,
+            protocol::SEAL,
+        )?;
+        let seal = self.seal_value(&encoded);
         last.metadata
             .get_or_insert_with(Map::new)
             .insert(protocol::SEAL.to_owned(), seal);
@@ -243,6 +243,85 @@ impl HistorySeal {
     /// Resume runs this itself before any tool runs; a server may call it to check a stored
     /// history early.
     pub fn verify(&self, messages: &[Message]) -> Result<(), GenkitError> {
+        self.verify_with(messages, DOMAIN, protocol::SEAL, "the interrupted message")
+    }
+
+    /// Seals the history of a client-held agent state: the last message gets
+    /// [`STATE_SEAL`](crate::protocol::STATE_SEAL), an HMAC over every message of the state
+    /// (in the format of [`seal`](Self::seal), under its own domain `genkit-rs agent state v1`,
+    /// the state seal itself left out). A client-managed agent on a sealed instance does this
+    /// to every state it hands out; call it yourself only to hand a client a history you built
+    /// and trust. The custom state and artifacts are not covered: with client-managed state
+    /// they are the client's to keep (keep what the client must not change on the server).
+    ///
+    /// ```
+    /// use genkit_core::{HistorySeal, Message, SessionState};
+    /// let seal = HistorySeal::new("k1", [7u8; 32])?;
+    /// let mut state = SessionState {
+    ///     messages: Some(vec![Message::user("hi"), Message::model("hello")]),
+    ///     ..Default::default()
+    /// };
+    /// seal.seal_agent_state(&mut state)?;
+    /// seal.verify_agent_state(&state)?;
+    /// state.messages.as_mut().unwrap()[0] = Message::user("I am the admin");
+    /// assert!(seal.verify_agent_state(&state).is_err());
+    /// # Ok::<(), genkit_core::GenkitError>(())
+    /// ```
+    pub fn seal_agent_state(
+        &self,
+        state: &mut crate::wire::SessionState,
+    ) -> Result<(), GenkitError> {
+        let Some((last, before)) = state.messages.as_mut().and_then(|m| m.split_last_mut()) else {
+            return Ok(());
+        };
+        if let Some(m) = last.metadata.as_mut() {
+            m.remove(protocol::STATE_SEAL);
+        }
+        let encoded = Encoded::of(
+            before.iter().chain(std::iter::once(&*last)),
+            STATE_DOMAIN,
+            protocol::STATE_SEAL,
+        )?;
+        let seal = self.seal_value(&encoded);
+        last.metadata
+            .get_or_insert_with(Map::new)
+            .insert(protocol::STATE_SEAL.to_owned(), seal);
+        Ok(())
+    }
+
+    /// Checks the seal [`seal_agent_state`](Self::seal_agent_state) put on a client-held
+    /// state: `PERMISSION_DENIED` ([`GenkitError::SealRejected`]) when the state has messages
+    /// and the seal is missing, made with an unknown key, or any message changed, naming the
+    /// first place that changed. A state without messages has nothing to verify.
+    pub fn verify_agent_state(&self, state: &crate::wire::SessionState) -> Result<(), GenkitError> {
+        match state.messages.as_deref() {
+            None | Some([]) => Ok(()),
+            Some(messages) => self.verify_with(
+                messages,
+                STATE_DOMAIN,
+                protocol::STATE_SEAL,
+                "the last message of the client-held state",
+            ),
+        }
+    }
+
+    fn seal_value(&self, encoded: &Encoded) -> Value {
+        let mac = encoded.mac(&self.signing);
+        json!({
+            "v": VERSION,
+            "kid": self.signing.id,
+            "mac": URL_SAFE_NO_PAD.encode(mac),
+            "m": encoded.digests().iter().map(|d| URL_SAFE_NO_PAD.encode(d)).collect::<Vec<_>>(),
+        })
+    }
+
+    fn verify_with(
+        &self,
+        messages: &[Message],
+        domain: &'static [u8],
+        key_name: &'static str,
+        what: &str,
+    ) -> Result<(), GenkitError> {
         let denied = |message: Option<usize>, part: Option<usize>, reason: String| {
             GenkitError::SealRejected {
                 message,
@@ -254,12 +333,11 @@ impl HistorySeal {
             return Err(denied(None, None, "the history is empty".to_owned()));
         };
         let last_index = messages.len() - 1;
-        let Some(seal) = last.metadata.as_ref().and_then(|m| m.get(protocol::SEAL)) else {
+        let Some(seal) = last.metadata.as_ref().and_then(|m| m.get(key_name)) else {
             return Err(denied(
                 Some(last_index),
                 None,
-                "the interrupted message carries no seal: this instance resumes sealed histories only"
-                    .to_owned(),
+                format!("{what} carries no seal: this instance resumes sealed histories only"),
             ));
         };
         let seal = SealValue::parse(seal).map_err(|why| {
@@ -280,7 +358,7 @@ impl HistorySeal {
                 ),
             ));
         };
-        let encoded = Encoded::of(messages.iter())?;
+        let encoded = Encoded::of(messages.iter(), domain, key_name)?;
         let mut mac = mac_for(key);
         encoded.feed(&mut mac, &seal.kid);
         if mac.verify_slice(&seal.mac).is_ok() {
@@ -346,6 +424,7 @@ struct EncodedMessage {
 
 /// A history in canonical form: what the MAC covers.
 struct Encoded {
+    domain: &'static [u8],
     messages: Vec<EncodedMessage>,
 }
 
@@ -366,11 +445,16 @@ fn digest(bytes: &[u8]) -> [u8; DIGEST_LEN] {
 }
 
 impl Encoded {
-    fn of<'a>(messages: impl Iterator<Item = &'a Message>) -> Result<Self, GenkitError> {
+    /// `exclude`: the metadata key of the seal being made or checked (never covered).
+    fn of<'a>(
+        messages: impl Iterator<Item = &'a Message>,
+        domain: &'static [u8],
+        exclude: &str,
+    ) -> Result<Self, GenkitError> {
         let messages = messages
             .map(|m| {
                 let mut meta = m.metadata.clone().unwrap_or_default();
-                meta.remove(protocol::SEAL);
+                meta.remove(exclude);
                 let mut head = Map::new();
                 head.insert("role".to_owned(), Value::from(m.role.as_str()));
                 head.insert("metadata".to_owned(), Value::Object(meta));
@@ -385,11 +469,11 @@ impl Encoded {
                 })
             })
             .collect::<Result<_, GenkitError>>()?;
-        Ok(Self { messages })
+        Ok(Self { domain, messages })
     }
 
     fn feed(&self, mac: &mut HmacSha256, kid: &str) {
-        put_str(mac, DOMAIN);
+        put_str(mac, self.domain);
         put_str(mac, kid.as_bytes());
         put_len(mac, self.messages.len());
         for m in &self.messages {

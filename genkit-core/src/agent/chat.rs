@@ -89,7 +89,8 @@ impl<S: DeserializeOwned> AgentResponse<S> {
         Interrupt::pending_in(self.state.messages())
     }
 
-    /// The usage of the last turn's model calls.
+    /// Token usage summed over every model call of the turn (each round of its tool loop;
+    /// over every turn, when one call ran several).
     pub fn usage(&self) -> Option<&GenerationUsage> {
         self.usage.as_ref()
     }
@@ -167,6 +168,19 @@ fn resume_input(parts: impl IntoIterator<Item = Part>) -> AgentInput {
     }
 }
 
+/// `input` (a message) marked to abandon the pending tool requests first, for
+/// [`Chat::send_stream`] or [`Chat::detach`]; [`Chat::abandon_and_send`] explains.
+pub fn abandoning(reason: &str, input: impl IntoAgentInput) -> AgentInput {
+    let mut input = input.into_agent_input();
+    if let Some(m) = input.message.as_mut() {
+        m.metadata.get_or_insert_with(Default::default).insert(
+            super::validate::ABANDON.to_owned(),
+            serde_json::Value::String(reason.to_owned()),
+        );
+    }
+    input
+}
+
 /// Text or a whole input.
 pub trait IntoAgentInput {
     /// The input.
@@ -237,7 +251,7 @@ where
         if self.inner.store.is_none() {
             self.check_init(&init)?;
         }
-        let resolved = self.resolve(&init).await?;
+        let resolved = self.resolve(ai, &init).await?;
         // pin the chat to what was found, so a concurrent turn of the session cannot move it
         let init = match resolved.snapshot {
             Some(s) => AgentInit {
@@ -384,6 +398,44 @@ where
         parts: impl IntoIterator<Item = Part>,
     ) -> Result<AgentResponse<S>, GenkitError> {
         self.send(resume_input(parts)).await
+    }
+
+    /// Abandons the pending tool requests, then sends `input` (a message) in the same turn.
+    ///
+    /// A message to an interrupted conversation is otherwise refused (`FAILED_PRECONDITION`),
+    /// because the model would get tool calls with no answer. Abandoning answers each pending
+    /// request with an explicit cancellation the model reads, `{"cancelled": true, "reason":
+    /// reason}` (its part marked `abandoned`), and consumes the interrupted snapshot like a
+    /// resume does: it cannot be resumed afterwards unless the agent branches. Only the
+    /// application does this (it is not an input a wire client can send).
+    ///
+    /// ```
+    /// # use genkit_core::agent::{Agent, PromptSpec};
+    /// # use genkit_core::testing::ProgrammableModel;
+    /// # use genkit_core::session::InMemorySessionStore;
+    /// # use genkit_core::{Genkit, Tool, Message, ModelResponse, Part, Role, ToolRequest, FinishReason};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), genkit_core::GenkitError> {
+    /// # let model = ProgrammableModel::new("pm");
+    /// # let approve: Tool<serde_json::Value, bool> = Tool::interrupt("approve", "asks a human");
+    /// # let agent: Agent = Agent::prompt("a", PromptSpec::new().model("pm").tools(["approve"]))
+    /// #     .store(InMemorySessionStore::new()).build();
+    /// # let ai = Genkit::builder().model(model.clone()).tool(approve).agent(agent.clone()).build()?;
+    /// # model.push_response(ModelResponse::new(Message::new(Role::Model, vec![Part::tool_request(
+    /// #     ToolRequest::new("approve", Some("a1".into()), serde_json::json!({})))]), FinishReason::Stop));
+    /// # model.push_response(ModelResponse::new(Message::model("ok, the weather then"), FinishReason::Stop));
+    /// let mut chat = agent.chat(&ai);
+    /// let paused = chat.send("refund order 7").await?;
+    /// assert_eq!(paused.interrupts().len(), 1);
+    /// let r = chat.abandon_and_send("the user changed the subject", "what's the weather?").await?;
+    /// assert_eq!(r.text(), "ok, the weather then");
+    /// # Ok(()) }
+    /// ```
+    pub async fn abandon_and_send(
+        &mut self,
+        reason: &str,
+        input: impl IntoAgentInput,
+    ) -> Result<AgentResponse<S>, GenkitError> {
+        self.send(abandoning(reason, input)).await
     }
 
     /// Sends an input and streams the turn's chunks; the response follows.

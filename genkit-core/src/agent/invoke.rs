@@ -101,14 +101,17 @@ impl<S: 'static> Agent<S> {
     }
 
     /// Loads the conversation `init` names.
-    pub(crate) async fn resolve(&self, init: &AgentInit) -> Result<Resolved, GenkitError> {
+    pub(crate) async fn resolve(
+        &self,
+        ai: &Genkit,
+        init: &AgentInit,
+    ) -> Result<Resolved, GenkitError> {
         self.check_init(init)?;
         let name = &self.inner.name;
         let Some(store) = &self.inner.store else {
-            let state = init.state.clone().unwrap_or_default();
+            let mut state = init.state.clone().unwrap_or_default();
             self.check_custom(&state)?;
-            // the integrity seal of client-held state is checked here once it exists
-            verify_client_state(&state)?;
+            verify_client_state(ai, &mut state)?;
             let session_id = state.session_id.clone().unwrap_or_else(new_snapshot_id);
             return Ok(Resolved {
                 data: Data::from_state(state, session_id),
@@ -164,10 +167,7 @@ impl<S: 'static> Agent<S> {
             let usable = if continuable(&status) {
                 Some(tip.clone())
             } else {
-                let filter = SnapshotFilter::statuses(
-                    [SnapshotStatus::Completed, SnapshotStatus::Failed],
-                    now,
-                );
+                let filter = SnapshotFilter::resumable(now);
                 store.latest(session_id, &filter).await?
             };
             let Some(snapshot) = usable else {
@@ -191,10 +191,11 @@ impl<S: 'static> Agent<S> {
 
     fn load_snapshot(
         &self,
-        snapshot: SessionSnapshot,
+        mut snapshot: SessionSnapshot,
         session_id: Option<String>,
     ) -> Result<Resolved, GenkitError> {
-        let state = snapshot.state.clone().unwrap_or_default();
+        // the state moves into the conversation; the snapshot keeps its identity only
+        let state = snapshot.state.take().unwrap_or_default();
         self.check_custom(&state)?;
         let session_id = session_id
             .or_else(|| state.session_id.clone())
@@ -212,7 +213,7 @@ impl<S: 'static> Agent<S> {
         ai: &Genkit,
         inv: Invocation,
     ) -> Result<Outcome, GenkitError> {
-        let resolved = match self.resolve(&inv.init).await {
+        let resolved = match self.resolve(ai, &inv.init).await {
             Ok(r) => r,
             Err(e) => {
                 if e.as_agent().is_some_and(AgentError::is_init_misuse) {
@@ -296,26 +297,27 @@ impl<S: 'static> Agent<S> {
 
         let body_shared = Arc::clone(&shared);
         let agent = self.clone();
-        let task = tokio::spawn(async move {
-            let run = async {
-                let result = (agent.inner.body)(Arc::clone(&body_shared)).await;
-                agent.finish(&body_shared, result).await
-            };
-            // the pipe ends with the caller's inputs; the body ends when its loop does
-            let piped = async move {
-                pipe.await;
-                futures::future::pending::<()>().await
-            };
-            let run = std::pin::pin!(run);
-            let piped = std::pin::pin!(piped);
-            match select(run, piped).await {
-                Either::Left((out, _)) => out,
-                Either::Right(((), _)) => unreachable_outcome(&agent),
-            }
-        });
+        // runs in the caller's task (dropping the call cancels it); moved to a task of its
+        // own only when it detaches
+        let mut task: std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>> =
+            Box::pin(async move {
+                let run = async {
+                    let result = (agent.inner.body)(Arc::clone(&body_shared)).await;
+                    agent.finish(&body_shared, result).await
+                };
+                // the pipe ends with the caller's inputs; the body ends when its loop does
+                let piped = async move {
+                    pipe.await;
+                    futures::future::pending::<()>().await
+                };
+                let run = std::pin::pin!(run);
+                let piped = std::pin::pin!(piped);
+                match select(run, piped).await {
+                    Either::Left((out, _)) => out,
+                    Either::Right(((), _)) => unreachable_outcome(&agent),
+                }
+            });
 
-        let detach_rx = std::pin::pin!(detach_rx);
-        let task = std::pin::pin!(task);
         let detached_outcome = |id: String| {
             let data = lock(&shared.data).clone();
             Outcome {
@@ -325,27 +327,35 @@ impl<S: 'static> Agent<S> {
                     finish_reason: Some(AgentFinishReason::Detached),
                     ..Default::default()
                 },
-                state: self.inner.transform.apply_state(data.to_state()),
+                state: self.client_state(ai, data.to_state()),
                 usage: None,
             }
         };
-        match select(task, detach_rx).await {
+        let detach_result = match select(task.as_mut(), detach_rx).await {
             Either::Left((joined, _)) => {
-                let joined = joined.map_err(|e| stopped(self, &e.to_string()))?;
                 // a detached run that finished before we looked still answers as detached
                 let detached = lock(&shared.book).detached.clone();
-                Ok(match detached {
+                return Ok(match detached {
                     Some(id) => detached_outcome(id),
                     None => joined,
-                })
+                });
             }
-            // the run goes on in the background (dropping the join handle does not stop it)
-            Either::Right((Ok(Ok(id)), _task)) => Ok(detached_outcome(id)),
-            Either::Right((Ok(Err(e)), _task)) => {
+            Either::Right((result, _)) => result,
+        };
+        match detach_result {
+            // the run goes on in the background
+            Ok(Ok(id)) => {
+                tokio::spawn(task);
+                Ok(detached_outcome(id))
+            }
+            Ok(Err(e)) => {
+                // the run winds down as aborted, in the background
                 shared.abort.abort();
+                tokio::spawn(task);
                 Err(e)
             }
-            Either::Right((Err(_), task)) => task.await.map_err(|e| stopped(self, &e.to_string())),
+            // the inputs ended without a detach
+            Err(_) => Ok(task.await),
         }
     }
 
@@ -469,7 +479,6 @@ impl<S: 'static> Agent<S> {
             settle_pending(store, id, shared, body_error.clone()).await;
         }
         let book = lock(&shared.book);
-        let data = lock(&shared.data).clone();
         let usage = book.last_usage.clone();
         let failed = book.last_error.clone().or(body_error);
         if let Some(error) = failed {
@@ -487,17 +496,21 @@ impl<S: 'static> Agent<S> {
                         None
                     },
                     state: (!server)
-                        .then(|| self.inner.transform.apply_state(last_good.to_state())),
+                        .then(|| self.client_state(&shared.genkit, last_good.to_state())),
                 },
-                state: self.inner.transform.apply_state(last_good.to_state()),
+                state: self.client_state(&shared.genkit, last_good.to_state()),
                 usage,
             };
         }
         let finish = result.finish_reason.or_else(|| book.last_finish.clone());
-        let state = self.inner.transform.apply_state(data.to_state());
+        let (session_id, state) = {
+            let data = lock(&shared.data);
+            (data.session_id.clone(), data.to_state())
+        };
+        let state = self.client_state(&shared.genkit, state);
         Outcome {
             output: AgentOutput {
-                session_id: Some(data.session_id.clone()),
+                session_id: Some(session_id),
                 artifacts: result.artifacts.filter(|a| !a.is_empty()),
                 message: result.message,
                 finish_reason: finish,
@@ -515,9 +528,10 @@ impl<S: 'static> Agent<S> {
     }
 }
 
-/// Completed and failed snapshots are resume points; pending, expired and aborted are not.
+/// Completed and failed snapshots are resume points; pending, expired and aborted are not
+/// (the one rule, [`is_resumable`](crate::session::is_resumable)).
 fn continuable(status: &SnapshotStatus) -> bool {
-    matches!(status, SnapshotStatus::Completed | SnapshotStatus::Failed)
+    crate::session::snapshot::resumable_status(status)
 }
 
 /// Ends a detached record still pending when the body returns.
@@ -554,11 +568,41 @@ async fn settle_pending(
     }
 }
 
-/// Verifies client-held state before it is trusted. The sealed-history check (an HMAC over
-/// the state, keyed by the instance's secret) plugs in here; until then client state is taken
-/// as sent, and resumes are still checked against it.
-fn verify_client_state(_state: &SessionState) -> Result<(), GenkitError> {
+/// Verifies client-held state before anything reads it: on a sealed instance its messages must
+/// carry the state seal this agent put on them (an edited tool input, a forged restart or an
+/// injected tool result is `PERMISSION_DENIED`), and the seal is taken off (it lives on the
+/// wire only). Without a seal the state is taken as sent; resumes are still checked against it.
+fn verify_client_state(ai: &Genkit, state: &mut SessionState) -> Result<(), GenkitError> {
+    let Some(seal) = ai.history_seal() else {
+        return Ok(());
+    };
+    seal.verify_agent_state(state)?;
+    if let Some(last) = state.messages.as_mut().and_then(|m| m.last_mut()) {
+        if let Some(meta) = last.metadata.as_mut() {
+            meta.remove(crate::protocol::STATE_SEAL);
+            if meta.is_empty() {
+                last.metadata = None;
+            }
+        }
+    }
     Ok(())
+}
+
+impl<S> Agent<S> {
+    /// The state a client may see: transformed, and on a sealed instance (client-managed
+    /// agents) sealed, so that it comes back unchanged or is refused.
+    pub(crate) fn client_state(&self, ai: &Genkit, state: SessionState) -> SessionState {
+        let mut state = self.inner.transform.apply_state(state);
+        if self.inner.store.is_none() {
+            if let Some(seal) = ai.history_seal() {
+                if let Err(e) = seal.seal_agent_state(&mut state) {
+                    // fails closed: an unsealed state is refused when it comes back
+                    tracing::error!(target: "genkit_core::agent", agent = %self.inner.name, "sealing the client state failed: {e}");
+                }
+            }
+        }
+        state
+    }
 }
 
 fn stopped<S>(agent: &Agent<S>, reason: &str) -> GenkitError {

@@ -10,7 +10,11 @@
 //! - resume answers are checked against the history the agent holds, never the client's: an
 //!   answer must match a pending request (name and ref) once, a restart must carry the stored
 //!   input, and this holds for custom agents too;
-//! - a plain message while tool requests are pending is `FAILED_PRECONDITION`;
+//! - a plain message while tool requests are pending is `FAILED_PRECONDITION`, unless the
+//!   application abandons them ([`Chat::abandon_and_send`]: each answered with an explicit
+//!   cancellation the model reads);
+//! - on a sealed instance ([`HistorySeal`](crate::HistorySeal)) client-held state is sealed: a
+//!   state whose messages changed (an edited tool input, a forged restart) is refused;
 //! - an interrupted snapshot is resumed once (an answer is a side effect): a second resume is
 //!   refused naming the snapshot that consumed it, unless the agent opts into
 //!   [`branching`](AgentBuilder::branching). Branching from *completed* turns (agent.yaml's
@@ -32,7 +36,9 @@ mod signal;
 mod store;
 mod validate;
 
-pub use chat::{AgentResponse, AgentTurnStream, Chat, ChatRef, DetachedTurn, IntoAgentInput};
+pub use chat::{
+    abandoning, AgentResponse, AgentTurnStream, Chat, ChatRef, DetachedTurn, IntoAgentInput,
+};
 pub use definition::{Agent, AgentBuilder, ClientTransform};
 pub use error::AgentError;
 pub use prompt::{PromptRenderer, PromptSpec};

@@ -36,6 +36,13 @@ pub trait PromptRenderer: Send + Sync + 'static {
         ai: &'a Genkit,
         history: Vec<Message>,
     ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>>;
+
+    /// True when `render` returns the history untouched, last, after whatever it adds (as
+    /// [`PromptSpec`] does): the agent then tells the two apart by position and does not tag
+    /// every history message. The default, false, is always correct.
+    fn history_last(&self) -> bool {
+        false
+    }
 }
 
 /// A prompt agent's generate options: model, system prompt, tools, config, tool-round limit,
@@ -105,6 +112,10 @@ impl PromptRenderer for PromptSpec {
         "inline prompt"
     }
 
+    fn history_last(&self) -> bool {
+        true
+    }
+
     fn render<'a>(
         &'a self,
         _ai: &'a Genkit,
@@ -161,18 +172,24 @@ where
         let renderer = Arc::clone(&renderer);
         async move {
             let ai = sess.genkit().clone();
-            let history: Vec<Message> = sess
-                .messages()
-                .into_iter()
-                .map(|mut m| {
-                    tag(&mut m, HISTORY);
-                    m
-                })
-                .collect();
+            let by_position = renderer.history_last();
+            let mut history = sess.messages();
+            let history_len = history.len();
+            if !by_position {
+                for m in &mut history {
+                    tag(m, HISTORY);
+                }
+            }
             let mut options = renderer.render(&ai, history).await?;
-            for m in &mut options.messages {
-                if !untag(m, HISTORY) {
-                    tag(m, PREAMBLE);
+            // how many messages the render put before the history (by-position renderers)
+            let mut preamble = 0;
+            if by_position {
+                preamble = options.messages.len().saturating_sub(history_len);
+            } else {
+                for m in &mut options.messages {
+                    if !untag(m, HISTORY) {
+                        tag(m, PREAMBLE);
+                    }
                 }
             }
             if let Some(resume) = input.resume {
@@ -198,40 +215,38 @@ where
                 });
             }
             let response = stream.response().await?;
-            if let Some(usage) = response.usage() {
+            if let Some(usage) = response.total_usage() {
                 sess.record_usage(usage.clone());
             }
-            let kept: Vec<Message> = response
-                .messages()
-                .iter()
-                .filter(|m| !is_tagged(m, PREAMBLE))
-                .cloned()
-                .collect();
-            sess.set_messages(kept);
             let finish = response
                 .finish_reason()
                 .map(|f| AgentFinishReason::from_wire(f.as_str()));
-            if finish == Some(AgentFinishReason::Interrupted) {
-                let requests: Vec<Part> = response
-                    .message()
-                    .map(|m| {
-                        m.content
-                            .iter()
-                            .filter(|p| p.as_tool_request().is_some())
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    sess.send_chunk(AgentStreamChunk {
-                        model_chunk: Some(GenerateResponseChunk {
-                            role: Some(Role::Tool),
-                            content: requests,
-                            ..Default::default()
-                        }),
+            let requests: Vec<Part> = match (&finish, response.message()) {
+                (Some(AgentFinishReason::Interrupted), Some(m)) => m
+                    .content
+                    .iter()
+                    .filter(|p| p.as_tool_request().is_some())
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            // the history moves into the session (no copy)
+            let mut kept = response.into_messages();
+            if by_position {
+                kept.drain(..preamble.min(kept.len()));
+            } else {
+                kept.retain(|m| !is_tagged(m, PREAMBLE));
+            }
+            sess.set_messages(kept);
+            if !requests.is_empty() {
+                sess.send_chunk(AgentStreamChunk {
+                    model_chunk: Some(GenerateResponseChunk {
+                        role: Some(Role::Tool),
+                        content: requests,
                         ..Default::default()
-                    });
-                }
+                    }),
+                    ..Default::default()
+                });
             }
             Ok(TurnResult {
                 finish_reason: finish,

@@ -321,9 +321,14 @@ where
         self.shared.abort.clone()
     }
 
-    /// Records the usage of the turn's model calls, for the caller's response.
+    /// Adds the usage of model calls to the invocation's usage (what the caller's response
+    /// reports: the sum over every model call of the turns it ran). Call it once per model
+    /// call, or once with a generation's [`total_usage`](crate::GenerateResponse::total_usage).
     pub fn record_usage(&self, usage: GenerationUsage) {
-        lock(&self.shared.book).last_usage = Some(usage);
+        lock(&self.shared.book)
+            .last_usage
+            .get_or_insert_with(Default::default)
+            .add(&usage);
     }
 
     /// Runs `turn` once per input, in order, until the inputs end, a turn fails or the run is
@@ -384,15 +389,30 @@ where
             .first_patch
             .store(true, std::sync::atomic::Ordering::SeqCst);
 
-        let checked = {
+        let mut input = input;
+        let abandon = validate::take_abandon(&mut input, shared.trusted);
+        let (checked, abandoning) = {
             let data = lock(&shared.data);
-            validate::check_input(&input, &data.messages, shared.trusted)
+            match &abandon {
+                Some(_) if input.resume.is_some() => (Err(AgentError::MessageWithResume), false),
+                Some(_) => (
+                    Ok(()),
+                    !crate::tool::Interrupt::pending_in(&data.messages).is_empty(),
+                ),
+                None => (
+                    validate::check_input(&input, &data.messages, shared.trusted),
+                    false,
+                ),
+            }
         };
         let outcome: Result<TurnResult, GenkitError> = match checked {
             Err(e) => Err(e.into()),
-            Ok(()) => match self.claim(&input, &ctx).await {
+            Ok(()) => match self.claim(&input, abandoning, &ctx).await {
                 Err(e) => Err(e),
                 Ok(()) => {
+                    if let (Some(reason), true) = (&abandon, abandoning) {
+                        validate::abandon(&mut lock(&shared.data).messages, reason);
+                    }
                     if let Some(m) = &input.message {
                         lock(&shared.data).messages.push(m.clone());
                     }
@@ -443,7 +463,12 @@ where
     }
 
     /// Marks the interrupted snapshot a resume answers as consumed (unless the agent branches).
-    async fn claim(&self, input: &AgentInput, ctx: &TurnContext) -> Result<(), GenkitError> {
+    async fn claim(
+        &self,
+        input: &AgentInput,
+        abandoning: bool,
+        ctx: &TurnContext,
+    ) -> Result<(), GenkitError> {
         let (Some(store), Some(parent), Some(child)) = (
             &self.shared.store,
             &ctx.parent_snapshot_id,
@@ -451,7 +476,7 @@ where
         ) else {
             return Ok(());
         };
-        if self.shared.branching || !validate::is_resume(input) {
+        if self.shared.branching || !(abandoning || validate::is_resume(input)) {
             return Ok(());
         }
         store.claim_resume(parent, child).await
@@ -459,21 +484,31 @@ where
 
     async fn commit(&self, ctx: &TurnContext, finish: Option<AgentFinishReason>) -> bool {
         let shared = &self.shared;
-        let data = lock(&shared.data).clone();
         let mut stop = false;
+        // the seam to roll back to; from a store, the state it saved (one copy less)
+        let mut seam = None;
         if let (Some(store), Some(id)) = (&shared.store, &ctx.snapshot_id) {
+            let (session_id, state) = {
+                let data = lock(&shared.data);
+                (data.session_id.clone(), data.to_state())
+            };
             let snapshot = SessionSnapshot {
                 snapshot_id: id.clone(),
-                session_id: Some(data.session_id.clone()),
+                session_id: Some(session_id.clone()),
                 parent_id: ctx.parent_snapshot_id.clone(),
                 status: Some(SnapshotStatus::Completed),
                 finish_reason: finish.clone(),
-                state: Some(data.to_state()),
+                state: Some(state),
                 ..new_snapshot_times()
             };
-            match store.save_unless_aborted(id, snapshot).await {
-                Ok(true) => {}
-                Ok(false) => stop = true,
+            match store.save_unless_aborted_saved(id, snapshot).await {
+                Ok(Some(saved)) => {
+                    seam = Some(Data::from_state(
+                        saved.state.unwrap_or_default(),
+                        session_id,
+                    ));
+                }
+                Ok(None) => stop = true,
                 Err(e) => {
                     tracing::warn!(target: "genkit_core::agent", snapshot = %id, "saving the turn failed: {e}");
                     let e: GenkitError = e.into();
@@ -491,6 +526,7 @@ where
             self.end_aborted();
             return false;
         }
+        let data = seam.unwrap_or_else(|| lock(&shared.data).clone());
         let mut book = lock(&shared.book);
         book.last_finish = finish.clone();
         book.last_error = None;

@@ -71,6 +71,18 @@ impl StoreHandle {
         id: &str,
         snapshot: SessionSnapshot,
     ) -> Result<bool, SessionStoreError> {
+        Ok(self
+            .save_unless_aborted_saved(id, snapshot)
+            .await?
+            .is_some())
+    }
+
+    /// [`save_unless_aborted`](Self::save_unless_aborted), answering what was saved.
+    pub(crate) async fn save_unless_aborted_saved(
+        &self,
+        id: &str,
+        snapshot: SessionSnapshot,
+    ) -> Result<Option<SessionSnapshot>, SessionStoreError> {
         let mutator = move |current: Option<&SessionSnapshot>| {
             if current.is_some_and(|c| c.status() == SnapshotStatus::Aborted) {
                 return Ok(None);
@@ -82,11 +94,9 @@ impl StoreHandle {
             }
             Ok(Some(next))
         };
-        Ok(self
-            .store
+        self.store
             .save_snapshot(&self.scope, Some(id), &mutator)
-            .await?
-            .is_some())
+            .await
     }
 
     /// Writes a detached turn's pending record, only where nothing is stored yet (a turn that

@@ -12,7 +12,7 @@ use super::error::AgentError;
 use crate::error::RequestId;
 use crate::protocol;
 use crate::tool::Interrupt;
-use crate::wire::{AgentInput, Message, PartKind, Role, ToolRequest};
+use crate::wire::{AgentInput, Message, Part, PartKind, Role, ToolRequest, ToolResponse};
 
 /// The pending requests of `history`, named for errors.
 pub(crate) fn pending_names(pending: &[Interrupt]) -> Vec<String> {
@@ -110,6 +110,81 @@ pub(crate) fn check_input(
     }
     Ok(())
 }
+
+/// Metadata of an input message from the application (in-process, trusted) asking that the
+/// pending requests be abandoned first; the value is the reason the model reads.
+pub(crate) const ABANDON: &str = "genkitRsAbandonPending";
+
+/// Takes the abandon request off `input` (only trusted callers may abandon; from the wire the
+/// key stays, and the message is refused like any message to an interrupted history).
+pub(crate) fn take_abandon(input: &mut AgentInput, trusted: bool) -> Option<String> {
+    if !trusted {
+        return None;
+    }
+    let message = input.message.as_mut()?;
+    let meta = message.metadata.as_mut()?;
+    let reason = meta.remove(ABANDON)?;
+    if meta.is_empty() {
+        message.metadata = None;
+    }
+    Some(match reason {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+/// Answers every pending request of `history` with an explicit cancellation the model reads
+/// (`{"cancelled": true, "reason": ..}`), replaying pending sibling outputs as a resume would,
+/// so the history is a complete tool round again. Returns the abandoned requests.
+pub(crate) fn abandon(history: &mut Vec<Message>, reason: &str) -> Vec<String> {
+    let pending = Interrupt::pending_in(history);
+    if pending.is_empty() {
+        return Vec::new();
+    }
+    let names = pending_names(&pending);
+    let Some(last) = history.last_mut() else {
+        return names;
+    };
+    if let Some(m) = last.metadata.as_mut() {
+        // the seals are stale once the message is answered
+        m.remove(protocol::SEAL);
+        if m.is_empty() {
+            last.metadata = None;
+        }
+    }
+    let mut responses = Vec::new();
+    for part in &mut last.content {
+        let Some(request) = part.as_tool_request().cloned() else {
+            continue;
+        };
+        let response = if let Some(output) = part.take_metadata(protocol::PENDING_OUTPUT) {
+            let mut r = ToolResponse::new(&request.name, request.ref_.clone(), output);
+            r.content = part
+                .take_metadata(protocol::PENDING_CONTENT)
+                .and_then(|v| serde_json::from_value(v).ok());
+            let mut p = Part::tool_response(r);
+            p.set_metadata(protocol::SOURCE, "pending".into());
+            p
+        } else {
+            if let Some(old) = part.take_metadata(protocol::INTERRUPT) {
+                part.set_metadata(protocol::RESOLVED_INTERRUPT, old);
+            }
+            let mut p = Part::tool_response(ToolResponse::new(
+                &request.name,
+                request.ref_.clone(),
+                serde_json::json!({ "cancelled": true, "reason": reason }),
+            ));
+            p.set_metadata(ABANDONED, reason.into());
+            p
+        };
+        responses.push(response);
+    }
+    history.push(Message::new(Role::Tool, responses));
+    names
+}
+
+/// On a tool response: the request was abandoned by the application, for this reason.
+pub(crate) const ABANDONED: &str = "abandoned";
 
 /// Whether `input` carries resume answers.
 pub(crate) fn is_resume(input: &AgentInput) -> bool {

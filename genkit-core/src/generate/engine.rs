@@ -204,6 +204,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     let max_turns = options.max_turns.unwrap_or(DEFAULT_MAX_TURNS);
     let return_tool_requests = options.return_tool_requests.unwrap_or(false);
     let mut turn: u32 = 0;
+    let mut total_usage: Option<crate::wire::GenerationUsage> = None;
     loop {
         let model_ctx = ModelContext::new()
             .with_context(context.clone())
@@ -211,6 +212,9 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         let mut response =
             instrument::model_call(&model_name, &request, model.generate(&request, model_ctx))
                 .await?;
+        if let Some(usage) = &response.usage {
+            total_usage.get_or_insert_with(Default::default).add(usage);
+        }
         let Some(mut message) = response.message.take() else {
             return Err(GenkitError::MissingMessage {
                 model: model_name,
@@ -236,6 +240,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             let mut history = std::mem::take(&mut request.messages);
             history.push(message);
             GenerateResponse::assemble(Some(request), history, response)
+                .with_total_usage(total_usage.clone())
         };
 
         if response.finish_reason == Some(FinishReason::Blocked) {

@@ -31,6 +31,8 @@ pub struct GenerateResponse {
     format: Option<OutputFormat>,
     /// The final answer parsed (and validated) by the engine, kept so it is parsed once.
     output: Option<Value>,
+    /// Usage summed over every model call of the generation (the tool loop's rounds).
+    total_usage: Option<Box<GenerationUsage>>,
 }
 
 impl GenerateResponse {
@@ -66,6 +68,7 @@ impl GenerateResponse {
             interrupts: OnceLock::new(),
             format: None,
             output: None,
+            total_usage: None,
         }
     }
 
@@ -169,6 +172,31 @@ impl GenerateResponse {
     /// Token usage of the last model call.
     pub fn usage(&self) -> Option<&GenerationUsage> {
         self.response.usage.as_deref()
+    }
+
+    /// Token usage summed over every model call of this generation (each round of the tool
+    /// loop); `None` when no call reported usage. [`usage`](Self::usage) is the last call's.
+    ///
+    /// ```
+    /// # use genkit_core::{Genkit, GenerationUsage, Message, ModelResponse, FinishReason};
+    /// # use genkit_core::testing::ProgrammableModel;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), genkit_core::GenkitError> {
+    /// let model = ProgrammableModel::new("pm");
+    /// let mut answer = ModelResponse::new(Message::model("hi"), FinishReason::Stop);
+    /// answer.usage = Some(GenerationUsage { input_tokens: Some(3), ..Default::default() });
+    /// model.push_response(answer);
+    /// let ai = Genkit::builder().model(model).build()?;
+    /// let r = ai.generate().model("pm").prompt("hello").await?;
+    /// assert_eq!(r.total_usage().and_then(|u| u.input_tokens), Some(3));
+    /// # Ok(()) }
+    /// ```
+    pub fn total_usage(&self) -> Option<&GenerationUsage> {
+        self.total_usage.as_deref()
+    }
+
+    pub(crate) fn with_total_usage(mut self, total: Option<GenerationUsage>) -> Self {
+        self.total_usage = total.map(Box::new);
+        self
     }
 
     /// Plugin-specific data of the last model call.

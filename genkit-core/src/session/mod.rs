@@ -5,7 +5,8 @@
 //! form parent chains; two snapshots with one parent are a branch. A detached turn is `pending`
 //! while it runs and refreshes `heartbeatAt` every [`HEARTBEAT_INTERVAL`]; a reader reports a
 //! pending snapshot whose heartbeat is older than [`HEARTBEAT_TIMEOUT`] as `expired` (computed,
-//! never written). Only a resumable snapshot ([`is_resumable`]) can be continued.
+//! never written). Only a resumable snapshot ([`is_resumable`]: completed or failed) can be
+//! continued.
 //!
 //! A [`SessionStore`] gets snapshots by id or the latest of a session, saves them with an atomic
 //! read-modify-write, and may offer a status subscription (what aborting a detached run needs)
@@ -43,7 +44,7 @@ mod error;
 #[cfg(feature = "file-store")]
 mod file;
 mod memory;
-mod snapshot;
+pub(crate) mod snapshot;
 mod time;
 
 use std::fmt;
@@ -193,7 +194,10 @@ pub fn validate_id(what: &'static str, id: &str) -> Result<(), SessionStoreError
 /// use genkit_core::session::SnapshotFilter;
 /// use genkit_core::SnapshotStatus;
 /// let resumable = SnapshotFilter::resumable(SystemTime::now());
-/// assert_eq!(resumable.statuses.as_deref(), Some(&[SnapshotStatus::Completed][..]));
+/// assert_eq!(
+///     resumable.statuses.as_deref(),
+///     Some(&[SnapshotStatus::Completed, SnapshotStatus::Failed][..])
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotFilter {
@@ -217,7 +221,7 @@ impl SnapshotFilter {
 
     /// Snapshots a conversation can continue from (see [`is_resumable`]), judged at `at`.
     pub fn resumable(at: SystemTime) -> Self {
-        Self::statuses([SnapshotStatus::Completed], at)
+        Self::statuses(snapshot::RESUMABLE, at)
     }
 
     /// Snapshots whose effective status at `at` is one of `statuses`.
@@ -233,7 +237,7 @@ impl SnapshotFilter {
     pub fn awaiting_answers(at: SystemTime) -> Self {
         Self {
             finish_reason: Some(AgentFinishReason::Interrupted),
-            ..Self::resumable(at)
+            ..Self::statuses([SnapshotStatus::Completed], at)
         }
     }
 

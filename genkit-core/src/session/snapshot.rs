@@ -78,10 +78,10 @@ pub(crate) fn effective_status(
     }
 }
 
-/// Whether a conversation can continue from `snapshot` at `now`: only a completed one (an
-/// answered or interrupted turn). Pending (still running), expired (its worker died), aborted
-/// and failed snapshots are refused, as Genkit refuses them; a caller that treats a failed turn
-/// as a resume point continues from the snapshot it names instead.
+/// Whether a conversation can continue from `snapshot` at `now`: a completed one (an answered
+/// or interrupted turn) or a failed one (a turn that failed is stored at its last complete turn
+/// seam, so continuing re-runs from there, as Genkit's newest agents do). Pending (still
+/// running), expired (its worker died) and aborted snapshots are refused.
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -89,11 +89,22 @@ pub(crate) fn effective_status(
 /// use genkit_core::{SessionSnapshot, SnapshotStatus};
 /// let mut snap = SessionSnapshot::default();
 /// assert!(is_resumable(&snap, SystemTime::now())); // no status: completed
+/// snap.status = Some(SnapshotStatus::Failed);
+/// assert!(is_resumable(&snap, SystemTime::now())); // a failed turn is a resume point
 /// snap.status = Some(SnapshotStatus::Aborted);
 /// assert!(!is_resumable(&snap, SystemTime::now()));
 /// ```
 pub fn is_resumable(snapshot: &SessionSnapshot, now: SystemTime) -> bool {
-    snapshot.effective_status(now) == SnapshotStatus::Completed
+    resumable_status(&snapshot.effective_status(now))
+}
+
+/// The effective statuses a conversation continues from: completed and failed.
+pub(crate) const RESUMABLE: [SnapshotStatus; 2] =
+    [SnapshotStatus::Completed, SnapshotStatus::Failed];
+
+/// Whether an effective status is a resume point (see [`is_resumable`]).
+pub(crate) fn resumable_status(status: &SnapshotStatus) -> bool {
+    RESUMABLE.contains(status)
 }
 
 /// A fresh random (version 4) UUID, the id stores give new snapshots.

@@ -188,7 +188,7 @@ cases! {
     ChainsAndLatest => "chains_and_latest", chains_and_latest;
     /// Two children of one snapshot both persist; the newer branch is the latest.
     Branching => "branching", branching;
-    /// Latest with a status filter skips a failed or pending tip.
+    /// Latest with a status filter: a failed tip is resumable, a pending one is not.
     LatestWithFilter => "latest_with_filter", latest_with_filter;
     /// An abort racing a completion: a late completion never overwrites aborted.
     AbortRace => "abort_race", abort_race;
@@ -669,8 +669,8 @@ async fn lifecycle<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         "a failed snapshot lost its error or status: {read:?}"
     );
     ensure!(
-        !is_resumable(&read, t(91)),
-        "a failed snapshot is resumable"
+        is_resumable(&read, t(91)),
+        "a failed snapshot is not a resume point"
     );
 
     // Aborted.
@@ -869,8 +869,19 @@ async fn latest_with_filter<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     );
     ensure!(
         latest_id(&store, &scope, "sess-f", &SnapshotFilter::resumable(t(11))).await?
+            == Some(failed.snapshot_id.clone()),
+        "latest resumable is not the failed tip (a failed turn is a resume point)"
+    );
+    ensure!(
+        latest_id(
+            &store,
+            &scope,
+            "sess-f",
+            &SnapshotFilter::statuses([SnapshotStatus::Completed], t(11))
+        )
+        .await?
             == Some(good.snapshot_id.clone()),
-        "latest resumable is not the last good snapshot"
+        "latest completed is not the last good snapshot"
     );
     ensure!(
         latest_id(
@@ -892,7 +903,7 @@ async fn latest_with_filter<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     .await?;
     ensure!(
         latest_id(&store, &scope, "sess-f", &SnapshotFilter::resumable(t(21))).await?
-            == Some(good.snapshot_id.clone()),
+            == Some(failed.snapshot_id.clone()),
         "a pending tip counted as resumable"
     );
     let later = t(20) + HEARTBEAT_TIMEOUT + Duration::from_secs(1);

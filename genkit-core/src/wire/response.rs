@@ -170,6 +170,54 @@ pub struct GenerationUsage {
     pub custom: Option<serde_json::Map<String, Value>>,
 }
 
+impl GenerationUsage {
+    /// Adds `other`'s counts to these (a count either side has is kept; provider counters
+    /// that are numbers on both sides are summed, others take `other`'s value): the usage of
+    /// several model calls as one.
+    ///
+    /// ```
+    /// use genkit_core::GenerationUsage;
+    /// let mut total = GenerationUsage { input_tokens: Some(3), ..Default::default() };
+    /// total.add(&GenerationUsage { input_tokens: Some(4), output_tokens: Some(1), ..Default::default() });
+    /// assert_eq!((total.input_tokens, total.output_tokens), (Some(7), Some(1)));
+    /// ```
+    pub fn add(&mut self, other: &GenerationUsage) {
+        fn sum(a: &mut Option<u64>, b: Option<u64>) {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0).saturating_add(b));
+            }
+        }
+        sum(&mut self.input_tokens, other.input_tokens);
+        sum(&mut self.output_tokens, other.output_tokens);
+        sum(&mut self.total_tokens, other.total_tokens);
+        sum(&mut self.input_characters, other.input_characters);
+        sum(&mut self.output_characters, other.output_characters);
+        sum(&mut self.input_images, other.input_images);
+        sum(&mut self.output_images, other.output_images);
+        sum(&mut self.input_videos, other.input_videos);
+        sum(&mut self.output_videos, other.output_videos);
+        sum(&mut self.input_audio_files, other.input_audio_files);
+        sum(&mut self.output_audio_files, other.output_audio_files);
+        sum(&mut self.thoughts_tokens, other.thoughts_tokens);
+        sum(&mut self.cached_content_tokens, other.cached_content_tokens);
+        if let Some(theirs) = &other.custom {
+            let mine = self.custom.get_or_insert_with(Default::default);
+            for (k, v) in theirs {
+                let summed = match (mine.get(k).and_then(Value::as_u64), v.as_u64()) {
+                    (Some(a), Some(b)) => Value::from(a.saturating_add(b)),
+                    _ => match (mine.get(k).and_then(Value::as_f64), v.as_f64()) {
+                        (Some(a), Some(b)) if mine.contains_key(k) => {
+                            serde_json::Number::from_f64(a + b).map_or(v.clone(), Value::Number)
+                        }
+                        _ => v.clone(),
+                    },
+                };
+                mine.insert(k.clone(), summed);
+            }
+        }
+    }
+}
+
 /// Counts are numbers on the wire; accept an integral float (`12.0`) as well as `12`.
 fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let n = Option::<serde_json::Number>::deserialize(d)?;
