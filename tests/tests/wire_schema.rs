@@ -533,7 +533,9 @@ fn generate_action_options_with_every_field_validate() {
         return_tool_requests: Some(false),
         max_turns: Some(3),
         step_name: Some("step-1".into()),
-        use_: Some(vec![json!({"name": "retry", "config": {"max": 2}})]),
+        use_: Some(vec![
+            genkit_core::MiddlewareRef::new("retry").with_config(json!({"maxRetries": 2}))
+        ]),
     };
     assert_valid(&["GenerateActionOptions"], &options);
     assert_valid(
