@@ -244,6 +244,20 @@ fn values_and_envs() {
         assert_eq!(http::get(url, "/api/envs").await.json(), json!(["dev"]));
         let v = http::get(url, "/api/values?type=defaultModel").await;
         assert_eq!((v.status(), v.json()), (200, json!({})));
+        // the registered middleware, by name, as MiddlewareDesc (the built-ins here)
+        let v = http::get(url, "/api/values?type=middleware").await;
+        assert_eq!(v.status(), 200);
+        let m = v.json();
+        let mut names: Vec<&String> = m.as_object().unwrap().keys().collect();
+        names.sort();
+        assert_eq!(names, ["fallback", "retry", "toolApproval"]);
+        assert_eq!(m["retry"]["name"], "retry");
+        assert!(m["retry"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("backoff"));
+        assert!(m["retry"]["configSchema"]["properties"]["maxRetries"].is_object());
+        assert!(m["toolApproval"]["configSchema"]["properties"]["approved"].is_object());
         let v = http::get(url, "/api/values?type=foo").await;
         assert_eq!(v.status(), 400);
         assert!(v.body.contains("'type' foo is not supported"));
