@@ -1055,3 +1055,14 @@ fn agent_and_session_types_validate_and_round_trip() {
         &json!({"message": {"role": "user", "content": []}, "extra": 1}),
     );
 }
+
+#[test]
+fn middleware_descriptors_and_references_match_the_schema() {
+    let ai = genkit_core::Genkit::builder().build().unwrap();
+    let descs = ai.registry().middleware_descs();
+    assert_eq!(descs.len(), 3);
+    for d in &descs {
+        assert_valid(&["MiddlewareDesc"], d);
+    }
+    assert_valid(&["MiddlewareRef"], &genkit_core::MiddlewareRef::new("retry"));
+}
