@@ -7,7 +7,7 @@
 //!
 //! The model is in-process and instant, so what is measured is the engine itself.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use futures::future::{join_all, BoxFuture};
 use genkit_core::middleware::Middleware;
 use genkit_core::prelude::*;

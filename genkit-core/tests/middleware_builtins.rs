@@ -41,13 +41,16 @@ fn ok(text: &'static str) -> Turn {
     }
 }
 
+/// When a call came, and the config it carried.
+type CallLog = Arc<Mutex<Vec<(tokio::time::Instant, Option<serde_json::Value>)>>>;
+
 /// A model that plays a script of failures and answers, recording when each call came (in
 /// Tokio's clock, which tests pause) and the config it got.
 #[derive(Clone)]
 struct Flaky {
     name: &'static str,
     script: Arc<Mutex<VecDeque<Turn>>>,
-    calls: Arc<Mutex<Vec<(tokio::time::Instant, Option<serde_json::Value>)>>>,
+    calls: CallLog,
 }
 
 impl Flaky {

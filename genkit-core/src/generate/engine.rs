@@ -125,6 +125,8 @@ struct Env<'a> {
 }
 
 /// How one iteration ended: the call's response, or the next iteration.
+// moved once per iteration; boxing the response would cost an allocation per call instead
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Done(GenerateResponse),
     Next(Iteration),
