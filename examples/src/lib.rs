@@ -92,6 +92,8 @@ pub mod guide {
     pub mod genkit_comparison {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/agents.md"))]
     pub mod agents {}
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/middleware.md"))]
+    pub mod middleware {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme.md"))]
     pub mod readme {}
 }

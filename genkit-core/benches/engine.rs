@@ -7,8 +7,9 @@
 //!
 //! The model is in-process and instant, so what is measured is the engine itself.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use futures::future::{join_all, BoxFuture};
+use genkit_core::middleware::Middleware;
 use genkit_core::prelude::*;
 use genkit_core::{Model, ModelContext, ModelRequest};
 use serde_json::json;
@@ -86,6 +87,28 @@ async fn tool_roundtrip(ai: &Genkit) {
     assert_eq!(r.text(), "done");
 }
 
+/// A middleware that implements no hook: every hook forwards.
+struct Empty;
+impl Middleware for Empty {
+    fn name(&self) -> &str {
+        "empty"
+    }
+}
+
+/// The round trip inside an empty chain of three middlewares (the cost of the chain itself).
+async fn tool_roundtrip_mw3(ai: &Genkit) {
+    let r = ai
+        .generate()
+        .prompt("hi")
+        .tools(["lookup"])
+        .middleware(Empty)
+        .middleware(Empty)
+        .middleware(Empty)
+        .await
+        .expect("generate");
+    assert_eq!(r.text(), "done");
+}
+
 async fn interrupt_resume(ai: &Genkit, ask: &Tool<Questions, String>) {
     let r = ai
         .generate()
@@ -119,6 +142,9 @@ fn engine(c: &mut Criterion) {
     g.bench_function("tool_roundtrip/conc=1", |b| {
         b.to_async(&rt).iter(|| tool_roundtrip(&ai))
     });
+    g.bench_function("tool_roundtrip/mw=3", |b| {
+        b.to_async(&rt).iter(|| tool_roundtrip_mw3(&ai))
+    });
     g.bench_function("interrupt_resume/conc=1", |b| {
         b.to_async(&rt).iter(|| interrupt_resume(&ai, &ask))
     });
@@ -146,4 +172,30 @@ fn engine(c: &mut Criterion) {
 }
 
 criterion_group!(benches, engine);
-criterion_main!(benches);
+
+/// `engine count <mw> <n>`: runs `n` round trips with `mw` (0 or 3) empty middlewares on one
+/// thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
+/// criterion benches.
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("count") {
+        let mw: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let n: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let (ai, _) = setup();
+        rt.block_on(async {
+            for _ in 0..n {
+                if mw == 3 {
+                    tool_roundtrip_mw3(&ai).await;
+                } else {
+                    tool_roundtrip(&ai).await;
+                }
+            }
+        });
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

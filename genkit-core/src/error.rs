@@ -328,6 +328,32 @@ pub enum GenkitError {
         status: Status,
         /// The plugin's error; downcast it for the detail.
         source: BoxError,
+        /// How long the provider asked to wait before trying again (`Retry-After`), when it
+        /// said; the [`Retry`](crate::middleware::Retry) middleware waits at least this long.
+        retry_after: Option<std::time::Duration>,
+    },
+
+    /// A `use` entry names a middleware that is not registered.
+    #[non_exhaustive]
+    #[error("middleware '{name}' not found{}", registered_list(.registered))]
+    MiddlewareNotFound {
+        /// The name given.
+        name: String,
+        /// The names that are registered.
+        registered: Vec<String>,
+    },
+
+    /// A middleware hook panicked. The panic was caught; the process and the instance live
+    /// on.
+    #[non_exhaustive]
+    #[error("middleware '{middleware}' panicked in its {hook} hook: {message}")]
+    MiddlewarePanicked {
+        /// The middleware's name.
+        middleware: String,
+        /// `generate`, `model` or `tool`.
+        hook: &'static str,
+        /// The panic message.
+        message: String,
     },
 
     /// The model's final answer does not parse in the requested output format, or does not match
@@ -400,6 +426,14 @@ fn available_list(names: &[String]) -> String {
     }
 }
 
+fn registered_list(names: &[String]) -> String {
+    if names.is_empty() {
+        " (none is registered)".to_owned()
+    } else {
+        format!(" (registered: {})", names.join(", "))
+    }
+}
+
 fn violations_list(violations: &[String]) -> String {
     if violations.is_empty() {
         String::new()
@@ -440,9 +474,11 @@ impl GenkitError {
             | UnknownOutputFormat { .. }
             | OutputInvalid { .. } => Status::InvalidArgument,
             DuplicateAction { .. } => Status::AlreadyExists,
-            NoModel | ModelNotFound { .. } | ToolNotFound { .. } | ActionNotFound { .. } => {
-                Status::NotFound
-            }
+            NoModel
+            | ModelNotFound { .. }
+            | ToolNotFound { .. }
+            | ActionNotFound { .. }
+            | MiddlewareNotFound { .. } => Status::NotFound,
             ResumePrecondition { .. } => Status::FailedPrecondition,
             MaxTurnsExceeded { .. } => Status::Aborted,
             Blocked { .. } | SealRejected { .. } | AnswerForAnotherInterrupt { .. } => {
@@ -452,6 +488,7 @@ impl GenkitError {
             | ToolPanicked { .. }
             | ToolInterrupted { .. }
             | ActionPanicked { .. }
+            | MiddlewarePanicked { .. }
             | MissingMessage { .. } => Status::Internal,
             Model { status, .. } | Other { status, .. } => *status,
             Agent(e) => e.status(),
@@ -473,6 +510,33 @@ impl GenkitError {
             model: model.into(),
             status,
             source: source.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Returns this error carrying the wait a provider asked for before a retry (on a
+    /// [`GenkitError::Model`]; other errors are returned unchanged).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use genkit_core::{GenkitError, Status};
+    /// let e = GenkitError::model("m", Status::ResourceExhausted, "slow down")
+    ///     .with_retry_after(Duration::from_secs(3));
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+    /// ```
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        if let GenkitError::Model { retry_after, .. } = &mut self {
+            *retry_after = Some(wait);
+        }
+        self
+    }
+
+    /// The wait a provider asked for before a retry, when it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            GenkitError::Model { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -95,6 +95,25 @@ impl Genkit {
         self.inner.seal.as_deref()
     }
 
+    /// A middleware for one call from a `use` entry: the registered definition its name (or
+    /// alias) names, built from its configuration. [`GenkitError::MiddlewareNotFound`] for an
+    /// unknown name, [`GenkitError::InvalidArgument`] for a configuration that does not fit.
+    ///
+    /// ```
+    /// use genkit_core::{Genkit, GenkitError, MiddlewareRef};
+    /// let ai = Genkit::builder().build()?;
+    /// let retry = ai.resolve_middleware(&MiddlewareRef::new("genkit-middleware/retry"))?;
+    /// assert_eq!(retry.name(), "retry");
+    /// assert!(matches!(ai.resolve_middleware(&MiddlewareRef::new("nope")), Err(GenkitError::MiddlewareNotFound { .. })));
+    /// # Ok::<(), GenkitError>(())
+    /// ```
+    pub fn resolve_middleware(
+        &self,
+        reference: &crate::wire::MiddlewareRef,
+    ) -> Result<Arc<dyn crate::middleware::Middleware>, GenkitError> {
+        self.inner.registry.resolve_middleware(reference)
+    }
+
     /// The model called `name`: registered, or provided by the plugin named by its prefix.
     pub fn lookup_model(&self, name: &str) -> Result<Arc<dyn Model>, GenkitError> {
         if let Some(m) = self.inner.registry.model(name) {
@@ -285,12 +304,25 @@ impl GenkitBuilder {
         self
     }
 
+    /// Registers a middleware, so generate calls (and `use` lists on the wire, in prompts,
+    /// from the Developer UI) can name it. The built-ins (`retry`, `fallback`,
+    /// `toolApproval`) are registered unless a definition takes their name.
+    pub fn define_middleware(
+        mut self,
+        definition: crate::middleware::MiddlewareDefinition,
+    ) -> Self {
+        let result = self.registry.register_middleware(definition);
+        self.keep(result);
+        self
+    }
+
     /// Finishes the instance; fails on the first registration error (duplicate names, invalid
     /// tool names, plugin failures).
     pub fn build(mut self) -> Result<Genkit, GenkitError> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        self.registry.register_builtin_middleware();
         self.registry
             .register_action(Arc::new(GenerateAction::new()))?;
         Ok(Genkit {

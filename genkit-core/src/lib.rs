@@ -67,6 +67,7 @@ mod error;
 pub mod flow;
 mod generate;
 mod genkit;
+pub mod middleware;
 mod model;
 mod output;
 mod plugin;

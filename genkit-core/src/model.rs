@@ -1,5 +1,6 @@
 //! [`Model`]: the trait a model plugin implements, and the context a model call gets.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -20,11 +21,27 @@ enum Chunks {
     Stamped(Stamped),
 }
 
+/// The sink and how many chunks went through it (shared by the clones of a context).
+#[derive(Clone, Debug)]
+struct Streaming {
+    chunks: Chunks,
+    sent: Arc<AtomicU64>,
+}
+
+impl Streaming {
+    fn new(chunks: Chunks) -> Self {
+        Self {
+            chunks,
+            sent: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
 /// What a model call gets besides the request: the chunk sink when streaming, and the caller's
 /// context.
 #[derive(Clone, Default)]
 pub struct ModelContext {
-    chunks: Option<Chunks>,
+    chunks: Option<Streaming>,
     context: ActionContext,
 }
 
@@ -46,14 +63,14 @@ impl ModelContext {
     /// Returns this context streaming into `sink`.
     #[must_use]
     pub fn with_chunks(mut self, sink: ChunkSink) -> Self {
-        self.chunks = Some(Chunks::Plain(sink));
+        self.chunks = Some(Streaming::new(Chunks::Plain(sink)));
         self
     }
 
     /// Returns this context streaming into the engine's stamped sink, when there is one.
     #[must_use]
     pub(crate) fn with_stamped(mut self, sink: Option<Stamped>) -> Self {
-        self.chunks = sink.map(Chunks::Stamped);
+        self.chunks = sink.map(|s| Streaming::new(Chunks::Stamped(s)));
         self
     }
 
@@ -73,11 +90,32 @@ impl ModelContext {
     /// Sends a chunk to the caller (role and index are filled in by the engine). Waits while
     /// the consumer is behind; does nothing when not streaming.
     pub async fn send_chunk(&self, chunk: GenerateResponseChunk) {
-        match &self.chunks {
-            Some(Chunks::Plain(sink)) => sink.send(chunk).await,
-            Some(Chunks::Stamped(sink)) => sink.send(chunk).await,
-            None => {}
+        let Some(streaming) = &self.chunks else {
+            return;
+        };
+        streaming.sent.fetch_add(1, Ordering::Relaxed);
+        match &streaming.chunks {
+            Chunks::Plain(sink) => sink.send(chunk).await,
+            Chunks::Stamped(sink) => sink.send(chunk).await,
         }
+    }
+
+    /// How many chunks went to the caller through this context and its clones: a call that
+    /// failed after sending some cannot be repeated without the consumer seeing them twice.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use genkit_core::{ChunkSink, GenerateResponseChunk, ModelContext};
+    /// let (sink, _rx) = genkit_core::ChunkSink::channel(4);
+    /// let ctx = ModelContext::new().with_chunks(sink);
+    /// ctx.clone().send_chunk(GenerateResponseChunk::default()).await;
+    /// assert_eq!(ctx.chunks_sent(), 1);
+    /// # }
+    /// ```
+    pub fn chunks_sent(&self) -> u64 {
+        self.chunks
+            .as_ref()
+            .map_or(0, |s| s.sent.load(Ordering::Relaxed))
     }
 
     /// The caller's context.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crate::action::{Action, ActionDescriptor};
 use crate::error::GenkitError;
+use crate::middleware::MiddlewareDefinition;
 use crate::model::{Model, ModelAction};
 use crate::tool::{is_valid_tool_name, IntoTool, ToolAction};
+use crate::wire::{MiddlewareDesc, MiddlewareRef};
 
 /// The actions of a Genkit instance. Filled while building, read-only afterwards.
 #[derive(Default)]
@@ -14,6 +16,7 @@ pub struct Registry {
     actions: HashMap<String, Arc<dyn Action>>,
     tools: HashMap<String, Arc<ToolAction>>,
     models: HashMap<String, Arc<dyn Model>>,
+    middleware: Vec<Arc<MiddlewareDefinition>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -62,6 +65,51 @@ impl Registry {
     /// Registers any other action under its descriptor's key.
     pub fn register_action(&mut self, action: Arc<dyn Action>) -> Result<(), GenkitError> {
         self.insert(action)
+    }
+
+    /// Registers a middleware, so `use` entries can name it (by its name or an alias). A
+    /// name already taken is [`GenkitError::DuplicateAction`] (key `/middleware/<name>`); the
+    /// built-ins (`retry`, `fallback`, `toolApproval`) yield to a definition of the same name.
+    pub fn register_middleware(
+        &mut self,
+        definition: MiddlewareDefinition,
+    ) -> Result<(), GenkitError> {
+        let names = std::iter::once(definition.name())
+            .chain(definition.aliases().iter().map(String::as_str));
+        for name in names {
+            if self.middleware.iter().any(|d| d.answers_to(name)) {
+                return Err(GenkitError::DuplicateAction {
+                    key: format!("/middleware/{name}"),
+                });
+            }
+        }
+        self.middleware.push(Arc::new(definition));
+        Ok(())
+    }
+
+    /// Adds the built-in middleware whose names are still free.
+    pub(crate) fn register_builtin_middleware(&mut self) {
+        for definition in crate::middleware::builtins() {
+            // a name the application took is the application's
+            let _ = self.register_middleware(definition);
+        }
+    }
+
+    /// A middleware for one call, from the definition `reference` names (name or alias) and
+    /// its configuration; [`GenkitError::MiddlewareNotFound`] when none does.
+    pub fn resolve_middleware(
+        &self,
+        reference: &MiddlewareRef,
+    ) -> Result<Arc<dyn crate::middleware::Middleware>, GenkitError> {
+        crate::middleware::definition::resolve(&self.middleware, reference)
+    }
+
+    /// The descriptors of every registered middleware, by name.
+    pub fn middleware_descs(&self) -> Vec<MiddlewareDesc> {
+        let mut out: Vec<MiddlewareDesc> =
+            self.middleware.iter().map(|d| d.desc().clone()).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// The tool called `name`.

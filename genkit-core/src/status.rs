@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A Genkit status: the gRPC-style code every Genkit runtime puts on errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)] // the names are the standard ones
 pub enum Status {

@@ -244,6 +244,20 @@ fn values_and_envs() {
         assert_eq!(http::get(url, "/api/envs").await.json(), json!(["dev"]));
         let v = http::get(url, "/api/values?type=defaultModel").await;
         assert_eq!((v.status(), v.json()), (200, json!({})));
+        // the registered middleware, by name, as MiddlewareDesc (the built-ins here)
+        let v = http::get(url, "/api/values?type=middleware").await;
+        assert_eq!(v.status(), 200);
+        let m = v.json();
+        let mut names: Vec<&String> = m.as_object().unwrap().keys().collect();
+        names.sort();
+        assert_eq!(names, ["fallback", "retry", "toolApproval"]);
+        assert_eq!(m["retry"]["name"], "retry");
+        assert!(m["retry"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("backoff"));
+        assert!(m["retry"]["configSchema"]["properties"]["maxRetries"].is_object());
+        assert!(m["toolApproval"]["configSchema"]["properties"]["approved"].is_object());
         let v = http::get(url, "/api/values?type=foo").await;
         assert_eq!(v.status(), 400);
         assert!(v.body.contains("'type' foo is not supported"));
@@ -472,6 +486,58 @@ fn a_flow_traces_generate_model_and_tool_spans_with_genkit_paths() {
         assert_eq!(s["traceId"], trace_id.as_str());
         assert_eq!(s["attributes"]["genkit:state"], "success");
     }
+}
+
+#[test]
+fn each_working_middleware_hook_is_a_span_inside_the_span_it_wraps() {
+    let h = harness();
+    let input = json!({
+        "model": "canned/echo",
+        "messages": [{"role": "user", "content": [{"text": "Oslo"}]}],
+        "tools": ["getWeather"],
+        "use": [{"name": "retry"}, {"name": "toolApproval"}]
+    });
+    let r = block_on(run_action(json!({"key": "/util/generate", "input": input})));
+    assert_eq!(
+        r.json()["result"]["finishReason"],
+        "interrupted",
+        "{}",
+        r.body
+    );
+    let trace_id = r.header("x-genkit-trace-id").unwrap().to_owned();
+    let spans = h.telemetry.spans(&trace_id);
+    let path = |s: &Value| s["attributes"]["genkit:path"].as_str().unwrap().to_owned();
+    let mut paths: Vec<String> = spans.iter().map(path).collect();
+    paths.sort();
+    // hooks that only forward (retry's tool hook, toolApproval's model hook) add no span
+    assert_eq!(
+        paths,
+        vec![
+            "/{generate,t:util}",
+            "/{generate,t:util}/{getWeather,t:action,s:tool}",
+            "/{generate,t:util}/{getWeather,t:action,s:tool}/{toolApproval.tool,t:action,s:middleware}",
+            "/{generate,t:util}/{retry.model,t:action,s:middleware}",
+            "/{generate,t:util}/{retry.model,t:action,s:middleware}/{canned/echo,t:action,s:model}",
+        ],
+        "{spans:#?}"
+    );
+    let by_path = |p: &str| spans.iter().find(|s| path(s) == p).unwrap().clone();
+    let held = by_path(
+        "/{generate,t:util}/{getWeather,t:action,s:tool}/{toolApproval.tool,t:action,s:middleware}",
+    );
+    // the hook answered without calling next: an interrupt, recorded as Genkit records one
+    assert_eq!(held["attributes"]["genkit:state"], "error");
+    assert_eq!(
+        held["attributes"]["genkit:input"],
+        "{\"shortCircuit\":true}"
+    );
+    assert!(held["attributes"]["genkit:metadata:interrupt"]
+        .as_str()
+        .unwrap()
+        .contains("Tool not in approved list: getWeather"));
+    let retry = by_path("/{generate,t:util}/{retry.model,t:action,s:middleware}");
+    assert_eq!(retry["attributes"]["genkit:state"], "success");
+    assert!(retry["attributes"].get("genkit:input").is_none());
 }
 
 #[test]

@@ -497,9 +497,18 @@ impl OpenAIError {
         }
     }
 
-    /// The error as Genkit sees it: [`GenkitError::Model`] with the mapped status.
+    /// The error as Genkit sees it: [`GenkitError::Model`] with the mapped status, carrying
+    /// the server's `Retry-After` (so the `retry` middleware honours it).
     pub(crate) fn into_genkit(self, model: &str) -> GenkitError {
-        GenkitError::model(model, self.status(), self)
+        let retry_after = match &self {
+            OpenAIError::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let e = GenkitError::model(model, self.status(), self);
+        match retry_after {
+            Some(wait) => e.with_retry_after(wait),
+            None => e,
+        }
     }
 }
 
@@ -565,10 +574,12 @@ mod tests {
                 model,
                 status,
                 source,
+                retry_after,
                 ..
             } => {
                 assert_eq!(model, "openai/gpt-4o-mini");
                 assert_eq!(status, Status::ResourceExhausted);
+                assert_eq!(retry_after, Some(Duration::from_secs(1)));
                 assert_eq!(
                     source
                         .downcast_ref::<OpenAIError>()

@@ -533,7 +533,9 @@ fn generate_action_options_with_every_field_validate() {
         return_tool_requests: Some(false),
         max_turns: Some(3),
         step_name: Some("step-1".into()),
-        use_: Some(vec![json!({"name": "retry", "config": {"max": 2}})]),
+        use_: Some(vec![
+            genkit_core::MiddlewareRef::new("retry").with_config(json!({"maxRetries": 2}))
+        ]),
     };
     assert_valid(&["GenerateActionOptions"], &options);
     assert_valid(
@@ -1052,4 +1054,15 @@ fn agent_and_session_types_validate_and_round_trip() {
         "AgentInput",
         &json!({"message": {"role": "user", "content": []}, "extra": 1}),
     );
+}
+
+#[test]
+fn middleware_descriptors_and_references_match_the_schema() {
+    let ai = genkit_core::Genkit::builder().build().unwrap();
+    let descs = ai.registry().middleware_descs();
+    assert_eq!(descs.len(), 3);
+    for d in &descs {
+        assert_valid(&["MiddlewareDesc"], d);
+    }
+    assert_valid(&["MiddlewareRef"], &genkit_core::MiddlewareRef::new("retry"));
 }

@@ -101,6 +101,24 @@ impl PromptSpec {
         self
     }
 
+    /// Wraps every turn's generate call in the middleware registered under `reference.name`
+    /// (Genkit's `use`; first given, outermost). An unknown name fails the turn with
+    /// [`GenkitError::MiddlewareNotFound`].
+    ///
+    /// ```
+    /// use genkit_core::agent::PromptSpec;
+    /// use genkit_core::MiddlewareRef;
+    /// let spec = PromptSpec::new().use_(MiddlewareRef::new("retry"));
+    /// assert_eq!(spec.options().use_.as_ref().map(Vec::len), Some(1));
+    /// ```
+    pub fn use_(mut self, reference: crate::wire::MiddlewareRef) -> Self {
+        self.options
+            .use_
+            .get_or_insert_with(Vec::new)
+            .push(reference);
+        self
+    }
+
     /// The options as they stand (without history).
     pub fn options(&self) -> &GenerateActionOptions {
         &self.options

@@ -10,16 +10,19 @@ use super::GenerateResponse;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
-use crate::model::ModelContext;
-use crate::output::OutputPlan;
+use crate::middleware::{Chain, Iteration, IterationRunner, Middleware};
+use crate::model::{Model, ModelContext};
+use crate::output::{OutputFormat, OutputPlan};
 use crate::protocol;
 use crate::run::{ChunkSink, Stamped};
 use crate::schema::Validator;
+use crate::seal::HistorySeal;
 use crate::tool::ToolAction;
 use crate::wire::{
     FinishReason, GenerateActionOptions, GenerateResponseChunk, Message, ModelRequest,
     ModelResponse, Part, Role,
 };
+use futures::future::BoxFuture;
 
 /// Genkit's default limit on tool rounds.
 pub const DEFAULT_MAX_TURNS: u32 = 5;
@@ -32,6 +35,8 @@ const INTERRUPTED_ON_RESUME: &str =
 pub(crate) struct Call {
     pub options: GenerateActionOptions,
     pub extra_tools: Vec<Arc<ToolAction>>,
+    /// The call's middleware, resolved, outermost first.
+    pub middleware: Vec<Arc<dyn Middleware>>,
     pub context: ActionContext,
     pub tool_errors: ToolErrorMode,
     /// The output type's validator, compiled once per type.
@@ -103,10 +108,37 @@ pub(crate) async fn run(ai: &Genkit, call: Call) -> Result<GenerateResponse, Gen
     instrument::generate(call, |call| run_loop(ai, call)).await
 }
 
+/// What every iteration of one call shares.
+struct Env<'a> {
+    model: Arc<dyn Model>,
+    model_name: String,
+    tools: ToolSet,
+    plan: Option<OutputPlan>,
+    format: Option<OutputFormat>,
+    seal: Option<&'a HistorySeal>,
+    context: ActionContext,
+    tool_errors: ToolErrorMode,
+    chunks: Option<ChunkSink>,
+    max_turns: u32,
+    return_tool_requests: bool,
+    middleware: Chain,
+    /// Usage summed over every model call of this generate call, iterations included.
+    total_usage: std::sync::Mutex<Option<crate::wire::GenerationUsage>>,
+}
+
+/// How one iteration ended: the call's response, or the next iteration.
+// moved once per iteration; boxing the response would cost an allocation per call instead
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Done(GenerateResponse),
+    Next(Iteration),
+}
+
 async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitError> {
     let Call {
         options,
         extra_tools,
+        middleware,
         context,
         tool_errors,
         output_validator,
@@ -118,6 +150,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         .or_else(|| ai.default_model().map(str::to_owned))
         .ok_or(GenkitError::NoModel)?;
     let model = ai.lookup_model(&model_name)?;
+    let middleware = Chain::new(ai.clone(), middleware);
     let mut tools = extra_tools;
     for name in options.tools.iter().flatten() {
         let short = name.strip_prefix("/tool/").unwrap_or(name);
@@ -125,6 +158,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             // a by-value tool of the same name must be this very tool (ToolSet checks)
             Some(tool) => tools.push(Arc::clone(tool)),
             None if tools.iter().any(|t| t.name() == short) => {}
+            None if middleware.tools().any(|t| t.name() == short) => {}
             None => {
                 return Err(GenkitError::ToolNotFound {
                     request: crate::error::RequestId::new(short, None),
@@ -133,6 +167,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             }
         }
     }
+    tools.extend(middleware.tools());
     let tools = ToolSet::new(tools)?;
     let plan = match &options.output {
         Some(config) => OutputPlan::resolve(
@@ -165,19 +200,35 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     if let Some(plan) = &plan {
         plan.inject_instructions(&mut request.messages);
     }
+    let env = Env {
+        model,
+        model_name,
+        tools,
+        plan,
+        format,
+        seal,
+        context,
+        tool_errors,
+        chunks,
+        max_turns: options.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+        return_tool_requests: options.return_tool_requests.unwrap_or(false),
+        middleware,
+        total_usage: std::sync::Mutex::new(None),
+    };
     let mut index: u32 = 0;
 
     if let Some(answers) = options.resume {
-        let env = CallEnv {
-            tools: &tools,
-            context: &context,
+        let call_env = CallEnv {
+            tools: &env.tools,
+            context: &env.context,
             mode: ToolErrorMode::Fail,
-            progress: Stamped::new(&chunks, Role::Tool, index),
+            progress: Stamped::new(&env.chunks, Role::Tool, index),
+            middleware: &env.middleware,
         };
-        match resume(&mut request.messages, answers, &env, seal.is_some()).await? {
+        match resume(&mut request.messages, answers, &call_env, seal.is_some()).await? {
             Resumed::Answered => {
                 if let Some(tool_message) = request.messages.last() {
-                    emit(&chunks, Role::Tool, index, tool_message.content.clone()).await;
+                    emit(&env.chunks, Role::Tool, index, tool_message.content.clone()).await;
                 }
                 index += 1;
             }
@@ -188,7 +239,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
                     seal.seal(before, last)?;
                 }
                 if let Some(last) = request.messages.last() {
-                    emit_interrupted(&chunks, index, last).await;
+                    emit_interrupted(&env.chunks, index, last).await;
                 }
                 let response = ModelResponse {
                     finish_reason: Some(FinishReason::Interrupted),
@@ -201,103 +252,164 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         }
     }
 
-    let max_turns = options.max_turns.unwrap_or(DEFAULT_MAX_TURNS);
-    let return_tool_requests = options.return_tool_requests.unwrap_or(false);
-    let mut turn: u32 = 0;
-    let mut total_usage: Option<crate::wire::GenerationUsage> = None;
-    loop {
-        let model_ctx = ModelContext::new()
-            .with_context(context.clone())
-            .with_stamped(Stamped::model(&chunks, index));
-        let mut response =
-            instrument::model_call(&model_name, &request, model.generate(&request, model_ctx))
-                .await?;
-        if let Some(usage) = &response.usage {
-            total_usage.get_or_insert_with(Default::default).add(usage);
-        }
-        let Some(mut message) = response.message.take() else {
-            return Err(GenkitError::MissingMessage {
-                model: model_name,
-                finish: response
-                    .finish_reason
-                    .as_ref()
-                    .map_or("none", FinishReason::as_str)
-                    .to_owned(),
-            });
-        };
-        if let Some(m) = message.metadata.as_mut() {
-            // only the engine seals
-            if m.remove(protocol::SEAL).is_some() && m.is_empty() {
-                message.metadata = None;
+    let first = Iteration {
+        request,
+        turn: 0,
+        message_index: index,
+    };
+    if env.middleware.is_empty() {
+        let mut iteration = first;
+        loop {
+            match step(&env, iteration).await? {
+                Step::Done(response) => return Ok(response),
+                Step::Next(next) => iteration = next,
             }
         }
-        if protocol::strip_engine_metadata(&mut message.content) > 0 {
-            tracing::warn!(model = %model_name, "removed interrupt-protocol metadata the model tried to set");
-        }
-        assign_refs(&mut message);
+    }
+    env.middleware.generate(first, &env).await
+}
 
-        let finish = |mut request: ModelRequest, message: Message, response: ModelResponse| {
-            let mut history = std::mem::take(&mut request.messages);
-            history.push(message);
-            GenerateResponse::assemble(Some(request), history, response)
-                .with_total_usage(total_usage.clone())
-        };
-
-        if response.finish_reason == Some(FinishReason::Blocked) {
-            return Err(GenkitError::Blocked {
-                model: model_name,
-                response: Box::new(finish(request, message, response)),
-            });
-        }
-        if !message.has_tool_requests() || return_tool_requests {
-            let checked = match &plan {
-                // output is validated on a final answer only, never on a tool turn
-                Some(plan) if !message.has_tool_requests() => Some(plan.check(&message.text())),
-                _ => None,
-            };
-            let done = finish(request, message, response).with_format(format);
-            return match checked {
-                None => Ok(done),
-                // parsed once, here, and kept for `output()`
-                Some(Ok(output)) => Ok(done.with_output(output)),
-                Some(Err((reason, violations))) => Err(GenkitError::OutputInvalid {
-                    reason,
-                    violations,
-                    response: Box::new(done),
-                }),
-            };
-        }
-        if turn >= max_turns {
-            return Err(GenkitError::MaxTurnsExceeded {
-                max_turns,
-                response: Box::new(finish(request, message, response)),
-            });
-        }
-        turn += 1;
-
-        let env = CallEnv {
-            tools: &tools,
-            context: &context,
-            mode: tool_errors,
-            progress: Stamped::new(&chunks, Role::Tool, index + 1),
-        };
-        match run_turn(&mut message, &env).await? {
-            TurnOutcome::Interrupted => {
-                if let Some(seal) = seal {
-                    seal.seal(&request.messages, &mut message)?;
-                }
-                emit_interrupted(&chunks, index, &message).await;
-                response.finish_reason = Some(FinishReason::Interrupted);
-                response.finish_message = Some(INTERRUPTED.to_owned());
-                return Ok(finish(request, message, response).with_format(format));
+impl IterationRunner for Env<'_> {
+    /// This iteration, then the next ones, each through the generate hooks again.
+    fn run_iteration(
+        &self,
+        iteration: Iteration,
+    ) -> BoxFuture<'_, Result<GenerateResponse, GenkitError>> {
+        Box::pin(async move {
+            match step(self, iteration).await? {
+                Step::Done(response) => Ok(response),
+                Step::Next(next) => self.middleware.generate(next, self).await,
             }
-            TurnOutcome::Answered(tool_message) => {
-                index += 1;
-                emit(&chunks, Role::Tool, index, tool_message.content.clone()).await;
-                index += 1;
-                request.messages.push(message);
-                request.messages.push(tool_message);
+        })
+    }
+}
+
+/// One iteration: the model call, then the tools it asked for.
+async fn step(env: &Env<'_>, iteration: Iteration) -> Result<Step, GenkitError> {
+    let Iteration {
+        mut request,
+        turn,
+        message_index: mut index,
+    } = iteration;
+    let chunks = &env.chunks;
+    let format = env.format;
+    let model_ctx = ModelContext::new()
+        .with_context(env.context.clone())
+        .with_stamped(Stamped::model(chunks, index));
+    let mut response = if env.middleware.is_empty() {
+        instrument::model_call(
+            &env.model_name,
+            &request,
+            env.model.generate(&request, model_ctx),
+        )
+        .await?
+    } else {
+        env.middleware
+            .model(env.model.as_ref(), &request, model_ctx)
+            .await?
+    };
+    if let Some(usage) = &response.usage {
+        // a poisoned lock only means another iteration panicked; the sum is still usable
+        let mut total = env
+            .total_usage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        total.get_or_insert_with(Default::default).add(usage);
+    }
+    let total_usage = env
+        .total_usage
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let Some(mut message) = response.message.take() else {
+        return Err(GenkitError::MissingMessage {
+            model: env.model_name.clone(),
+            finish: response
+                .finish_reason
+                .as_ref()
+                .map_or("none", FinishReason::as_str)
+                .to_owned(),
+        });
+    };
+    if let Some(m) = message.metadata.as_mut() {
+        // only the engine seals
+        if m.remove(protocol::SEAL).is_some() && m.is_empty() {
+            message.metadata = None;
+        }
+    }
+    if protocol::strip_engine_metadata(&mut message.content) > 0 {
+        tracing::warn!(model = %env.model_name, "removed interrupt-protocol metadata the model tried to set");
+    }
+    assign_refs(&mut message);
+
+    let finish = |mut request: ModelRequest, message: Message, response: ModelResponse| {
+        let mut history = std::mem::take(&mut request.messages);
+        history.push(message);
+        GenerateResponse::assemble(Some(request), history, response)
+            .with_total_usage(total_usage.clone())
+    };
+
+    if response.finish_reason == Some(FinishReason::Blocked) {
+        return Err(GenkitError::Blocked {
+            model: env.model_name.clone(),
+            response: Box::new(finish(request, message, response)),
+        });
+    }
+    if !message.has_tool_requests() || env.return_tool_requests {
+        let checked = match &env.plan {
+            // output is validated on a final answer only, never on a tool turn
+            Some(plan) if !message.has_tool_requests() => Some(plan.check(&message.text())),
+            _ => None,
+        };
+        let done = finish(request, message, response).with_format(format);
+        return match checked {
+            None => Ok(Step::Done(done)),
+            // parsed once, here, and kept for `output()`
+            Some(Ok(output)) => Ok(Step::Done(done.with_output(output))),
+            Some(Err((reason, violations))) => Err(GenkitError::OutputInvalid {
+                reason,
+                violations,
+                response: Box::new(done),
+            }),
+        };
+    }
+    if turn >= env.max_turns {
+        return Err(GenkitError::MaxTurnsExceeded {
+            max_turns: env.max_turns,
+            response: Box::new(finish(request, message, response)),
+        });
+    }
+
+    let call_env = CallEnv {
+        tools: &env.tools,
+        context: &env.context,
+        mode: env.tool_errors,
+        progress: Stamped::new(chunks, Role::Tool, index + 1),
+        middleware: &env.middleware,
+    };
+    match run_turn(&mut message, &call_env).await? {
+        TurnOutcome::Interrupted => {
+            if let Some(seal) = env.seal {
+                seal.seal(&request.messages, &mut message)?;
             }
+            emit_interrupted(chunks, index, &message).await;
+            response.finish_reason = Some(FinishReason::Interrupted);
+            response.finish_message = Some(INTERRUPTED.to_owned());
+            Ok(Step::Done(
+                finish(request, message, response).with_format(format),
+            ))
+        }
+        TurnOutcome::Answered(tool_message) => {
+            index += 1;
+            emit(chunks, Role::Tool, index, tool_message.content.clone()).await;
+            index += 1;
+            request.messages.push(message);
+            request.messages.push(tool_message);
+            Ok(Step::Next(Iteration {
+                request,
+                turn: turn + 1,
+                message_index: index,
+            }))
         }
     }
 }

@@ -65,6 +65,27 @@ where
     result
 }
 
+/// Runs one model call (the innermost link of the model chain) inside a model span, with a
+/// panic in the model caught as [`GenkitError::ActionPanicked`] (so it is never blamed on a
+/// middleware around it).
+pub(crate) async fn guarded_model_call(
+    model: &dyn crate::model::Model,
+    request: &ModelRequest,
+    ctx: crate::model::ModelContext,
+) -> Result<ModelResponse, GenkitError> {
+    let name = model.name();
+    let call = crate::run::guard::guarded(|| model.generate(request, ctx));
+    let call = async {
+        call.await.unwrap_or_else(|message| {
+            Err(GenkitError::ActionPanicked {
+                key: format!("/model/{name}"),
+                message,
+            })
+        })
+    };
+    model_call(name, request, call).await
+}
+
 /// Runs one tool call inside a tool span. An interrupt is recorded the way Genkit records it:
 /// an error span of type `ToolInterruptError` (the generate span around it still succeeds).
 pub(crate) async fn tool_call<F, Fut>(tool: &str, input: Value, call: F) -> ToolOutcome

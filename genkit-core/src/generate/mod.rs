@@ -25,13 +25,14 @@ pub use tool_calls::ToolErrorMode;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
+use crate::middleware::Middleware;
 use crate::output::OutputFormat;
 use crate::run::ChunkSink;
 use crate::schema::{type_schema, TypeSchema};
 use crate::tool::{IntoTool, ToolAction};
 use crate::wire::{
-    DocumentData, GenerateActionOptions, GenerateActionOutputConfig, JsonMap, Message, Part,
-    ResumeOptions, Role, ToolChoice,
+    DocumentData, GenerateActionOptions, GenerateActionOutputConfig, JsonMap, Message,
+    MiddlewareRef, Part, ResumeOptions, Role, ToolChoice,
 };
 
 impl From<&Message> for Message {
@@ -62,7 +63,15 @@ pub struct GenerateBuilder {
     tool_errors: ToolErrorMode,
     /// The schema and validator of `.output::<T>()`, built once per type.
     output_type: Option<Arc<TypeSchema>>,
+    /// Middleware given by value or by name, in the order given (after the options' `use`).
+    layers: Vec<Layer>,
     error: Option<GenkitError>,
+}
+
+/// One middleware of the builder: a value, or a registered one by name.
+enum Layer {
+    Value(Arc<dyn Middleware>),
+    Named(MiddlewareRef),
 }
 
 impl std::fmt::Debug for GenerateBuilder {
@@ -84,6 +93,7 @@ impl GenerateBuilder {
             context: ActionContext::default(),
             tool_errors: ToolErrorMode::default(),
             output_type: None,
+            layers: Vec::new(),
             error: None,
         }
     }
@@ -301,11 +311,66 @@ impl GenerateBuilder {
         self
     }
 
+    /// Wraps the call in `middleware` (see [`Middleware`]). Middleware added by
+    /// [`middleware`](Self::middleware) and [`use_`](Self::use_) run in the order given, after
+    /// the `use` list of the [`options`](Self::options); the first is the outermost.
+    ///
+    /// ```
+    /// use genkit_core::middleware::{Retry, RetryConfig};
+    /// # use genkit_core::{prelude::*, testing::EchoModel};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+    /// # let ai = Genkit::builder().model(EchoModel::new("echo")).default_model("echo").build()?;
+    /// let response = ai.generate().prompt("hi").middleware(Retry::new(RetryConfig::default())).await?;
+    /// # assert!(response.text().contains("hi"));
+    /// # Ok(()) }
+    /// ```
+    pub fn middleware(mut self, middleware: impl Middleware) -> Self {
+        self.layers.push(Layer::Value(Arc::new(middleware)));
+        self
+    }
+
+    /// Wraps the call in a middleware already shared (an `Arc`).
+    pub fn middleware_arc(mut self, middleware: Arc<dyn Middleware>) -> Self {
+        self.layers.push(Layer::Value(middleware));
+        self
+    }
+
+    /// Wraps the call in the middleware registered under `reference.name`, configured with
+    /// `reference.config` (Genkit's `use`); an unknown name fails the call with
+    /// [`GenkitError::MiddlewareNotFound`].
+    ///
+    /// ```
+    /// # use genkit_core::{prelude::*, testing::EchoModel, MiddlewareRef};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+    /// # let ai = Genkit::builder().model(EchoModel::new("echo")).default_model("echo").build()?;
+    /// let retry = MiddlewareRef::new("retry").with_config(serde_json::json!({"maxRetries": 2}));
+    /// ai.generate().prompt("hi").use_(retry).await?;
+    /// let unknown = ai.generate().prompt("hi").use_(MiddlewareRef::new("nope")).await;
+    /// assert!(matches!(unknown, Err(GenkitError::MiddlewareNotFound { .. })));
+    /// # Ok(()) }
+    /// ```
+    pub fn use_(mut self, reference: MiddlewareRef) -> Self {
+        self.layers.push(Layer::Named(reference));
+        self
+    }
+
     /// The call in Genkit's wire shape (the `/util/generate` input), with system and prompt
-    /// folded into the messages.
+    /// folded into the messages. Middleware given by name is in `use`; middleware given by
+    /// value has no wire form and is left out.
     pub fn to_options(&self) -> GenerateActionOptions {
         let mut options = self.options.clone();
         fold_messages(&mut options, self.system.clone(), self.prompt.clone());
+        let named: Vec<MiddlewareRef> = self
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Named(r) => Some(r.clone()),
+                Layer::Value(_) => None,
+            })
+            .collect();
+        if !named.is_empty() {
+            options.use_.get_or_insert_with(Vec::new).extend(named);
+        }
         options
     }
 
@@ -333,11 +398,22 @@ impl GenerateBuilder {
         }
         let mut options = self.options;
         fold_messages(&mut options, self.system, self.prompt);
+        let mut middleware: Vec<Arc<dyn Middleware>> = Vec::new();
+        for reference in options.use_.iter().flatten() {
+            middleware.push(self.ai.resolve_middleware(reference)?);
+        }
+        for layer in self.layers {
+            middleware.push(match layer {
+                Layer::Value(m) => m,
+                Layer::Named(reference) => self.ai.resolve_middleware(&reference)?,
+            });
+        }
         Ok((
             self.ai,
             Call {
                 options,
                 extra_tools: self.extra_tools,
+                middleware,
                 context: self.context,
                 tool_errors: self.tool_errors,
                 output_validator: self.output_type.map(|t| t.validator.clone()),

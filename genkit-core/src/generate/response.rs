@@ -46,6 +46,15 @@ impl GenerateResponse {
         Self::build(request, history, true, response)
     }
 
+    /// A response that ends the call without a new message (a middleware stopped the loop).
+    pub(crate) fn without_message(
+        request: Option<ModelRequest>,
+        history: Vec<Message>,
+        response: ModelResponse,
+    ) -> Self {
+        Self::build(request, history, false, response)
+    }
+
     fn build(
         request: Option<ModelRequest>,
         history: Vec<Message>,

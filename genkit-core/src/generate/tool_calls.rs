@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::context::ActionContext;
 use crate::error::{GenkitError, RequestId};
+use crate::middleware::Chain;
 use crate::protocol;
 use crate::run::Stamped;
 use crate::tool::{ToolAction, ToolContext, ToolOutcome, ToolOutput};
@@ -73,6 +74,8 @@ pub(crate) struct CallEnv<'a> {
     pub context: &'a ActionContext,
     pub mode: ToolErrorMode,
     pub progress: Option<Stamped>,
+    /// The call's middleware: their tool hooks wrap every tool body.
+    pub middleware: &'a Chain,
 }
 
 /// In `ReturnToModel` mode, what the model got wrong (an unknown tool, arguments that are not
@@ -115,7 +118,7 @@ pub(crate) async fn call_tool(
         progress: env.progress.clone(),
     };
     let input = request.input.clone().unwrap_or(Value::Null);
-    match tool.call(input, ctx).await {
+    match tool.call_with(input, ctx, Some(env.middleware)).await {
         ToolOutcome::Failed(e) => for_model(env, e),
         other => other,
     }

@@ -56,6 +56,24 @@ pub(crate) fn actions_json(ai: &Genkit) -> Value {
     Value::Object(actions)
 }
 
+/// The registered values of `kind` (`middleware`: each [`MiddlewareDesc`] by name, as Genkit JS
+/// lists them); `None` for a kind the reflection API does not list.
+///
+/// [`MiddlewareDesc`]: crate::MiddlewareDesc
+pub(crate) fn values_json(ai: &Genkit, kind: &str) -> Option<Value> {
+    match kind {
+        "defaultModel" => Some(Value::Object(Map::new())),
+        "middleware" => Some(Value::Object(
+            ai.registry()
+                .middleware_descs()
+                .into_iter()
+                .filter_map(|d| Some((d.name.clone(), serde_json::to_value(d).ok()?)))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
-use super::descriptor::actions_json;
+use super::descriptor::{actions_json, values_json};
 use super::runner::{success_body, ActionError, RunRequest, Runner};
 use super::GENKIT_VERSION;
 use crate::context::ActionContext;
@@ -185,13 +185,19 @@ async fn envs() -> Response {
     json_response(StatusCode::OK, &json!(["dev"]))
 }
 
-async fn values(Query(query): Query<HashMap<String, String>>) -> Response {
+async fn values(
+    State(state): State<Arc<ServerState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     match query.get("type").map(String::as_str) {
         None | Some("") => text(
             StatusCode::BAD_REQUEST,
             "Query parameter \"type\" is required.",
         ),
-        Some("defaultModel" | "middleware") => json_response(StatusCode::OK, &json!({})),
+        Some(kind @ ("defaultModel" | "middleware")) => json_response(
+            StatusCode::OK,
+            &values_json(state.runner.genkit(), kind).unwrap_or_else(|| json!({})),
+        ),
         Some(other) => (
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

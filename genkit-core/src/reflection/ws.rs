@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::descriptor::actions_json;
+use super::descriptor::{actions_json, values_json};
 use super::http::RunActionRequest;
 use super::runner::{success_body, ActionError, Runner};
 use crate::flow::FlowStream;
@@ -185,8 +185,9 @@ fn handle(message: Value, runner: &Arc<Runner>, out: &mpsc::Sender<Value>) -> Ha
             json!({"actions": actions_json(runner.genkit())}),
         )),
         "listValues" => match params["type"].as_str() {
-            Some("defaultModel" | "middleware") => {
-                Handled::Reply(response(&id, json!({"values": {}})))
+            Some(kind @ ("defaultModel" | "middleware")) => {
+                let values = values_json(runner.genkit(), kind).unwrap_or_else(|| json!({}));
+                Handled::Reply(response(&id, json!({ "values": values })))
             }
             other => Handled::Reply(error(
                 &id,
@@ -458,6 +459,13 @@ mod tests {
         assert_eq!(recv(&mut ws).await["error"]["code"], -32602);
         send(&mut ws, json!({"jsonrpc": "2.0", "method": "listValues", "id": "8", "params": {"type": "defaultModel"}})).await;
         assert_eq!(recv(&mut ws).await["result"], json!({"values": {}}));
+        send(&mut ws, json!({"jsonrpc": "2.0", "method": "listValues", "id": "9", "params": {"type": "middleware"}})).await;
+        let values = recv(&mut ws).await;
+        assert_eq!(values["result"]["values"]["retry"]["name"], "retry");
+        assert!(
+            values["result"]["values"]["fallback"]["configSchema"]["properties"]["models"]
+                .is_object()
+        );
 
         // the CLI goes away and comes back: the runtime registers again
         drop(ws);

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::context::{request_id, ToolContext};
 use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::error::{GenkitError, RequestId};
+use crate::middleware::Chain;
 use crate::run::guard::guarded;
 use crate::run::RunContext;
 use crate::schema::Validator;
@@ -208,6 +209,17 @@ impl ToolAction {
     /// # }
     /// ```
     pub async fn call(&self, input: Value, ctx: ToolContext) -> ToolOutcome {
+        self.call_with(input, ctx, None).await
+    }
+
+    /// [`call`](Self::call) with the tool hooks of a generate call's middleware around the
+    /// body (inside the tool span, after validation).
+    pub(crate) async fn call_with(
+        &self,
+        input: Value,
+        ctx: ToolContext,
+        middleware: Option<&Chain>,
+    ) -> ToolOutcome {
         let input = match self.normalize(&ctx, input) {
             Ok(v) => v,
             Err(e) => return ToolOutcome::Failed(e),
@@ -221,16 +233,14 @@ impl ToolAction {
         // the id errors name the request by, built only when one does
         let ref_ = ctx.ref_.clone();
         let request = || request_id(self.name(), ref_.as_deref());
-        let outcome = crate::generate::instrument::tool_call(self.name(), input, |input| async {
-            match guarded(|| (self.run)(input, ctx)).await {
-                Ok(outcome) => outcome,
-                Err(message) => ToolOutcome::Failed(GenkitError::ToolPanicked {
-                    request: request(),
-                    message,
-                }),
-            }
-        })
-        .await;
+        let outcome =
+            crate::generate::instrument::tool_call(self.name(), input, |input| async move {
+                match middleware {
+                    Some(chain) if !chain.is_empty() => chain.tool(self, input, ctx).await,
+                    _ => self.run_body(input, ctx).await,
+                }
+            })
+            .await;
         match outcome {
             ToolOutcome::Output(out) if self.check_own_output => {
                 match self.check_output(&out.output) {
@@ -242,6 +252,19 @@ impl ToolAction {
                 }
             }
             other => other,
+        }
+    }
+
+    /// The body on a validated input, a panic caught as [`GenkitError::ToolPanicked`]: the
+    /// innermost link of the tool chain.
+    pub(crate) async fn run_body(&self, input: Value, ctx: ToolContext) -> ToolOutcome {
+        let (name, ref_) = ctx.id_parts();
+        match guarded(|| (self.run)(input, ctx)).await {
+            Ok(outcome) => outcome,
+            Err(message) => ToolOutcome::Failed(GenkitError::ToolPanicked {
+                request: request_id(&name, ref_.as_deref()),
+                message,
+            }),
         }
     }
 }

@@ -6,6 +6,7 @@
 mod agent;
 mod chunk;
 mod message;
+mod middleware;
 mod model_info;
 mod nullable;
 mod options;
@@ -21,6 +22,7 @@ pub use agent::{
 };
 pub use chunk::GenerateResponseChunk;
 pub use message::{Message, Role};
+pub use middleware::{MiddlewareDesc, MiddlewareRef};
 pub use model_info::{ModelInfo, ModelSupports};
 pub use options::{GenerateActionOptions, GenerateActionOutputConfig, ResumeOptions};
 pub use part::{JsonMap, Media, Part, PartKind, Resource, ToolRequest, ToolResponse};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::message::Message;
+use super::middleware::MiddlewareRef;
 use super::nullable::present;
 use super::part::{JsonMap, Part};
 use super::request::{DocumentData, ToolChoice};
@@ -90,7 +91,8 @@ pub struct GenerateActionOptions {
     /// Name of the trace step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_name: Option<String>,
-    /// Middleware references.
+    /// Registered middleware to wrap the call in, by name with configuration; the first is
+    /// the outermost.
     #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
-    pub use_: Option<Vec<Value>>,
+    pub use_: Option<Vec<MiddlewareRef>>,
 }
