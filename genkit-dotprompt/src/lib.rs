@@ -10,10 +10,15 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod action;
+mod agent;
+mod definition;
 mod dotprompt;
 mod error;
+mod executable;
 mod helpers;
 pub mod messages;
+mod library;
 mod metadata;
 mod parse;
 pub mod picoschema;
@@ -23,3 +28,7 @@ pub use dotprompt::{DataArgument, Dotprompt, PartialResolver, PromptTemplate, Re
 pub use error::{DotpromptError, Position};
 pub use metadata::{InputConfig, JsonMap, OutputConfig, PromptMetadata};
 pub use parse::{parse_document, ParsedPrompt, SourceMap, RESERVED_KEYS};
+pub use agent::{prompt_agent, DotpromptRenderer};
+pub use definition::{PromptDefinition, PromptOptions};
+pub use executable::{ExecutablePrompt, GenkitPromptExt, PromptCall, PromptResponse};
+pub use library::{GenkitBuilderPromptExt, PromptLibrary};
