@@ -1,10 +1,12 @@
 //! Prompt agents defined by a `.prompt` file: each turn renders the named prompt over the
 //! session's history, placed where the template says `{{history}}` (before the last user
-//! message without one), as Genkit's named-prompt agents do.
+//! message without one), as Genkit's named-prompt agents do. A turn that resumes (the history
+//! ends in the model's pending tool requests) keeps only what the template puts before and in
+//! the history, so the answers follow the requests.
 
 use futures::future::BoxFuture;
 use genkit_core::agent::{Agent, AgentBuilder, PromptRenderer};
-use genkit_core::{ActionContext, GenerateActionOptions, Genkit, GenkitError, Message};
+use genkit_core::{ActionContext, GenerateActionOptions, Genkit, GenkitError, Message, Role};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -54,7 +56,19 @@ impl PromptRenderer for DotpromptRenderer {
     ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>> {
         Box::pin(async move {
             let prompt = ai.prompt_definition(&self.prompt)?;
-            Ok(prompt.render(ai, &self.input, Some(&history), &ActionContext::new(), None)?)
+            let resuming = history
+                .last()
+                .is_some_and(|m| m.role == Role::Model && m.has_tool_requests());
+            let mut options =
+                prompt.render(ai, &self.input, Some(&history), &ActionContext::new(), None)?;
+            if resuming {
+                // a conversation waiting on tool answers continues where it stopped: what the
+                // template adds after the history would come between the requests and answers
+                if let Some(last) = options.messages.iter().rposition(|m| Some(m) == history.last()) {
+                    options.messages.truncate(last + 1);
+                }
+            }
+            Ok(options)
         })
     }
 }
