@@ -39,6 +39,7 @@
 //! | program | module | shows |
 //! |---|---|---|
 //! | `trivia` | [`trivia`] | the seed scenario: an interrupt-only tool asks the user; respond; resume (`scripts/demo` runs it) |
+//! | `trivia_prompt` | [`trivia_prompt`] | the seed scenario with its prompt in `prompts/trivia.prompt`, interrupted and resumed through the prompt |
 //! | `approval` | [`approval`] | a tool that acts only after confirmation: restart it approved, restart it with a replaced input, or respond with a refusal |
 //! | `async_review` | [`async_review`] | pause in one process, save the messages to a file, resume in another process days later |
 //! | `task_complete` | [`task_complete`] | an autonomous loop over several tools that ends when the model calls `done`, with a typed result |
@@ -71,6 +72,7 @@ pub mod scripted;
 pub mod support_agent;
 pub mod task_complete;
 pub mod trivia;
+pub mod trivia_prompt;
 
 /// The guides of `docs/` (and the README), as documentation whose code blocks are tested.
 pub mod guide {
