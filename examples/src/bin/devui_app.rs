@@ -18,6 +18,7 @@ use genkit_core::flow::{define_flow, Flow, FlowContext};
 use genkit_core::reflection::DevRuntime;
 use genkit_core::serve::{FlowServer, RequestData};
 use genkit_core::testing::ProgrammableModel;
+use genkit_dotprompt::{GenkitBuilderPromptExt, PromptLibrary};
 use genkit_core::{
     ActionContext, FinishReason, GenerationUsage, Genkit, GenkitError, Message, ModelRequest,
     ModelResponse, Part, Role, Status, Tool, ToolContext, ToolRequest, ToolResult,
@@ -237,7 +238,9 @@ fn build() -> Result<App, GenkitError> {
         Ok(excited)
     });
 
+    let prompts = PromptLibrary::load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/devui_prompts"))?;
     let ai = Genkit::builder()
+        .prompts(&prompts)
         .model(canned_model())
         .model(reflector_model())
         .default_model("canned/echo")
