@@ -21,6 +21,7 @@ const GUIDES: &[(&str, &str)] = &[
     ("docs/architecture.md", "architecture"),
     ("docs/genkit-comparison.md", "genkit_comparison"),
     ("docs/agents.md", "agents"),
+    ("docs/prompts.md", "prompts"),
     ("README.md", "readme"),
 ];
 

@@ -59,6 +59,7 @@
 //! 6. [The OpenAI plugin and compatible servers](guide::openai)
 //! 7. [Architecture](guide::architecture)
 //! 8. [genkit-rs and Genkit JS, Go and Python](guide::genkit_comparison)
+//! 9. [Prompts in `.prompt` files](guide::prompts)
 //!
 //! They are the markdown files of `docs/`, included here so that `cargo test -p examples --doc`
 //! compiles (and, unless marked `no_run`, runs) every Rust block in them.
@@ -94,6 +95,8 @@ pub mod guide {
     pub mod genkit_comparison {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/agents.md"))]
     pub mod agents {}
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/prompts.md"))]
+    pub mod prompts {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme.md"))]
     pub mod readme {}
 }
