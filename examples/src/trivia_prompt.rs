@@ -26,9 +26,7 @@
 use std::path::PathBuf;
 
 use genkit_core::{GenerateResponse, Genkit, GenkitBuilder, Part};
-use genkit_dotprompt::{
-    DotpromptError, GenkitBuilderPromptExt, GenkitPromptExt, PromptLibrary,
-};
+use genkit_dotprompt::{DotpromptError, GenkitBuilderPromptExt, GenkitPromptExt, PromptLibrary};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -57,7 +55,11 @@ pub fn configure(builder: GenkitBuilder, library: &PromptLibrary) -> GenkitBuild
 }
 
 /// Starts the game on `topic` with `model`: the model should call `ask_question`.
-pub async fn start(ai: &Genkit, model: &str, topic: &str) -> Result<GenerateResponse, DotpromptError> {
+pub async fn start(
+    ai: &Genkit,
+    model: &str,
+    topic: &str,
+) -> Result<GenerateResponse, DotpromptError> {
     let trivia = ai.prompt::<TriviaInput, Value>("trivia")?;
     let response = trivia
         .generate(TriviaInput {

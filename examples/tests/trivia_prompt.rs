@@ -24,7 +24,9 @@ fn scripted() -> (Genkit, ProgrammableModel) {
 #[tokio::test]
 async fn the_prompt_file_asks_and_the_resume_goes_through_the_prompt() {
     let (ai, model) = scripted();
-    let interrupted = trivia_prompt::start(&ai, "scripted", "movie").await.unwrap();
+    let interrupted = trivia_prompt::start(&ai, "scripted", "movie")
+        .await
+        .unwrap();
     assert_eq!(interrupted.finish_reason(), Some(FinishReason::Interrupted));
     let first = &model.requests()[0];
     // the prompt file's template, input default, tool and config reached the model
@@ -36,7 +38,9 @@ async fn the_prompt_file_asks_and_the_resume_goes_through_the_prompt() {
     let interrupt = &interrupted.interrupts()[0];
     let q: Questions = interrupt.input().unwrap();
     assert_eq!(q, trivia::scripted_question());
-    let answer = ask_question.respond(interrupt, q.choices[0].clone()).unwrap();
+    let answer = ask_question
+        .respond(interrupt, q.choices[0].clone())
+        .unwrap();
     let done = trivia_prompt::resume(&ai, "scripted", &interrupted, vec![answer])
         .await
         .unwrap();
@@ -44,13 +48,19 @@ async fn the_prompt_file_asks_and_the_resume_goes_through_the_prompt() {
     assert!(done.text().starts_with("Correct!"), "{}", done.text());
     let second = &model.requests()[1];
     let roles: Vec<Role> = second.messages.iter().map(|m| m.role).collect();
-    assert_eq!(roles, [Role::User, Role::Model, Role::Tool], "one user message, then the request and the answer");
+    assert_eq!(
+        roles,
+        [Role::User, Role::Model, Role::Tool],
+        "one user message, then the request and the answer"
+    );
 }
 
 #[tokio::test]
 async fn the_topic_is_the_prompts_input() {
     let (ai, model) = scripted();
-    trivia_prompt::start(&ai, "scripted", "space").await.unwrap();
+    trivia_prompt::start(&ai, "scripted", "space")
+        .await
+        .unwrap();
     assert_eq!(
         model.requests()[0].messages[0].text(),
         "Ask me a space trivia question."

@@ -64,7 +64,11 @@ impl PromptRenderer for DotpromptRenderer {
             if resuming {
                 // a conversation waiting on tool answers continues where it stopped: what the
                 // template adds after the history would come between the requests and answers
-                if let Some(last) = options.messages.iter().rposition(|m| Some(m) == history.last()) {
+                if let Some(last) = options
+                    .messages
+                    .iter()
+                    .rposition(|m| Some(m) == history.last())
+                {
                     options.messages.truncate(last + 1);
                 }
             }

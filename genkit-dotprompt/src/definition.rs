@@ -218,10 +218,11 @@ impl PromptDefinition {
             (_, given) => given.clone(),
         };
         if let Some(v) = &self.input_validator {
-            v.check(&merged).map_err(|violations| DotpromptError::InvalidInput {
-                at: self.template.parsed().source.key_position("input"),
-                violations,
-            })?;
+            v.check(&merged)
+                .map_err(|violations| DotpromptError::InvalidInput {
+                    at: self.template.parsed().source.key_position("input"),
+                    violations,
+                })?;
         }
         Ok(merged)
     }

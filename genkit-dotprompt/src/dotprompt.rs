@@ -82,7 +82,10 @@ impl Clone for Env {
             default_model: self.default_model.clone(),
             model_configs: self.model_configs.clone(),
             partial_files: RwLock::new(
-                self.partial_files.read().map(|f| f.clone()).unwrap_or_default(),
+                self.partial_files
+                    .read()
+                    .map(|f| f.clone())
+                    .unwrap_or_default(),
             ),
         }
     }
@@ -362,12 +365,12 @@ impl Dotprompt {
         }
         let resolver = |name: &str| self.env.schemas.get(name).cloned();
         let convert = |schema: &Value, key: &str| {
-            picoschema::to_json_schema(schema, &resolver as &dyn SchemaResolver).map_err(|message| {
-                DotpromptError::Schema {
+            picoschema::to_json_schema(schema, &resolver as &dyn SchemaResolver).map_err(
+                |message| DotpromptError::Schema {
                     at: map.key_position(key),
                     message,
-                }
-            })
+                },
+            )
         };
         if let Some(input) = out.input.as_mut() {
             if let Some(schema) = input.schema.take() {
@@ -427,12 +430,16 @@ impl PromptTemplate {
     }
 
     /// The metadata with `options` laid over the front matter (model config underneath).
-    pub fn render_metadata(&self, options: Option<&PromptMetadata>) -> Result<PromptMetadata, DotpromptError> {
+    pub fn render_metadata(
+        &self,
+        options: Option<&PromptMetadata>,
+    ) -> Result<PromptMetadata, DotpromptError> {
         match options {
             None => Ok((*self.metadata).clone()),
-            Some(o) => self
-                .env
-                .resolve_metadata(&self.parsed.metadata, &self.parsed.source, Some(o)),
+            Some(o) => {
+                self.env
+                    .resolve_metadata(&self.parsed.metadata, &self.parsed.source, Some(o))
+            }
         }
     }
 
@@ -450,7 +457,9 @@ impl PromptTemplate {
     ) -> Result<RenderedPrompt, DotpromptError> {
         let mut metadata = (*self.metadata).clone();
         let front_defaults = metadata.input.take().and_then(|i| i.default);
-        let option_defaults = options.and_then(|o| o.input.as_ref()).and_then(|i| i.default.clone());
+        let option_defaults = options
+            .and_then(|o| o.input.as_ref())
+            .and_then(|i| i.default.clone());
         let input = merge_objects([front_defaults, option_defaults, data.input.clone()]);
         let text = self.render_text(input, data, &metadata)?;
         Ok(RenderedPrompt {

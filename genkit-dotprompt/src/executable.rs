@@ -103,8 +103,13 @@ impl<I: Serialize, O: DeserializeOwned> ExecutablePrompt<I, O> {
 
     /// The generate options `input` renders to (messages, model, config, tools, output).
     pub fn render(&self, input: I) -> Result<GenerateActionOptions, DotpromptError> {
-        self.prompt
-            .render(&self.ai, &to_json(&input)?, None, &ActionContext::new(), None)
+        self.prompt.render(
+            &self.ai,
+            &to_json(&input)?,
+            None,
+            &ActionContext::new(),
+            None,
+        )
     }
 
     /// A generate call of this prompt on `input`; `.await` it, or [`stream`](PromptCall::stream).
@@ -272,8 +277,12 @@ impl<O: DeserializeOwned> PromptCall<O> {
 
 fn clone_error(e: &DotpromptError) -> DotpromptError {
     match e {
-        DotpromptError::Genkit(g) => DotpromptError::Genkit(GenkitError::with_status(g.status(), g.to_string())),
-        other => DotpromptError::Genkit(GenkitError::with_status(other.status(), other.to_string())),
+        DotpromptError::Genkit(g) => {
+            DotpromptError::Genkit(GenkitError::with_status(g.status(), g.to_string()))
+        }
+        other => {
+            DotpromptError::Genkit(GenkitError::with_status(other.status(), other.to_string()))
+        }
     }
 }
 

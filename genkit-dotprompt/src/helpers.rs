@@ -12,7 +12,9 @@ use handlebars::{
 };
 use serde_json::Value;
 
-use crate::messages::{HISTORY_MARKER, MEDIA_MARKER_PREFIX, ROLE_MARKER_PREFIX, SECTION_MARKER_PREFIX};
+use crate::messages::{
+    HISTORY_MARKER, MEDIA_MARKER_PREFIX, ROLE_MARKER_PREFIX, SECTION_MARKER_PREFIX,
+};
 
 /// The helper the template compiler rewrites `@name.path` data references into.
 pub(crate) const DATA_HELPER: &str = "__dotprompt_data";
@@ -110,7 +112,10 @@ impl HelperDef for MediaHelper {
         _: &mut RenderContext<'reg, 'rc>,
         out: &mut dyn Output,
     ) -> HelperResult {
-        let url = h.hash_get("url").map(|v| render_value(v.value())).unwrap_or_default();
+        let url = h
+            .hash_get("url")
+            .map(|v| render_value(v.value()))
+            .unwrap_or_default();
         out.write(MEDIA_MARKER_PREFIX)?;
         out.write("url ")?;
         out.write(&url)?;
@@ -136,7 +141,10 @@ impl HelperDef for JsonHelper {
         out: &mut dyn Output,
     ) -> HelperResult {
         let value = h.param(0).map(PathAndJson::value).unwrap_or(&Value::Null);
-        let indent = h.hash_get("indent").and_then(|v| v.value().as_u64()).unwrap_or(0);
+        let indent = h
+            .hash_get("indent")
+            .and_then(|v| v.value().as_u64())
+            .unwrap_or(0);
         let text = if indent == 0 {
             serde_json::to_string(value)
         } else {
@@ -163,7 +171,9 @@ fn strict_equals(a: Option<&PathAndJson<'_>>, b: Option<&PathAndJson<'_>>) -> bo
         (true, false) | (false, true) => return false,
         _ => {}
     }
-    let (Some(a), Some(b)) = (a, b) else { return false };
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
     match (a.value(), b.value()) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (x, y) => x == y,
@@ -183,7 +193,11 @@ impl HelperDef for EqualsHelper {
         out: &mut dyn Output,
     ) -> HelperResult {
         let equal = strict_equals(h.param(0), h.param(1));
-        let branch = if equal != self.negate { h.template() } else { h.inverse() };
+        let branch = if equal != self.negate {
+            h.template()
+        } else {
+            h.inverse()
+        };
         match branch {
             Some(t) => t.render(r, ctx, rc, out),
             None => Ok(()),
@@ -205,7 +219,10 @@ impl HelperDef for DataHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let path = h.param(0).and_then(|p| p.value().as_str()).unwrap_or_default();
+        let path = h
+            .param(0)
+            .and_then(|p| p.value().as_str())
+            .unwrap_or_default();
         let mut cur = Some(self.data.as_ref());
         for seg in path.split(['.', '/']).filter(|s| !s.is_empty()) {
             cur = cur.and_then(|v| match v {

@@ -81,7 +81,12 @@ impl PromptLibrary {
         Ok(self)
     }
 
-    fn add(mut self, name: &str, source: &str, file: Option<&Path>) -> Result<Self, DotpromptError> {
+    fn add(
+        mut self,
+        name: &str,
+        source: &str,
+        file: Option<&Path>,
+    ) -> Result<Self, DotpromptError> {
         let (base, variant) = match name.rsplit_once('/') {
             Some((dir, file_name)) => match file_name.split_once('.') {
                 Some((n, v)) => (format!("{dir}/{n}"), Some(v.to_owned())),
@@ -150,7 +155,12 @@ fn read(path: &Path) -> Result<String, DotpromptError> {
 
 type Found = Vec<(String, PathBuf)>;
 
-fn walk(dir: &Path, prefix: &str, partials: &mut Found, prompts: &mut Found) -> Result<(), DotpromptError> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    partials: &mut Found,
+    prompts: &mut Found,
+) -> Result<(), DotpromptError> {
     let io = |source| DotpromptError::Io {
         path: dir.to_path_buf(),
         source,
@@ -185,6 +195,9 @@ pub trait GenkitBuilderPromptExt {
 
 impl GenkitBuilderPromptExt for GenkitBuilder {
     fn prompts(self, library: &PromptLibrary) -> Self {
-        library.actions().into_iter().fold(self, GenkitBuilder::action)
+        library
+            .actions()
+            .into_iter()
+            .fold(self, GenkitBuilder::action)
     }
 }

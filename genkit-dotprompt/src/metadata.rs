@@ -92,7 +92,11 @@ pub struct PromptMetadata {
 impl PromptMetadata {
     /// Sets reserved key `key` from its YAML value; `Err` says what type was expected.
     pub(crate) fn set_reserved(&mut self, key: &str, value: Value) -> Result<(), String> {
-        fn typed<T: serde::de::DeserializeOwned>(key: &str, v: Value, want: &str) -> Result<T, String> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            key: &str,
+            v: Value,
+            want: &str,
+        ) -> Result<T, String> {
             serde_json::from_value(v).map_err(|e| format!("'{key}' must be {want}: {e}"))
         }
         match key {
@@ -127,7 +131,18 @@ impl PromptMetadata {
                 if other.$f.is_some() { out.$f = other.$f.clone(); }
             )*};
         }
-        take!(name, variant, version, description, model, tools, tool_defs, input, output, raw);
+        take!(
+            name,
+            variant,
+            version,
+            description,
+            model,
+            tools,
+            tool_defs,
+            input,
+            output,
+            raw
+        );
         for (k, v) in &other.config {
             out.config.insert(k.clone(), v.clone());
         }

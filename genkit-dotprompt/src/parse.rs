@@ -48,7 +48,11 @@ impl SourceMap {
             (Some(1), Some(c)) => Some(c + self.template_column - 1),
             (_, c) => c,
         };
-        Position::new(self.file.clone(), file_line.or(Some(self.template_line)), file_col)
+        Position::new(
+            self.file.clone(),
+            file_line.or(Some(self.template_line)),
+            file_col,
+        )
     }
 
     /// The file position of a 1-based line and column inside the front matter.
@@ -79,7 +83,10 @@ impl SourceMap {
                 break;
             }
             let scan_from = if i + 1 == key_line { key.len() + 1 } else { 0 };
-            if let Some(found) = line.get(scan_from..).and_then(|rest| find_word(rest, value)) {
+            if let Some(found) = line
+                .get(scan_from..)
+                .and_then(|rest| find_word(rest, value))
+            {
                 return self.front_matter_position(Some(i + 1), Some(scan_from + found + 1));
             }
         }
@@ -104,11 +111,13 @@ fn find_word(haystack: &str, word: &str) -> Option<usize> {
 }
 
 fn find_key_line(front_matter: &str, key: &str) -> Option<usize> {
-    front_matter.lines().position(|line| {
-        line.strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with(':'))
-    })
-    .map(|i| i + 1)
+    front_matter
+        .lines()
+        .position(|line| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
 }
 
 /// A parsed `.prompt` source: metadata from the front matter and the template body.
@@ -160,7 +169,10 @@ fn split(source: &str) -> Option<(usize, usize, usize, usize)> {
     // leading lines that are `#` comments or only spaces and tabs
     let mut pos = 0;
     loop {
-        let line_end = bytes[pos..].iter().position(|b| *b == b'\n').map(|i| pos + i);
+        let line_end = bytes[pos..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map(|i| pos + i);
         let Some(line_end) = line_end else { break };
         let line = &bytes[pos..line_end];
         let skippable =
@@ -262,7 +274,10 @@ fn read_yaml(front_matter: &str, map: &SourceMap) -> Result<JsonMap, DotpromptEr
         Value::Null => Ok(JsonMap::new()),
         other => Err(DotpromptError::FrontMatter {
             at: map.front_matter_position(None, None),
-            message: format!("expected a mapping of keys to values, found {}", kind(&other)),
+            message: format!(
+                "expected a mapping of keys to values, found {}",
+                kind(&other)
+            ),
         }),
     }
 }
@@ -300,10 +315,12 @@ fn prune(raw: JsonMap, map: &SourceMap) -> Result<PromptMetadata, DotpromptError
     }
     let mut metadata = PromptMetadata::default();
     for (key, value) in reserved {
-        metadata.set_reserved(&key, value).map_err(|message| DotpromptError::FrontMatter {
-            at: map.key_position(&key),
-            message,
-        })?;
+        metadata
+            .set_reserved(&key, value)
+            .map_err(|message| DotpromptError::FrontMatter {
+                at: map.key_position(&key),
+                message,
+            })?;
     }
     // the dotted keys are `ext`, as in every Dotprompt runtime (an `ext:` key is overwritten)
     metadata.ext = JsonMap::new();

@@ -68,10 +68,14 @@ pub fn to_json_schema(schema: &Value, resolver: &dyn SchemaResolver) -> Result<V
     }
 }
 
-fn named(ty: &str, description: Option<&str>, resolver: &dyn SchemaResolver) -> Result<Value, String> {
-    let mut resolved = resolver
-        .resolve(ty)
-        .ok_or_else(|| format!("unknown type '{ty}' (not a scalar type, and no schema has this name)"))?;
+fn named(
+    ty: &str,
+    description: Option<&str>,
+    resolver: &dyn SchemaResolver,
+) -> Result<Value, String> {
+    let mut resolved = resolver.resolve(ty).ok_or_else(|| {
+        format!("unknown type '{ty}' (not a scalar type, and no schema has this name)")
+    })?;
     if let (Some(d), Value::Object(m)) = (description, &mut resolved) {
         m.insert("description".into(), Value::from(d));
     }
@@ -95,7 +99,11 @@ fn pico(value: &Value, resolver: &dyn SchemaResolver) -> Result<Value, String> {
             return Ok(Value::Object(out));
         }
         Value::Object(obj) => obj,
-        other => return Err(format!("Picoschema consists of mappings and strings, got {other}")),
+        other => {
+            return Err(format!(
+                "Picoschema consists of mappings and strings, got {other}"
+            ))
+        }
     };
     let mut properties = JsonMap::new();
     let mut required = Vec::new();

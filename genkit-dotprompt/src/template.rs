@@ -14,7 +14,9 @@ const BUILTIN_LOCALS: &[&str] = &["index", "first", "last", "key", "root"];
 /// A data reference `@name...` that Handlebars would read without its path: the raw text.
 fn data_ref(p: &Parameter) -> Option<String> {
     match p {
-        Parameter::Path(Path::Local((0, name, raw))) if !BUILTIN_LOCALS.contains(&name.as_str()) => {
+        Parameter::Path(Path::Local((0, name, raw)))
+            if !BUILTIN_LOCALS.contains(&name.as_str()) =>
+        {
             Some(raw.trim_start_matches('@').to_owned())
         }
         _ => None,
@@ -116,7 +118,8 @@ fn collect(t: &Template, out: &mut Vec<PartialUse>) {
             TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
                 if let Some(name) = partial_name(&d.name) {
                     // `{{> @partial-block}}` is Handlebars' own
-                    if name != "@partial-block" && !out.iter().any(|p: &PartialUse| p.name == name) {
+                    if name != "@partial-block" && !out.iter().any(|p: &PartialUse| p.name == name)
+                    {
                         out.push(PartialUse {
                             name,
                             line: at.map(|m| m.0),

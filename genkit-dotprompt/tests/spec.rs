@@ -84,8 +84,9 @@ fn run_case(suite: &Suite, case: &Case) -> Result<(), String> {
     for (name, source) in &suite.partials {
         env = env.partial(name, source).map_err(|e| e.to_string())?;
     }
-    let data: DataArgument = serde_json::from_value(shallow_merge(suite.data.as_ref(), case.data.as_ref()))
-        .map_err(|e| format!("data: {e}"))?;
+    let data: DataArgument =
+        serde_json::from_value(shallow_merge(suite.data.as_ref(), case.data.as_ref()))
+            .map_err(|e| format!("data: {e}"))?;
     let options: Option<PromptMetadata> = case
         .options
         .clone()
@@ -130,9 +131,14 @@ fn dotprompt_spec_suite() {
     spec_files(&root, &mut files);
     let (mut passed, mut failed, mut suites) = (0, Vec::new(), 0);
     for file in &files {
-        let rel = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         let text = std::fs::read_to_string(file).expect("read spec");
-        let parsed: Vec<Suite> = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let parsed: Vec<Suite> =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"));
         for suite in &parsed {
             suites += 1;
             for case in &suite.tests {
@@ -140,7 +146,9 @@ fn dotprompt_spec_suite() {
                     "{} > {} > {}",
                     rel.trim_end_matches(".yaml"),
                     suite.name,
-                    case.desc.as_deref().unwrap_or("should match expected output")
+                    case.desc
+                        .as_deref()
+                        .unwrap_or("should match expected output")
                 );
                 match run_case(suite, case) {
                     Ok(()) => {
@@ -162,5 +170,10 @@ fn dotprompt_spec_suite() {
     );
     assert_eq!(files.len(), 13, "the suite has 13 files");
     assert_eq!(passed + failed.len(), 117, "the suite has 117 cases");
-    assert!(failed.is_empty(), "{} spec cases failed:\n{}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{} spec cases failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }

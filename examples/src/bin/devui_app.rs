@@ -18,11 +18,11 @@ use genkit_core::flow::{define_flow, Flow, FlowContext};
 use genkit_core::reflection::DevRuntime;
 use genkit_core::serve::{FlowServer, RequestData};
 use genkit_core::testing::ProgrammableModel;
-use genkit_dotprompt::{GenkitBuilderPromptExt, PromptLibrary};
 use genkit_core::{
     ActionContext, FinishReason, GenerationUsage, Genkit, GenkitError, Message, ModelRequest,
     ModelResponse, Part, Role, Status, Tool, ToolContext, ToolRequest, ToolResult,
 };
+use genkit_dotprompt::{GenkitBuilderPromptExt, PromptLibrary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
