@@ -309,12 +309,14 @@ impl PromptDefinition {
             constrained: o.constrained,
             content_type: o.content_type.clone(),
         });
-        let mut request = ModelRequest::default();
-        request.messages = options.messages;
-        request.config = options.config;
-        request.tools = tools;
-        request.tool_choice = options.tool_choice;
-        request.output = output;
+        let request = ModelRequest {
+            messages: options.messages,
+            config: options.config,
+            tools,
+            tool_choice: options.tool_choice,
+            output,
+            ..Default::default()
+        };
         Ok(request)
     }
 }
