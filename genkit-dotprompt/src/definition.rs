@@ -12,7 +12,7 @@ use genkit_core::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::dotprompt::{DataArgument, PromptTemplate};
+use crate::dotprompt::{PromptTemplate, RenderData};
 use crate::error::DotpromptError;
 use crate::messages::{is_history, is_pending_part};
 
@@ -257,20 +257,25 @@ impl PromptDefinition {
     ) -> Result<GenerateActionOptions, DotpromptError> {
         let input = self.check_input(input)?;
         self.check_tools(ai)?;
-        let mut ctx: JsonMap = context.as_map().clone();
-        if let Some(s) = state {
-            ctx.insert("state".into(), s.clone());
-        }
-        let data = DataArgument {
-            input: Some(input),
-            docs: None,
-            messages: history.map(<[Message]>::to_vec),
-            context: Some(ctx),
+        let with_state;
+        let ctx: &JsonMap = match state {
+            Some(s) => {
+                let mut c = context.as_map().clone();
+                c.insert("state".into(), s.clone());
+                with_state = c;
+                &with_state
+            }
+            None => context.as_map(),
         };
-        let rendered = self.template.render(&data)?;
+        let rendered = self.template.render_messages(RenderData {
+            input: Some(input),
+            extra_defaults: None,
+            messages: history,
+            docs: None,
+            context: Some(ctx),
+        })?;
         let mut originals = history.unwrap_or_default().iter();
         let messages: Vec<Message> = rendered
-            .messages
             .into_iter()
             .filter_map(|m| {
                 if is_history(&m) {

@@ -267,6 +267,7 @@ impl Dotprompt {
             env: self.clone(),
             parsed: Arc::new(parsed),
             template: Arc::new(template),
+            metadata_json: Arc::new(metadata_value(&metadata)),
             metadata: Arc::new(metadata),
         })
     }
@@ -401,6 +402,8 @@ pub struct PromptTemplate {
     parsed: Arc<ParsedPrompt>,
     template: Arc<Template>,
     metadata: Arc<PromptMetadata>,
+    /// `@metadata.prompt`: the metadata without `input`, as JSON, built once.
+    metadata_json: Arc<Value>,
 }
 
 impl fmt::Debug for PromptTemplate {
@@ -456,52 +459,47 @@ impl PromptTemplate {
         options: Option<&PromptMetadata>,
     ) -> Result<RenderedPrompt, DotpromptError> {
         let mut metadata = (*self.metadata).clone();
-        let front_defaults = metadata.input.take().and_then(|i| i.default);
+        metadata.input = None;
         let option_defaults = options
             .and_then(|o| o.input.as_ref())
             .and_then(|i| i.default.clone());
-        let input = merge_objects([front_defaults, option_defaults, data.input.clone()]);
-        let text = self.render_text(input, data, &metadata)?;
-        Ok(RenderedPrompt {
-            messages: messages::to_messages(&text, data.messages.as_deref()),
-            metadata,
-        })
+        let messages = self.render_messages(RenderData {
+            input: data.input.clone(),
+            extra_defaults: option_defaults,
+            messages: data.messages.as_deref(),
+            docs: data.docs.as_deref(),
+            context: data.context.as_ref(),
+        })?;
+        Ok(RenderedPrompt { messages, metadata })
     }
 
-    fn render_text(
+    /// The messages only: what Genkit's prompt actions need, without copying the metadata.
+    pub(crate) fn render_messages(
         &self,
-        input: Value,
-        data: &DataArgument,
-        metadata: &PromptMetadata,
-    ) -> Result<String, DotpromptError> {
-        let mut vars = JsonMap::new();
-        let mut meta = JsonMap::new();
-        meta.insert(
-            "prompt".into(),
-            serde_json::to_value(metadata).unwrap_or(Value::Null),
-        );
-        if let Some(docs) = &data.docs {
-            meta.insert("docs".into(), Value::Array(docs.clone()));
-        }
-        if let Some(msgs) = &data.messages {
-            meta.insert(
-                "messages".into(),
-                serde_json::to_value(msgs).unwrap_or(Value::Null),
-            );
-        }
-        vars.insert("metadata".into(), Value::Object(meta));
-        if let Some(ctx) = &data.context {
-            for (k, v) in ctx {
-                vars.insert(k.clone(), v.clone());
-            }
-        }
+        data: RenderData<'_>,
+    ) -> Result<Vec<Message>, DotpromptError> {
+        let front_defaults = self.metadata.input.as_ref().and_then(|i| i.default.clone());
+        let history = data.messages;
+        let input = merge_objects([
+            front_defaults,
+            data.extra_defaults.clone(),
+            data.input.clone(),
+        ]);
+        let text = self.render_text(input, &data)?;
+        Ok(messages::to_messages(&text, history))
+    }
+
+    fn render_text(&self, input: Value, data: &RenderData<'_>) -> Result<String, DotpromptError> {
         let hb = self.env.env.hb.read().map_err(|_| poisoned())?;
         let ctx = Context::from(input);
         let mut rc = RenderContext::new(None);
         rc.register_local_helper(
             DATA_HELPER,
             Box::new(DataHelper {
-                data: Arc::new(Value::Object(vars)),
+                prompt: &self.metadata_json,
+                messages: data.messages,
+                docs: data.docs,
+                context: data.context,
             }),
         );
         let mut out = StringOutput::new();
@@ -527,6 +525,22 @@ impl PromptTemplate {
             },
         }
     }
+}
+
+/// What one render reads, borrowed: `@` variables are looked up only when the template
+/// uses them.
+pub(crate) struct RenderData<'a> {
+    pub(crate) input: Option<Value>,
+    pub(crate) extra_defaults: Option<Value>,
+    pub(crate) messages: Option<&'a [Message]>,
+    pub(crate) docs: Option<&'a [Value]>,
+    pub(crate) context: Option<&'a JsonMap>,
+}
+
+fn metadata_value(metadata: &PromptMetadata) -> Value {
+    let mut m = metadata.clone();
+    m.input = None;
+    serde_json::to_value(m).unwrap_or(Value::Null)
 }
 
 /// Objects merged left to right (later keys win); a non-object input wins whole.

@@ -4,8 +4,7 @@
 //! `role`, `history`, `section` and `media` write markers that [`crate::messages`] turns into
 //! messages and parts after rendering.
 
-use std::sync::Arc;
-
+use genkit_core::{JsonMap, Message};
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, PathAndJson, RenderContext,
     RenderError, RenderErrorReason, Renderable, ScopedJson,
@@ -206,12 +205,61 @@ impl HelperDef for EqualsHelper {
 }
 
 /// Serves `@name.path` lookups for one render: Handlebars' own `@name` variables take no
-/// path, so the compiler rewrites them into calls of this helper.
-pub(crate) struct DataHelper {
-    pub(crate) data: Arc<Value>,
+/// path, so the compiler rewrites them into calls of this helper. `@metadata` is
+/// `{prompt, docs, messages}`; any other name is a key of the render's context.
+pub(crate) struct DataHelper<'a> {
+    pub(crate) prompt: &'a Value,
+    pub(crate) messages: Option<&'a [Message]>,
+    pub(crate) docs: Option<&'a [Value]>,
+    pub(crate) context: Option<&'a JsonMap>,
 }
 
-impl HelperDef for DataHelper {
+fn navigate<'v>(mut cur: &'v Value, segs: &mut dyn Iterator<Item = &str>) -> Option<&'v Value> {
+    for seg in segs {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+impl DataHelper<'_> {
+    fn lookup(&self, path: &str) -> Option<Value> {
+        let mut segs = path.split(['.', '/']).filter(|s| !s.is_empty());
+        let head = segs.next()?;
+        if head != "metadata" {
+            let root = self.context?.get(head)?;
+            return navigate(root, &mut segs).cloned();
+        }
+        match segs.next() {
+            None => {
+                let mut m = JsonMap::new();
+                m.insert("prompt".into(), self.prompt.clone());
+                if let Some(d) = self.docs {
+                    m.insert("docs".into(), Value::Array(d.to_vec()));
+                }
+                if let Some(ms) = self.messages {
+                    m.insert("messages".into(), serde_json::to_value(ms).ok()?);
+                }
+                Some(Value::Object(m))
+            }
+            Some("prompt") => navigate(self.prompt, &mut segs).cloned(),
+            Some("docs") => {
+                let docs = Value::Array(self.docs?.to_vec());
+                navigate(&docs, &mut segs).cloned()
+            }
+            Some("messages") => {
+                let messages = serde_json::to_value(self.messages?).ok()?;
+                navigate(&messages, &mut segs).cloned()
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+impl HelperDef for DataHelper<'_> {
     fn call_inner<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
@@ -223,16 +271,8 @@ impl HelperDef for DataHelper {
             .param(0)
             .and_then(|p| p.value().as_str())
             .unwrap_or_default();
-        let mut cur = Some(self.data.as_ref());
-        for seg in path.split(['.', '/']).filter(|s| !s.is_empty()) {
-            cur = cur.and_then(|v| match v {
-                Value::Object(m) => m.get(seg),
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-                _ => None,
-            });
-        }
-        Ok(match cur {
-            Some(v) => ScopedJson::Derived(v.clone()),
+        Ok(match self.lookup(path) {
+            Some(v) => ScopedJson::Derived(v),
             None => ScopedJson::Missing,
         })
     }
