@@ -22,6 +22,7 @@ const GUIDES: &[(&str, &str)] = &[
     ("docs/genkit-comparison.md", "genkit_comparison"),
     ("docs/agents.md", "agents"),
     ("docs/middleware.md", "middleware"),
+    ("docs/prompts.md", "prompts"),
     ("README.md", "readme"),
 ];
 

@@ -39,6 +39,7 @@
 //! | program | module | shows |
 //! |---|---|---|
 //! | `trivia` | [`trivia`] | the seed scenario: an interrupt-only tool asks the user; respond; resume (`scripts/demo` runs it) |
+//! | `trivia_prompt` | [`trivia_prompt`] | the seed scenario with its prompt in `prompts/trivia.prompt`, interrupted and resumed through the prompt |
 //! | `approval` | [`approval`] | a tool that acts only after confirmation: restart it approved, restart it with a replaced input, or respond with a refusal |
 //! | `async_review` | [`async_review`] | pause in one process, save the messages to a file, resume in another process days later |
 //! | `task_complete` | [`task_complete`] | an autonomous loop over several tools that ends when the model calls `done`, with a typed result |
@@ -58,6 +59,7 @@
 //! 6. [The OpenAI plugin and compatible servers](guide::openai)
 //! 7. [Architecture](guide::architecture)
 //! 8. [genkit-rs and Genkit JS, Go and Python](guide::genkit_comparison)
+//! 9. [Prompts in `.prompt` files](guide::prompts)
 //!
 //! They are the markdown files of `docs/`, included here so that `cargo test -p examples --doc`
 //! compiles (and, unless marked `no_run`, runs) every Rust block in them.
@@ -71,6 +73,7 @@ pub mod scripted;
 pub mod support_agent;
 pub mod task_complete;
 pub mod trivia;
+pub mod trivia_prompt;
 
 /// The guides of `docs/` (and the README), as documentation whose code blocks are tested.
 pub mod guide {
@@ -94,6 +97,8 @@ pub mod guide {
     pub mod agents {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/middleware.md"))]
     pub mod middleware {}
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/prompts.md"))]
+    pub mod prompts {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme.md"))]
     pub mod readme {}
 }

@@ -24,7 +24,7 @@ use std::fmt;
 use std::time::Duration;
 
 use genkit_core::testing::ProgrammableModel;
-use genkit_core::{BoxError, Genkit, GenkitError, Status};
+use genkit_core::{BoxError, Genkit, GenkitBuilder, GenkitError, Status};
 use genkit_openai::OpenAI;
 use serde_json::{json, Value};
 
@@ -145,10 +145,20 @@ impl Backend {
         args: &ModelArgs,
         scripted: impl FnOnce() -> ProgrammableModel,
     ) -> Result<Backend, BoxError> {
+        Self::connect_with(args, scripted, |b| b)
+    }
+
+    /// [`connect`](Self::connect), with `configure` adding to the instance (tools, prompts)
+    /// before it is built.
+    pub fn connect_with(
+        args: &ModelArgs,
+        scripted: impl FnOnce() -> ProgrammableModel,
+        configure: impl FnOnce(GenkitBuilder) -> GenkitBuilder,
+    ) -> Result<Backend, BoxError> {
         if args.scripted {
             let model = scripted();
             let name = genkit_core::Model::name(&model).to_owned();
-            let ai = Genkit::builder().model(model).build()?;
+            let ai = configure(Genkit::builder().model(model)).build()?;
             return Ok(Backend {
                 ai,
                 model: name,
@@ -158,7 +168,7 @@ impl Backend {
         }
         if !args.local && env("OPENAI_API_KEY").is_some() {
             let id = args.model.as_deref().unwrap_or(OPENAI_MODEL);
-            let ai = Genkit::builder().plugin(OpenAI::from_env()?).build()?;
+            let ai = configure(Genkit::builder().plugin(OpenAI::from_env()?)).build()?;
             return Ok(Backend {
                 ai,
                 model: format!("openai/{id}"),
@@ -179,7 +189,7 @@ impl Backend {
             .timeout(Duration::from_secs(300))
             .build()?;
         Ok(Backend {
-            ai: Genkit::builder().plugin(plugin).build()?,
+            ai: configure(Genkit::builder().plugin(plugin)).build()?,
             model: format!("local/{id}"),
             kind: Kind::Local,
             url: Some(url),

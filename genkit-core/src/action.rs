@@ -132,4 +132,11 @@ pub trait Action: Send + Sync + 'static {
     fn traces_itself(&self) -> bool {
         false
     }
+
+    /// The action as [`Any`](std::any::Any), for a crate that registers actions of its own
+    /// type and wants that type back from the registry (a prompt library finding its prompts).
+    /// `None` by default.
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        None
+    }
 }

@@ -22,6 +22,7 @@ use genkit_core::{
     ActionContext, FinishReason, GenerationUsage, Genkit, GenkitError, Message, ModelRequest,
     ModelResponse, Part, Role, Status, Tool, ToolContext, ToolRequest, ToolResult,
 };
+use genkit_dotprompt::{GenkitBuilderPromptExt, PromptLibrary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -237,7 +238,9 @@ fn build() -> Result<App, GenkitError> {
         Ok(excited)
     });
 
+    let prompts = PromptLibrary::load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/devui_prompts"))?;
     let ai = Genkit::builder()
+        .prompts(&prompts)
         .model(canned_model())
         .model(reflector_model())
         .default_model("canned/echo")
