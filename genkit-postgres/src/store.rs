@@ -150,16 +150,30 @@ impl PostgresSessionStore {
     }
 
     /// The schema the store's tables are in.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), genkit_postgres::PostgresError> {
+    /// let store = genkit_postgres::PostgresSessionStore::builder("postgres://app@127.0.0.1/app")
+    ///     .schema("support_bot")
+    ///     .connect()
+    ///     .await?;
+    /// assert_eq!(store.schema(), "support_bot");
+    /// assert_eq!(store.target(), "127.0.0.1:5432/app");
+    /// let (open, idle, max) = store.pool_status();
+    /// assert!(open >= idle && max == 16);
+    /// # Ok(()) }
+    /// ```
     pub fn schema(&self) -> &str {
         &self.inner.tables.schema
     }
 
-    /// `host:port/database` (no credentials).
+    /// `host:port/database` (no credentials). See [`schema`](Self::schema) for an example.
     pub fn target(&self) -> &str {
         &self.inner.target
     }
 
-    /// Connections of the pool: `(open, idle, max)`.
+    /// Connections of the pool: `(open, idle, max)`; `open == max` with calls waiting means
+    /// the pool is too small. See [`schema`](Self::schema) for an example.
     pub fn pool_status(&self) -> (usize, usize, usize) {
         let s = self.inner.pool.status();
         (s.size, s.available, s.max_size)
@@ -167,6 +181,14 @@ impl PostgresSessionStore {
 
     /// Whether the status listener is connected (subscriptions hear changes by NOTIFY) rather
     /// than polling. False until the first subscription starts it.
+    ///
+    /// ```no_run
+    /// use genkit_core::session::{SessionStore, StoreScope};
+    /// # async fn run(store: genkit_postgres::PostgresSessionStore) -> Result<(), Box<dyn std::error::Error>> {
+    /// let _statuses = store.watch_status(&StoreScope::global(), "a-detached-turn").await?;
+    /// println!("notified: {}", store.is_listening()); // false: polling, the database is away
+    /// # Ok(()) }
+    /// ```
     pub fn is_listening(&self) -> bool {
         self.inner.hub.is_listening()
     }
