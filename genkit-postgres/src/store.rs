@@ -11,6 +11,7 @@ use genkit_core::session::{
     StoreFuture, StoreScope,
 };
 use genkit_core::{SessionSnapshot, SessionState, SnapshotStatus};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
@@ -224,6 +225,18 @@ impl Inner {
         rows: Vec<Row>,
         asked: &str,
     ) -> Result<Option<Stored>, Failure> {
+        self.decode_as(scope, rows, asked, true)
+    }
+
+    /// As [`decode`](Self::decode); without `typed_state` the state stays a JSON value (in the
+    /// version) and is not deserialized: what continuing a parent's chain needs.
+    fn decode_as(
+        &self,
+        scope: &StoreScope,
+        rows: Vec<Row>,
+        asked: &str,
+        typed_state: bool,
+    ) -> Result<Option<Stored>, Failure> {
         let mut rows = rows.into_iter();
         let Some(head) = rows.next() else {
             return Ok(None);
@@ -257,9 +270,11 @@ impl Inner {
                     chain.push((depth, body.0));
                 }
                 let (depth, value) = rebuild(chain).map_err(|e| self.corrupted(scope, &id, e))?;
-                let state: SessionState = serde_json::from_value(value.clone())
-                    .map_err(|e| self.corrupted(scope, &id, format!("state: {e}")))?;
-                snapshot.state = Some(state);
+                if typed_state {
+                    let state = SessionState::deserialize(&value)
+                        .map_err(|e| self.corrupted(scope, &id, format!("state: {e}")))?;
+                    snapshot.state = Some(state);
+                }
                 Some(Version {
                     id: state_id,
                     depth,
@@ -379,7 +394,7 @@ impl Inner {
                             .query(&get, &[&scope.as_str(), parent])
                             .await
                             .map_err(db("save snapshot: read parent"))?;
-                        self.decode(scope, rows, parent)
+                        self.decode_as(scope, rows, parent, false)
                             .ok()
                             .flatten()
                             .and_then(|s| s.version)
