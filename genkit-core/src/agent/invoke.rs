@@ -17,7 +17,7 @@ use super::store::{Book, StoreHandle};
 use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::genkit::Genkit;
-use crate::session::{new_snapshot_id, SnapshotFilter, HEARTBEAT_INTERVAL};
+use crate::session::{heartbeat_window, new_snapshot_id, SnapshotFilter};
 use crate::wire::{
     AgentFinishReason, AgentInit, AgentInput, AgentOutput, AgentStreamChunk, SessionSnapshot,
     SessionState, SnapshotStatus,
@@ -436,7 +436,7 @@ impl<S: 'static> Agent<S> {
         let signal = shared.abort.clone();
         let done = Arc::downgrade(shared);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+            let mut tick = tokio::time::interval(heartbeat_window().interval);
             tick.tick().await;
             loop {
                 let next = std::pin::pin!(tick.tick());

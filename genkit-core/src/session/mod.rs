@@ -43,6 +43,7 @@
 mod error;
 #[cfg(feature = "file-store")]
 mod file;
+mod heartbeat;
 mod memory;
 pub(crate) mod snapshot;
 mod time;
@@ -58,16 +59,19 @@ pub use self::time::{format_timestamp, parse_timestamp, Clock, ManualClock, Syst
 pub use error::SessionStoreError;
 #[cfg(feature = "file-store")]
 pub use file::{FileSessionStore, FileSessionStoreBuilder};
+pub use heartbeat::{heartbeat_window, set_heartbeat_window, HeartbeatWindow};
 pub use memory::InMemorySessionStore;
 pub use snapshot::{is_resumable, new_snapshot_id};
 
 use crate::wire::{AgentFinishReason, SessionSnapshot, SnapshotStatus};
 
-/// How often a detached turn refreshes its pending snapshot's `heartbeatAt` (Genkit's default).
+/// How often a detached turn refreshes its pending snapshot's `heartbeatAt` (Genkit's default;
+/// a process may set another [`HeartbeatWindow`]).
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How old a pending snapshot's heartbeat may get before it reads as
-/// [`SnapshotStatus::Expired`]: two missed beats (Genkit's default).
+/// [`SnapshotStatus::Expired`]: two missed beats (Genkit's default; a process may set another
+/// [`HeartbeatWindow`]).
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The future every [`SessionStore`] method returns.
@@ -439,9 +443,28 @@ pub(crate) fn order_key<'s>(
     (parse_timestamp(created_at), snapshot_id)
 }
 
-/// Applies a store's identity rules to what a mutator returned (shared by every store here so
-/// they behave alike): the id, the session and `createdAt` kept from `existing`, the default
-/// status, and validated ids and timestamps.
+/// Applies the store's identity rules of [`SessionStore`] to what a mutator returned: the
+/// snapshot id, the session and `createdAt` kept from `existing`, the default status, validated
+/// ids and timestamps. Every store here calls it, and a store in another crate (a database)
+/// should too, so all of them behave alike.
+///
+/// ```
+/// use genkit_core::session::finalize_snapshot;
+/// use genkit_core::{SessionSnapshot, SessionState, SnapshotStatus};
+/// let mut next = SessionSnapshot::new_turn("chat-1", None, SessionState::default());
+/// next.status = None;
+/// let stored = finalize_snapshot("snap-1", None, next).unwrap();
+/// assert_eq!((stored.snapshot_id.as_str(), stored.status), ("snap-1", Some(SnapshotStatus::Completed)));
+/// ```
+pub fn finalize_snapshot(
+    id: &str,
+    existing: Option<&SessionSnapshot>,
+    next: SessionSnapshot,
+) -> Result<SessionSnapshot, SessionStoreError> {
+    finalize(id, existing, next)
+}
+
+/// See [`finalize_snapshot`].
 pub(crate) fn finalize(
     id: &str,
     existing: Option<&SessionSnapshot>,

@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
+use super::heartbeat::heartbeat_window;
 use super::time::{format_timestamp, parse_timestamp};
-use super::HEARTBEAT_TIMEOUT;
 use crate::wire::{SessionSnapshot, SessionState, SnapshotStatus};
 
 impl SessionSnapshot {
@@ -36,7 +36,8 @@ impl SessionSnapshot {
     }
 
     /// The status as a reader reports it at `now`: a pending snapshot whose heartbeat is older
-    /// than [`HEARTBEAT_TIMEOUT`] is [`SnapshotStatus::Expired`] (its worker is presumed dead). A
+    /// than the [`HeartbeatWindow`](super::HeartbeatWindow)'s timeout (60 s unless the process
+    /// set another) is [`SnapshotStatus::Expired`] (its worker is presumed dead). A
     /// pending snapshot that has not beaten yet, or whose heartbeat does not parse, stays
     /// pending, as in Genkit.
     ///
@@ -71,7 +72,7 @@ pub(crate) fn effective_status(
     }
     match heartbeat_at.and_then(parse_timestamp) {
         Some(beat) => match now.duration_since(beat) {
-            Ok(age) if age > HEARTBEAT_TIMEOUT => SnapshotStatus::Expired,
+            Ok(age) if age > heartbeat_window().timeout => SnapshotStatus::Expired,
             _ => status,
         },
         None => status,

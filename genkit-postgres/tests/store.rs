@@ -1,0 +1,185 @@
+//! The store's own behaviour beyond the conformance suite, against a real server: start-up
+//! errors, migrations, and how a long session is stored.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use genkit_core::session::{SessionStore, SnapshotFilter, StoreScope};
+use genkit_core::{Message, SessionSnapshot, SessionState, Status};
+use genkit_postgres::{PostgresError, PostgresSessionStore, SCHEMA_VERSION};
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_typed_error_at_start_naming_it_without_the_password() {
+    // needs no server: nothing listens on port 1
+    let started = Instant::now();
+    let err = PostgresSessionStore::builder("postgres://app:s3cret@127.0.0.1:1/app")
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PostgresError::Unreachable { .. }), "{err:?}");
+    assert_eq!(err.status(), Status::Unavailable);
+    assert!(err.is_retryable());
+    let text = err.to_string();
+    assert!(text.contains("127.0.0.1:1/app"), "{text}");
+    assert!(!text.contains("s3cret"), "the password leaked: {text}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let bad = PostgresSessionStore::connect("not a url at all ://")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.status(), Status::InvalidArgument, "{bad}");
+    let schema = PostgresSessionStore::builder("postgres://a@127.0.0.1:1/a")
+        .schema("Robert'); DROP TABLE students;--")
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(schema, PostgresError::InvalidConfig(_)),
+        "{schema:?}"
+    );
+}
+
+#[cfg(not(feature = "tls"))]
+#[tokio::test]
+async fn sslmode_require_without_the_tls_feature_is_refused_at_start() {
+    let err = PostgresSessionStore::connect("postgres://a@127.0.0.1:1/a?sslmode=require")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PostgresError::InvalidConfig(ref m) if m.contains("tls")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_this_code_is_a_typed_error_and_migrations_run_once() {
+    let Some(url) = common::url_or_skip("a_schema_newer_than_this_code") else {
+        return;
+    };
+    let schema = common::fresh_schema("migrate");
+    // migrations off on an empty schema: told to run them
+    let off = common::builder(&url, &schema)
+        .run_migrations(false)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(off, PostgresError::SchemaOutdated { found: 0, wanted, .. } if wanted == SCHEMA_VERSION),
+        "{off:?}"
+    );
+    // eight workers starting at once: one migrates, all start
+    let starts = (0..8).map(|_| common::builder(&url, &schema).connect());
+    for store in futures::future::join_all(starts).await {
+        store.expect("a concurrent start");
+    }
+    let raw = common::raw(&url).await;
+    let versions: i64 = raw
+        .query_one(
+            &format!("SELECT count(*) FROM \"{schema}\".schema_version"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, i64::from(SCHEMA_VERSION));
+
+    // a newer genkit-postgres migrated it: refuse, do not guess
+    raw.execute(
+        &format!("INSERT INTO \"{schema}\".schema_version (version, description) VALUES ($1, 'from the future')"),
+        &[&(SCHEMA_VERSION + 1)],
+    )
+    .await
+    .unwrap();
+    let err = common::builder(&url, &schema).connect().await.unwrap_err();
+    assert!(
+        matches!(err, PostgresError::SchemaTooNew { found, known, .. } if found == SCHEMA_VERSION + 1 && known == SCHEMA_VERSION),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), Status::FailedPrecondition);
+    common::drop_schema(&url, &schema).await;
+}
+
+#[tokio::test]
+async fn a_long_session_is_stored_as_checkpoints_and_diffs_not_rewritten_per_turn() {
+    let Some(url) = common::url_or_skip("a_long_session_is_stored_as_checkpoints_and_diffs") else {
+        return;
+    };
+    let schema = common::fresh_schema("diffs");
+    let store = common::builder(&url, &schema)
+        .checkpoint_every(16)
+        .connect()
+        .await
+        .unwrap();
+    let scope = StoreScope::new("tenant-a").unwrap();
+    const TURNS: usize = 200;
+    let mut messages: Vec<Message> = Vec::new();
+    let mut parent: Option<String> = None;
+    for i in 0..TURNS {
+        messages.push(Message::user(format!(
+            "question {i}: {}",
+            "words ".repeat(20)
+        )));
+        messages.push(Message::model(format!(
+            "answer {i}: {}",
+            "more words ".repeat(20)
+        )));
+        let snap = SessionSnapshot::new_turn(
+            "long",
+            parent.clone(),
+            SessionState {
+                messages: Some(messages.clone()),
+                ..Default::default()
+            },
+        );
+        let saved = store
+            .save_snapshot(&scope, None, &|_| Ok(Some(snap.clone())))
+            .await
+            .unwrap()
+            .unwrap();
+        parent = Some(saved.snapshot_id);
+    }
+    let tip = store
+        .get_latest_snapshot(&scope, "long", &SnapshotFilter::any())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tip.state.unwrap().messages(), messages.as_slice());
+
+    let raw = common::raw(&url).await;
+    let row = raw
+        .query_one(
+            &format!(
+                "SELECT count(*) FILTER (WHERE depth = 0), count(*), sum(octet_length(body::text))::bigint, \
+                 max(depth) FROM \"{schema}\".states"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (checkpoints, versions, stored, max_depth): (i64, i64, i64, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let last_state = serde_json::to_vec(&SessionState {
+        messages: Some(messages.clone()),
+        ..Default::default()
+    })
+    .unwrap()
+    .len() as i64;
+    eprintln!("{versions} state versions, {checkpoints} checkpoints, {stored} bytes stored; one whole state is {last_state} bytes");
+    assert_eq!(versions, TURNS as i64);
+    // one per 16 versions, and early ones where a turn is over half the state
+    let full_chains = TURNS as i64 / 16;
+    assert!(
+        (full_chains..=full_chains + 3).contains(&checkpoints),
+        "{checkpoints} checkpoints for {TURNS} versions"
+    );
+    assert!(max_depth < 16);
+    // rewriting the history every turn would store ~TURNS/2 whole states
+    assert!(
+        stored < last_state * 10,
+        "{stored} bytes stored for a {last_state}-byte history"
+    );
+    drop(store);
+    common::drop_schema(&url, &schema).await;
+}
