@@ -125,6 +125,10 @@ where
         if let Ok(agent) = serde_json::to_value(self.metadata()) {
             metadata.insert("agent".to_owned(), agent);
         }
+        if kind == "agent" {
+            // a bidi action (inputs stream in under one init), as Genkit marks it
+            metadata.insert("bidi".to_owned(), serde_json::Value::Bool(true));
+        }
         d.metadata = metadata;
         d
     }
