@@ -11,7 +11,7 @@
 //!
 //! The same app serves the agent to clients ([`AgentServer`] at `/agents/support`), so a
 //! customer's client (Genkit JS's `remoteAgent`, curl) starts the conversations the reviewer
-//! answers. The console's decisions run in process through a [`Chat`](genkit_core::agent::Chat),
+//! answers. The console's decisions run in process through a [`Chat`],
 //! trusted application code, which is what may replace a restart's input; a wire client may
 //! not. In production put both behind authentication (the console is for reviewers only).
 //!
@@ -339,8 +339,8 @@ impl Console {
         Ok(out)
     }
 
-    /// Answers the interrupt of `snapshot_id` and continues its conversation: the returned
-    /// chat streams the turn ([`Decided::stream`]) or answers it ([`Decided::response`]).
+    /// Answers the interrupt of `snapshot_id`: the returned [`Decided`] runs the continued
+    /// turn ([`Decided::response`]; the console's route streams it).
     pub async fn decide(
         &self,
         snapshot_id: &str,
