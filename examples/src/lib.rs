@@ -44,6 +44,7 @@
 //! | `async_review` | [`async_review`] | pause in one process, save the messages to a file, resume in another process days later |
 //! | `task_complete` | [`task_complete`] | an autonomous loop over several tools that ends when the model calls `done`, with a typed result |
 //! | (library only) | [`support_agent`] | an agent with typed custom state and an approval interrupt in a session store; a supervisor resumes it by snapshot id |
+//! | `reviewer_console` | `reviewer_console` (feature `serve`) | agents over HTTP (`AgentServer`) and a page where a reviewer approves, edits or refuses the pending interrupts of every session, the conversation streamed on |
 //! | `multi_interrupt` | [`multi_interrupt`] | several interrupts in one turn next to normal tools whose outputs stay pending; respond to some, restart others |
 //!
 //! The programs share [`model_choice`] (which model to talk to), [`console`] (terminal input
@@ -69,6 +70,8 @@ pub mod async_review;
 pub mod console;
 pub mod model_choice;
 pub mod multi_interrupt;
+#[cfg(feature = "serve")]
+pub mod reviewer_console;
 pub mod scripted;
 pub mod support_agent;
 pub mod task_complete;

@@ -65,10 +65,7 @@ fn metadata(p: &PromptDefinition) -> JsonMap {
         .use_
         .iter()
         .flatten()
-        .map(|u| match u {
-            Value::String(name) => json!({ "name": name }),
-            other => other.clone(),
-        })
+        .map(|u| serde_json::to_value(u).unwrap_or(Value::Null))
         .collect();
     prompt.insert("use".into(), Value::Array(uses));
     if let Some(tc) = p.options().tool_choice {

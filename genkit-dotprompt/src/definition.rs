@@ -5,6 +5,7 @@
 use std::fmt;
 
 use genkit_core::schema::Validator;
+use genkit_core::MiddlewareRef;
 use genkit_core::{
     ActionContext, GenerateActionOptions, GenerateActionOutputConfig, Genkit, JsonMap, Message,
     ModelRequest, OutputConfig, ToolChoice,
@@ -31,8 +32,9 @@ pub struct PromptOptions {
     pub max_turns: Option<u32>,
     /// `returnToolRequests:`
     pub return_tool_requests: Option<bool>,
-    /// `use:` middleware references (names, or `{name, config}`), passed on as given.
-    pub use_: Option<Vec<Value>>,
+    /// `use:` middleware references (names, or `{name, config}`), resolved by name when the
+    /// prompt runs.
+    pub use_: Option<Vec<MiddlewareRef>>,
     /// `output:` format and JSON schema.
     pub output: Option<GenerateActionOutputConfig>,
 }
@@ -88,16 +90,30 @@ impl PromptDefinition {
     ) -> Result<Self, DotpromptError> {
         let base_name = name.into();
         let meta = template.metadata();
-        let use_: Option<Vec<Value>> = match template.parsed().metadata.raw_value("use") {
+        let bad_use = || DotpromptError::FrontMatter {
+            at: template.parsed().source.key_position("use"),
+            message: "'use' must be a list of middleware names or {name, config}".into(),
+        };
+        let items: Option<Vec<Value>> = match template.parsed().metadata.raw_value("use") {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => Some(items.clone()),
             Some(one @ (Value::String(_) | Value::Object(_))) => Some(vec![one.clone()]),
-            Some(_) => {
-                return Err(DotpromptError::FrontMatter {
-                    at: template.parsed().source.key_position("use"),
-                    message: "'use' must be a list of middleware names or {name, config}".into(),
-                })
-            }
+            Some(_) => return Err(bad_use()),
+        };
+        let use_ = match items {
+            None => None,
+            Some(items) => Some(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(name) => Ok(MiddlewareRef::new(name)),
+                        object @ Value::Object(_) => {
+                            serde_json::from_value(object).map_err(|_| bad_use())
+                        }
+                        _ => Err(bad_use()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
         };
         let mut tools = meta.tools.clone().unwrap_or_default();
         for def in meta.tool_defs.iter().flatten() {

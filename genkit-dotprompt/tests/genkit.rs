@@ -302,11 +302,12 @@ async fn tool_choice_return_tool_requests_and_use_come_from_the_front_matter() {
     assert_eq!(
         options.use_,
         Some(vec![
-            json!("retry"),
-            json!({"name": "fallback", "config": {"models": ["backup"]}})
+            MiddlewareRef::new("retry"),
+            MiddlewareRef::new("fallback").with_config(json!({"models": ["backup"]}))
         ])
     );
-    // `use` is carried in the options; the engine does not resolve middleware by name yet
+    // `use` is carried in the options as typed references; resolving them by name is the
+    // middleware registry's part (tested there), so this run goes without
     let mut options_without_use = options.clone();
     options_without_use.use_ = None;
     let response = ai.generate().options(options_without_use).await.unwrap();

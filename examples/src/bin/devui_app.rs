@@ -14,9 +14,11 @@
 
 use std::time::Duration;
 
+use genkit_core::agent::{Agent, PromptSpec};
 use genkit_core::flow::{define_flow, Flow, FlowContext};
 use genkit_core::reflection::DevRuntime;
 use genkit_core::serve::{FlowServer, RequestData};
+use genkit_core::session::InMemorySessionStore;
 use genkit_core::testing::ProgrammableModel;
 use genkit_core::{
     ActionContext, FinishReason, GenerationUsage, Genkit, GenkitError, Message, ModelRequest,
@@ -254,12 +256,26 @@ fn build() -> Result<App, GenkitError> {
         .flow(slow_flow)
         .flow(streamy)
         .flow(steps)
+        .agent(helpdesk())
         .build()?;
     Ok(App {
         ai,
         greet,
         secure_greet,
     })
+}
+
+/// An agent for the Developer UI: the canned model with `askUser` (so "interrupt" pauses a
+/// turn), its sessions in memory. Listed as `/agent/helpdesk`, with its snapshot and abort
+/// actions.
+fn helpdesk() -> Agent {
+    Agent::prompt(
+        "helpdesk",
+        PromptSpec::new().model("canned/echo").tools(["askUser"]),
+    )
+    .description("Echoes with the canned model; asks the user when told to interrupt")
+    .store(InMemorySessionStore::new())
+    .build()
 }
 
 /// Only the `Authorization: open sesame` header gets in, as Genkit's express example does.

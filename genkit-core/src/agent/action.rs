@@ -23,7 +23,9 @@ use crate::wire::{
 };
 
 /// What `/agent/<name>` takes as JSON: an init and the inputs of the invocation. A bare
-/// `AgentInput` is one input with an empty init.
+/// `AgentInput` is one input with an empty init; when the caller gives the init apart
+/// ([`RunOptions::with_init`](crate::RunOptions::with_init), as Genkit's `runAction` and served
+/// requests do), the input is one `AgentInput`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Invoke {
@@ -61,6 +63,40 @@ fn parse<T: DeserializeOwned>(what: &str, v: Value) -> Result<T, GenkitError> {
     serde_json::from_value(v).map_err(|e| GenkitError::json(what.to_owned(), e))
 }
 
+/// The invocation of one call: the init given apart with one `AgentInput` as the input, or
+/// `{init, input, inputs}`, or a bare `AgentInput`.
+fn invocation(input: Value, init: Option<Value>) -> Result<Invoke, GenkitError> {
+    if let Some(init) = init {
+        let init: AgentInit = if init.is_null() {
+            AgentInit::default()
+        } else {
+            parse("the agent init", init)?
+        };
+        let input: AgentInput = parse("the agent input", input)?;
+        return Ok(Invoke {
+            init,
+            input: Some(input),
+            inputs: None,
+        });
+    }
+    let bare = input.as_object().is_some_and(|o| {
+        !o.contains_key("init")
+            && !o.contains_key("input")
+            && !o.contains_key("inputs")
+            && ["message", "resume", "detach"]
+                .iter()
+                .any(|k| o.contains_key(*k))
+    });
+    if bare {
+        return Ok(Invoke {
+            init: AgentInit::default(),
+            input: Some(parse("the agent input", input)?),
+            inputs: None,
+        });
+    }
+    parse("the agent invocation", input)
+}
+
 impl<S> Agent<S>
 where
     S: DeserializeOwned + Send + 'static,
@@ -89,6 +125,10 @@ where
         if let Ok(agent) = serde_json::to_value(self.metadata()) {
             metadata.insert("agent".to_owned(), agent);
         }
+        if kind == "agent" {
+            // a bidi action (inputs stream in under one init), as Genkit marks it
+            metadata.insert("bidi".to_owned(), serde_json::Value::Bool(true));
+        }
         d.metadata = metadata;
         d
     }
@@ -104,7 +144,7 @@ where
                     let ai = ctx.genkit().clone();
                     let chunks = ctx.chunks().cloned();
                     let context = ctx.context().clone();
-                    let call: Invoke = parse("the agent invocation", input)?;
+                    let call: Invoke = invocation(input, ctx.init().cloned())?;
                     let mut inputs = call.inputs.unwrap_or_default();
                     inputs.extend(call.input);
                     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -125,7 +165,7 @@ where
         let agent = self.clone();
         let snapshot = AgentAction {
             descriptor: self.descriptor("agent-snapshot"),
-            run: Box::new(move |input, _context| {
+            run: Box::new(move |input, ctx: RunContext| {
                 let agent = agent.clone();
                 Box::pin(async move {
                     let req: GetSnapshotRequest = parse("the snapshot request", input)?;
@@ -141,7 +181,7 @@ where
                     let target = match &lookup {
                         ChatRef::Snapshot(s) | ChatRef::Session(s) => s.clone(),
                     };
-                    match agent.snapshot(&lookup).await? {
+                    match agent.snapshot_for(&lookup, ctx.context()).await? {
                         Some(s) => json("the snapshot", s),
                         None => Err(AgentError::SnapshotNotFound {
                             agent: agent.name().to_owned(),
@@ -155,11 +195,11 @@ where
         let agent = self.clone();
         let abort = AgentAction {
             descriptor: self.descriptor("agent-abort"),
-            run: Box::new(move |input, _context| {
+            run: Box::new(move |input, ctx: RunContext| {
                 let agent = agent.clone();
                 Box::pin(async move {
                     let req: AgentAbortRequest = parse("the abort request", input)?;
-                    let status = agent.abort(&req.snapshot_id).await?;
+                    let status = agent.abort_for(&req.snapshot_id, ctx.context()).await?;
                     json(
                         "the abort response",
                         AgentAbortResponse {

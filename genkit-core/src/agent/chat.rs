@@ -267,7 +267,17 @@ where
     /// The snapshot `id`, or the latest of a session, as a client may see it (a pending one
     /// whose heartbeat went stale reads as expired).
     pub async fn snapshot(&self, lookup: &ChatRef) -> Result<Option<SessionSnapshot>, GenkitError> {
-        let Some(store) = &self.inner.store else {
+        self.snapshot_for(lookup, &ActionContext::default()).await
+    }
+
+    /// [`snapshot`](Self::snapshot) for a caller with `context`: in the scope
+    /// [`scope_from_context`](super::AgentBuilder::scope_from_context) derives from it.
+    pub async fn snapshot_for(
+        &self,
+        lookup: &ChatRef,
+        context: &ActionContext,
+    ) -> Result<Option<SessionSnapshot>, GenkitError> {
+        let Some(store) = self.store_for(context)? else {
             return Err(AgentError::NoStore {
                 agent: self.inner.name.clone(),
                 operation: "getSnapshotData",
@@ -294,7 +304,17 @@ where
     /// Aborts the detached run of snapshot `id`: answers the status it had (`None`: no such
     /// snapshot). Only a pending snapshot becomes aborted; final ones stay as they are.
     pub async fn abort(&self, id: &str) -> Result<Option<SnapshotStatus>, GenkitError> {
-        let Some(store) = &self.inner.store else {
+        self.abort_for(id, &ActionContext::default()).await
+    }
+
+    /// [`abort`](Self::abort) for a caller with `context`: only a snapshot in the caller's
+    /// scope is touched.
+    pub async fn abort_for(
+        &self,
+        id: &str,
+        context: &ActionContext,
+    ) -> Result<Option<SnapshotStatus>, GenkitError> {
+        let Some(store) = self.store_for(context)? else {
             return Err(AgentError::NoStore {
                 agent: self.inner.name.clone(),
                 operation: "abort",
@@ -498,7 +518,7 @@ where
     /// Aborts the run this chat last detached (or the snapshot it stands on).
     pub async fn abort(&self) -> Result<Option<SnapshotStatus>, GenkitError> {
         match &self.init.snapshot_id {
-            Some(id) => self.agent.abort(id).await,
+            Some(id) => self.agent.abort_for(id, &self.context).await,
             None => Ok(None),
         }
     }

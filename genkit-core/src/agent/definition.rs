@@ -16,6 +16,7 @@ use super::prompt::{prompt_body, PromptRenderer, PromptSpec};
 use super::runner::SessionRunner;
 use super::signal::AbortSignal;
 use super::store::StoreHandle;
+use crate::context::ActionContext;
 use crate::error::GenkitError;
 use crate::schema::schema_for;
 use crate::session::{SessionStore, StoreScope};
@@ -23,6 +24,9 @@ use crate::wire::{AgentResult, AgentStreamChunk, SessionState};
 
 type StateFn = Arc<dyn Fn(SessionState) -> SessionState + Send + Sync>;
 type ChunkFn = Arc<dyn Fn(AgentStreamChunk) -> Option<AgentStreamChunk> + Send + Sync>;
+/// The store scope of one call, from the caller's context (a tenant or user prefix).
+pub(crate) type ScopeFn =
+    Arc<dyn Fn(&ActionContext) -> Result<StoreScope, GenkitError> + Send + Sync>;
 
 /// Projects what the agent holds onto what a client may see: `state` reshapes the state at
 /// rest (outputs, snapshots read through the agent, the baseline of `customPatch` diffs),
@@ -83,6 +87,7 @@ pub(crate) struct Inner {
     pub name: String,
     pub description: Option<String>,
     pub store: Option<StoreHandle>,
+    pub scope_fn: Option<ScopeFn>,
     pub transform: ClientTransform,
     pub branching: bool,
     pub state_schema: Option<Value>,
@@ -213,6 +218,24 @@ impl<S> Agent<S> {
     pub fn is_server_managed(&self) -> bool {
         self.inner.store.is_some()
     }
+
+    /// The store as a call with `context` sees it: in the scope
+    /// [`scope_from_context`](AgentBuilder::scope_from_context) derives, else the agent's.
+    pub(crate) fn store_for(
+        &self,
+        context: &ActionContext,
+    ) -> Result<Option<StoreHandle>, GenkitError> {
+        let Some(store) = &self.inner.store else {
+            return Ok(None);
+        };
+        Ok(Some(match &self.inner.scope_fn {
+            Some(f) => StoreHandle {
+                store: Arc::clone(&store.store),
+                scope: f(context)?,
+            },
+            None => store.clone(),
+        }))
+    }
 }
 
 /// Configures an [`Agent`]; [`build`](Self::build) finishes it.
@@ -221,6 +244,7 @@ pub struct AgentBuilder<S> {
     name: String,
     description: Option<String>,
     store: Option<StoreHandle>,
+    scope_fn: Option<ScopeFn>,
     transform: ClientTransform,
     branching: bool,
     body: Box<Body>,
@@ -244,6 +268,7 @@ where
             name,
             description: None,
             store: None,
+            scope_fn: None,
             transform: ClientTransform::default(),
             branching: false,
             body,
@@ -280,6 +305,33 @@ where
         self
     }
 
+    /// Derives each call's scope in the store from the caller's context (auth), so one store
+    /// holds many tenants or users and none sees another's snapshots: the tenant prefix of
+    /// Genkit's file and Firestore stores (`snapshotPathPrefix`). An error refuses the call.
+    ///
+    /// ```
+    /// use genkit_core::agent::{Agent, PromptSpec};
+    /// use genkit_core::session::{InMemorySessionStore, StoreScope};
+    /// use genkit_core::{GenkitError, Status};
+    /// let agent: Agent = Agent::prompt("support", PromptSpec::new().model("m"))
+    ///     .store(InMemorySessionStore::new())
+    ///     .scope_from_context(|ctx| {
+    ///         let uid = ctx.get("auth").and_then(|a| a["uid"].as_str()).ok_or_else(|| {
+    ///             GenkitError::with_status(Status::Unauthenticated, "sign in first")
+    ///         })?;
+    ///         Ok(StoreScope::new(format!("users/{uid}"))?)
+    ///     })
+    ///     .build();
+    /// # let _ = agent;
+    /// ```
+    pub fn scope_from_context(
+        mut self,
+        f: impl Fn(&ActionContext) -> Result<StoreScope, GenkitError> + Send + Sync + 'static,
+    ) -> Self {
+        self.scope_fn = Some(Arc::new(f));
+        self
+    }
+
     /// Reshapes what clients see.
     pub fn client_transform(mut self, transform: ClientTransform) -> Self {
         self.transform = transform;
@@ -301,6 +353,7 @@ where
                 name: self.name,
                 description: self.description,
                 store: self.store,
+                scope_fn: self.scope_fn,
                 transform: self.transform,
                 branching: self.branching,
                 state_schema: (!is_unit::<S>()).then(schema_for::<S>),

@@ -100,15 +100,25 @@ impl<S: 'static> Agent<S> {
         }
     }
 
-    /// Loads the conversation `init` names.
+    /// Loads the conversation `init` names, in the agent's own scope.
     pub(crate) async fn resolve(
         &self,
         ai: &Genkit,
         init: &AgentInit,
     ) -> Result<Resolved, GenkitError> {
+        self.resolve_in(ai, init, self.inner.store.as_ref()).await
+    }
+
+    /// Loads the conversation `init` names from `store` (the agent's store in a call's scope).
+    pub(crate) async fn resolve_in(
+        &self,
+        ai: &Genkit,
+        init: &AgentInit,
+        store: Option<&StoreHandle>,
+    ) -> Result<Resolved, GenkitError> {
         self.check_init(init)?;
         let name = &self.inner.name;
-        let Some(store) = &self.inner.store else {
+        let Some(store) = store else {
             let mut state = init.state.clone().unwrap_or_default();
             self.check_custom(&state)?;
             verify_client_state(ai, &mut state)?;
@@ -213,7 +223,8 @@ impl<S: 'static> Agent<S> {
         ai: &Genkit,
         inv: Invocation,
     ) -> Result<Outcome, GenkitError> {
-        let resolved = match self.resolve(ai, &inv.init).await {
+        let store = self.store_for(&inv.context)?;
+        let resolved = match self.resolve_in(ai, &inv.init, store.as_ref()).await {
             Ok(r) => r,
             Err(e) => {
                 if e.as_agent().is_some_and(AgentError::is_init_misuse) {
@@ -261,7 +272,7 @@ impl<S: 'static> Agent<S> {
                 last_good: resolved.data,
                 ..Book::default()
             }),
-            store: self.inner.store.clone(),
+            store,
             abort: AbortSignal::new(),
             trusted,
             branching: self.inner.branching,
@@ -365,7 +376,7 @@ impl<S: 'static> Agent<S> {
         shared: &Arc<Shared>,
         input: &AgentInput,
     ) -> Result<String, GenkitError> {
-        let Some(store) = self.inner.store.clone() else {
+        let Some(store) = shared.store.clone() else {
             return Err(AgentError::DetachWithoutStore {
                 agent: self.inner.name.clone(),
             }
@@ -473,7 +484,7 @@ impl<S: 'static> Agent<S> {
                 super::AgentResult::default()
             }
         };
-        let (store, server) = (self.inner.store.clone(), self.inner.store.is_some());
+        let (store, server) = (shared.store.clone(), self.inner.store.is_some());
         // a detached record whose turn never ran (or a body that failed outside a turn) ends
         if let (Some(store), Some(id)) = (&store, &detached) {
             settle_pending(store, id, shared, body_error.clone()).await;

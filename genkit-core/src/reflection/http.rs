@@ -248,6 +248,9 @@ pub(crate) struct RunActionRequest {
     pub input: Option<Value>,
     #[serde(default)]
     pub context: Option<Value>,
+    /// The session init of a bidi action (an agent turn's `AgentInit`).
+    #[serde(default)]
+    pub init: Option<Value>,
     #[serde(default)]
     pub telemetry_labels: Option<Map<String, Value>>,
 }
@@ -262,6 +265,7 @@ impl RunActionRequest {
                 .map(ActionContext::from_json)
                 .unwrap_or_default(),
             labels: self.telemetry_labels.unwrap_or_default(),
+            init: self.init,
         }
     }
 }

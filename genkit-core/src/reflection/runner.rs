@@ -87,6 +87,8 @@ pub(crate) struct RunRequest {
     pub input: Value,
     pub context: ActionContext,
     pub labels: Map<String, Value>,
+    /// The session init, given apart from the input (agents).
+    pub init: Option<Value>,
 }
 
 /// The ids of a run's trace, known before it starts.
@@ -177,9 +179,12 @@ impl Runner {
         let run_ids = ids.clone();
         let run = async move {
             let root = trace::root_span(&run_ids.trace_id, &run_ids.span_id, &request.labels);
-            let options = RunOptions::new(request.context)
+            let mut options = RunOptions::new(request.context)
                 .with_optional_chunks(chunks)
                 .with_cancellation(cancel);
+            if let Some(init) = request.init {
+                options = options.with_init(init);
+            }
             let action = async move {
                 ai.run_action(&request.key, request.input, options)
                     .await

@@ -42,6 +42,7 @@ pub struct RunOptions {
     context: ActionContext,
     chunks: Option<ChunkSink<Value>>,
     cancel: Cancellation,
+    init: Option<Value>,
 }
 
 impl RunOptions {
@@ -71,9 +72,21 @@ impl RunOptions {
         self
     }
 
+    /// The session init of a bidi action (an agent's `AgentInit`), given apart from the
+    /// input, as Genkit's `runAction` and served requests carry it (`{"data": .., "init": ..}`).
+    pub fn with_init(mut self, init: Value) -> Self {
+        self.init = Some(init);
+        self
+    }
+
     /// The caller's context.
     pub fn context(&self) -> &ActionContext {
         &self.context
+    }
+
+    /// The session init, when the caller gave one.
+    pub fn init(&self) -> Option<&Value> {
+        self.init.as_ref()
     }
 
     /// The sink, when the caller streams.
@@ -122,6 +135,11 @@ impl RunContext {
     /// The sink, when the caller streams.
     pub fn chunks(&self) -> Option<&ChunkSink<Value>> {
         self.options.chunks.as_ref()
+    }
+
+    /// The session init the caller gave apart from the input (an agent's `AgentInit`).
+    pub fn init(&self) -> Option<&Value> {
+        self.options.init.as_ref()
     }
 
     /// True when the caller streams.

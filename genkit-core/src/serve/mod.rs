@@ -13,6 +13,8 @@
 //! Internal errors answer `"Internal Error"` rather than their message, so server details do
 //! not leak to clients.
 //!
+//! Agents are served beside flows by [`AgentServer`] (see [`agents`] for the routes).
+//!
 //! ```
 //! use genkit_core::flow::{define_flow, FlowContext};
 //! use genkit_core::serve::{FlowServer, RequestData};
@@ -52,6 +54,10 @@ use axum::Router;
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use serde_json::{json, Value};
+
+pub mod agents;
+
+pub use agents::AgentServer;
 
 use crate::action::{Action, ActionKind};
 use crate::context::ActionContext;
@@ -238,7 +244,7 @@ impl FlowServer {
 
 /// `{"status": "NOT_FOUND", "message": ...}`: Genkit's callable error shape. Internal errors
 /// do not show their message.
-fn callable_error(error: &GenkitError) -> Value {
+pub(crate) fn callable_error(error: &GenkitError) -> Value {
     let status = error.status();
     let message = match status {
         Status::Internal | Status::Unknown | Status::DataLoss => "Internal Error".to_owned(),
@@ -250,7 +256,7 @@ fn callable_error(error: &GenkitError) -> Value {
     json!({"status": status.name(), "message": message})
 }
 
-fn error_response(error: &GenkitError) -> Response {
+pub(crate) fn error_response(error: &GenkitError) -> Response {
     let code = StatusCode::from_u16(error.status().http_status())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
@@ -261,7 +267,7 @@ fn error_response(error: &GenkitError) -> Response {
         .into_response()
 }
 
-fn request_data(method: &Method, headers: &HeaderMap, input: Value) -> RequestData {
+pub(crate) fn request_data(method: &Method, headers: &HeaderMap, input: Value) -> RequestData {
     let mut map: HashMap<String, String> = HashMap::new();
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();

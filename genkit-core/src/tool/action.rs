@@ -157,6 +157,20 @@ impl ToolAction {
         &self.definition.name
     }
 
+    /// Flags an interrupt-only tool the way Genkit JS's `defineInterrupt` does,
+    /// `"tool": {"restartable": false}` in its metadata: restarting it would only pause again,
+    /// so the tooling offers to answer it instead.
+    pub(crate) fn mark_not_restartable(&mut self) {
+        let tool = self
+            .descriptor
+            .metadata
+            .entry("tool".to_owned())
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(m) = tool {
+            m.insert("restartable".to_owned(), Value::Bool(false));
+        }
+    }
+
     /// The tool's description.
     pub fn description(&self) -> &str {
         &self.definition.description

@@ -167,10 +167,15 @@ where
         P: Serialize,
         F: Fn(&I) -> P + Send + Sync + 'static,
     {
-        Self::new(name, description, move |input: I, ctx: ToolContext| {
+        let mut tool = Self::new(name, description, move |input: I, ctx: ToolContext| {
             let result: ToolResult<O> = ctx.interrupt(payload(&input));
             std::future::ready(result)
-        })
+        });
+        // just built, so not shared yet
+        if let Some(action) = Arc::get_mut(&mut tool.action) {
+            action.mark_not_restartable();
+        }
+        tool
     }
 }
 
