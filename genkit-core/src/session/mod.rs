@@ -54,6 +54,7 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
+#[cfg(feature = "dev")]
 pub(crate) use self::time::utc;
 pub use self::time::{format_timestamp, parse_timestamp, Clock, ManualClock, SystemClock};
 pub use error::SessionStoreError;
