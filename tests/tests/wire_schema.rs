@@ -1064,5 +1064,8 @@ fn middleware_descriptors_and_references_match_the_schema() {
     for d in &descs {
         assert_valid(&["MiddlewareDesc"], d);
     }
-    assert_valid(&["MiddlewareRef"], &genkit_core::MiddlewareRef::new("retry"));
+    assert_valid(
+        &["MiddlewareRef"],
+        &genkit_core::MiddlewareRef::new("retry"),
+    );
 }
