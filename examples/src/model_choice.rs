@@ -24,9 +24,8 @@ use std::fmt;
 use std::time::Duration;
 
 use genkit_core::testing::ProgrammableModel;
-use genkit_core::{BoxError, Genkit, GenkitError, Status};
-use genkit_openai::OpenAI;
-use serde_json::{json, Value};
+use genkit_core::{BoxError, Genkit, GenkitBuilder, GenkitError, Status};
+use genkit_openai::{OpenAI, OpenAIConfig};
 
 /// The local server `scripts/local-llm` runs.
 pub const LOCAL_URL: &str = "http://127.0.0.1:18080/v1";
@@ -145,10 +144,20 @@ impl Backend {
         args: &ModelArgs,
         scripted: impl FnOnce() -> ProgrammableModel,
     ) -> Result<Backend, BoxError> {
+        Self::connect_with(args, scripted, |builder| builder)
+    }
+
+    /// Like [`connect`](Self::connect), with `setup` adding to the instance (application
+    /// state, tools) before it is built.
+    pub fn connect_with(
+        args: &ModelArgs,
+        scripted: impl FnOnce() -> ProgrammableModel,
+        setup: impl FnOnce(GenkitBuilder) -> GenkitBuilder,
+    ) -> Result<Backend, BoxError> {
         if args.scripted {
             let model = scripted();
             let name = genkit_core::Model::name(&model).to_owned();
-            let ai = Genkit::builder().model(model).build()?;
+            let ai = setup(Genkit::builder().model(model)).build()?;
             return Ok(Backend {
                 ai,
                 model: name,
@@ -158,7 +167,7 @@ impl Backend {
         }
         if !args.local && env("OPENAI_API_KEY").is_some() {
             let id = args.model.as_deref().unwrap_or(OPENAI_MODEL);
-            let ai = Genkit::builder().plugin(OpenAI::from_env()?).build()?;
+            let ai = setup(Genkit::builder().plugin(OpenAI::from_env()?)).build()?;
             return Ok(Backend {
                 ai,
                 model: format!("openai/{id}"),
@@ -179,7 +188,7 @@ impl Backend {
             .timeout(Duration::from_secs(300))
             .build()?;
         Ok(Backend {
-            ai: Genkit::builder().plugin(plugin).build()?,
+            ai: setup(Genkit::builder().plugin(plugin)).build()?,
             model: format!("local/{id}"),
             kind: Kind::Local,
             url: Some(url),
@@ -211,10 +220,23 @@ impl Backend {
     }
 }
 
-/// Model settings for repeatable runs: greedy decoding (temperature 0), and a cap on the
-/// answer's length so that a small model cannot ramble for minutes.
-pub fn steady_config(max_output_tokens: u32) -> Value {
-    json!({"temperature": 0, "maxOutputTokens": max_output_tokens})
+/// Model settings for repeatable runs: greedy decoding (temperature 0) with a fixed seed, and
+/// a cap on the answer's length so that a small model cannot ramble for minutes. Typed: a
+/// misspelled setting does not compile.
+///
+/// ```
+/// let config = examples::model_choice::steady_config(256);
+/// assert_eq!(
+///     serde_json::to_value(&config)?,
+///     serde_json::json!({"temperature": 0.0, "maxOutputTokens": 256, "seed": 42}),
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn steady_config(max_output_tokens: u32) -> OpenAIConfig {
+    OpenAIConfig::new()
+        .temperature(0.0)
+        .max_output_tokens(max_output_tokens)
+        .seed(42)
 }
 
 /// A [`GenkitError`], with a hint in front when there is one.

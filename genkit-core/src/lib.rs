@@ -105,8 +105,8 @@ pub use seal::HistorySeal;
 pub use status::Status;
 pub use tool::{
     is_valid_tool_name, tool_response, tool_response_with_metadata, tool_restart, Interrupt,
-    IntoTool, Tool, ToolAction, ToolContext, ToolError, ToolOutcome, ToolOutput, ToolResult,
-    TypedTool, TypedToolContext,
+    IntoTool, Restart, State, StateKey, Tool, ToolAction, ToolContext, ToolError, ToolOutcome,
+    ToolOutput, ToolResult, TypedTool, TypedToolContext,
 };
 pub use wire::*;
 
@@ -117,9 +117,10 @@ pub use genkit_macros::tool;
 /// The names most applications need: `use genkit_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        tool_response, tool_restart, ActionContext, FinishReason, GenerateResponse, Genkit,
-        GenkitError, Interrupt, Message, ModelResponse, Part, Role, Tool, ToolChoice, ToolContext,
-        ToolError, ToolRequest, ToolResponse, ToolResult, TypedTool,
+        tool_response, tool_restart, ActionContext, FinishReason, GenerateResponse,
+        GenerationCommonConfig, Genkit, GenkitError, Interrupt, Message, ModelResponse, Part, Role,
+        State, Tool, ToolChoice, ToolContext, ToolError, ToolErrorMode, ToolRequest, ToolResponse,
+        ToolResult, TypedTool,
     };
     #[cfg(feature = "macros")]
     pub use genkit_macros::tool;

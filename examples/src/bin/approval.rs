@@ -101,17 +101,18 @@ fn decide(answers: &mut Answers, scripted_answers: bool) -> Result<Decision> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args = parse_args()?;
-    let backend =
-        Backend::connect(&args.model, approval::scripted_model).map_err(|e| anyhow::anyhow!(e))?;
-    let (ai, model) = (&backend.ai, backend.model.as_str());
     let bank = Bank::new(args.balance);
-    let send_payment = bank.send_payment_tool();
+    let backend = Backend::connect_with(&args.model, approval::scripted_model, |b| {
+        b.state(bank.clone())
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let (ai, model) = (&backend.ai, backend.model.as_str());
     let mut answers = Answers::new(args.decisions.clone());
 
     println!("Model: {}", backend.describe());
     println!("Balance: {} euros", bank.balance());
     println!("[you] {}", args.prompt);
-    let mut response = approval::start(ai, model, &send_payment, &args.prompt)
+    let mut response = approval::start(ai, model, &args.prompt)
         .await
         .map_err(|e| backend.explain(e))?;
     show_turn(&response);
@@ -120,7 +121,7 @@ async fn main() -> Result<()> {
         if response.finish_reason() != Some(FinishReason::Interrupted) {
             break;
         }
-        let (mut responses, mut restarts) = (Vec::new(), Vec::new());
+        let mut answers_given = Vec::new();
         for interrupt in response.interrupts() {
             // The tool's question, typed: its interrupt payload.
             let c: Confirmation = interrupt.payload()?;
@@ -129,7 +130,7 @@ async fn main() -> Result<()> {
                 c.amount, c.to, c.memo, c.balance_after
             );
             let decision = decide(&mut answers, !args.decisions.is_empty())?;
-            match approval::answer(&send_payment, interrupt, &decision, "you")? {
+            match approval::answer(interrupt, &decision, "you")? {
                 Reply::Restart(part) => {
                     match decision {
                         Decision::ApproveAmount(n) => println!(
@@ -138,15 +139,15 @@ async fn main() -> Result<()> {
                         ),
                         _ => println!("[restarting send_payment, approved: it runs again and pays]"),
                     }
-                    restarts.push(part);
+                    answers_given.push(part);
                 }
                 Reply::Respond(part) => {
                     println!("[responding in send_payment's place: declined, nothing is paid]");
-                    responses.push(part);
+                    answers_given.push(part);
                 }
             }
         }
-        response = approval::resume(ai, model, &send_payment, &response, responses, restarts)
+        response = approval::resume(ai, &response, answers_given)
             .await
             .map_err(|e| backend.explain(e))?;
         show_turn(&response);

@@ -134,6 +134,9 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         }
     }
     let tools = ToolSet::new(tools)?;
+    for tool in tools.iter() {
+        ai.states().check(tool.name(), tool.needs_state())?;
+    }
     let plan = match &options.output {
         Some(config) => OutputPlan::resolve(
             Some(config),
@@ -173,6 +176,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             context: &context,
             mode: ToolErrorMode::Fail,
             progress: Stamped::new(&chunks, Role::Tool, index),
+            states: ai.states(),
         };
         match resume(&mut request.messages, answers, &env, seal.is_some()).await? {
             Resumed::Answered => {
@@ -275,6 +279,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             context: &context,
             mode: tool_errors,
             progress: Stamped::new(&chunks, Role::Tool, index + 1),
+            states: ai.states(),
         };
         match run_turn(&mut message, &env).await? {
             TurnOutcome::Interrupted => {

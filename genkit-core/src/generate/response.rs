@@ -3,7 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use super::carry::Carried;
 
 use crate::error::GenkitError;
 use crate::output::OutputFormat;
@@ -31,6 +33,8 @@ pub struct GenerateResponse {
     format: Option<OutputFormat>,
     /// The final answer parsed (and validated) by the engine, kept so it is parsed once.
     output: Option<Value>,
+    /// How the call was made, for [`Genkit::resume`](crate::Genkit::resume); in memory only.
+    carried: Option<Arc<Carried>>,
 }
 
 impl GenerateResponse {
@@ -66,6 +70,7 @@ impl GenerateResponse {
             interrupts: OnceLock::new(),
             format: None,
             output: None,
+            carried: None,
         }
     }
 
@@ -185,6 +190,15 @@ impl GenerateResponse {
     pub fn request(&self) -> Option<ModelRequest> {
         self.request.as_ref()?;
         self.to_wire().request
+    }
+
+    pub(crate) fn carrying(mut self, carried: Arc<Carried>) -> Self {
+        self.carried = Some(carried);
+        self
+    }
+
+    pub(super) fn carried(&self) -> Option<&Carried> {
+        self.carried.as_deref()
     }
 
     pub(crate) fn with_format(mut self, format: Option<OutputFormat>) -> Self {

@@ -5,6 +5,7 @@
 
 mod agent;
 mod chunk;
+mod config;
 mod message;
 mod model_info;
 mod nullable;
@@ -20,6 +21,7 @@ pub use agent::{
     SessionState, SnapshotStatus, TurnEnd,
 };
 pub use chunk::GenerateResponseChunk;
+pub use config::GenerationCommonConfig;
 pub use message::{Message, Role};
 pub use model_info::{ModelInfo, ModelSupports};
 pub use options::{GenerateActionOptions, GenerateActionOutputConfig, ResumeOptions};
