@@ -55,16 +55,26 @@ pub enum Kind {
     OpenAI,
 }
 
-/// The model flags every example accepts.
-#[derive(Debug, Clone, Default)]
+/// The model flags every example accepts; a program's clap parser flattens them in
+/// (`#[command(flatten)] model: ModelArgs`).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ModelArgs {
-    /// `--scripted`: the scripted model.
+    /// Use a scripted model that plays the scenario (no server, no key)
+    #[arg(long)]
     pub scripted: bool,
-    /// `--local`: the local server even when `OPENAI_API_KEY` is set.
+    /// Use the local model server even if OPENAI_API_KEY is set
+    #[arg(long)]
     pub local: bool,
-    /// `--model NAME`: another model id.
+    /// The model id (default: gpt-4o-mini on OpenAI, GENKIT_LLM_MODEL or qwen2.5-coder-0.5b
+    /// locally)
+    #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 }
+
+/// What every example's `--help` says after the flags: where the model runs.
+pub const MODEL_HELP: &str = "Model: OpenAI when OPENAI_API_KEY is set, otherwise the local \
+server at GENKIT_LLM_URL (default http://127.0.0.1:18080/v1; start it with scripts/local-llm \
+start).";
 
 impl ModelArgs {
     /// Reads `arg` if it is a model flag, taking its value from `rest`. Returns `Ok(false)`

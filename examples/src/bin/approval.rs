@@ -10,78 +10,35 @@
 //!
 //! The logic lives in `examples::approval`; this file is the terminal around it.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use clap::Parser;
 use examples::approval::{self, Bank, Confirmation, Decision, Reply};
-use examples::console::{show_turn, Answers};
+use examples::console::{show_turn, waiting_for, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use genkit_core::prelude::*;
 
 /// A small model may keep asking to pay again; stop after this many rounds.
 const MAX_ROUNDS: usize = 3;
 
+/// Human in the loop: the model wants to send money, and the tool asks you first.
+#[derive(Debug, Parser)]
+#[command(name = "approval", after_help = model_choice::MODEL_HELP)]
 struct Args {
-    rounds: usize,
+    /// What you ask the assistant
+    #[arg(long, value_name = "TEXT", default_value = approval::PROMPT)]
     prompt: String,
+    /// Your answer when a payment needs confirmation, instead of stdin: yes, no, or another
+    /// amount in euros (repeatable)
+    #[arg(long = "decision", value_name = "TEXT")]
     decisions: Vec<String>,
+    /// The account's balance at the start, in euros
+    #[arg(long, value_name = "EUROS", default_value_t = 500)]
     balance: u64,
+    /// Answer at most N rounds of confirmations
+    #[arg(long, value_name = "N", default_value_t = MAX_ROUNDS)]
+    rounds: usize,
+    #[command(flatten)]
     model: ModelArgs,
-}
-
-fn usage() -> String {
-    format!(
-        "usage: approval [--prompt TEXT] [--decision yes|no|AMOUNT]... [--balance EUROS] [--rounds N]
-                [--scripted | --local] [--model NAME]
-
-  --prompt TEXT      what you ask the assistant (default: \"{}\")
-  --decision TEXT    your answer when a payment needs confirmation, instead of stdin:
-                     yes, no, or another amount in euros (repeatable)
-  --balance EUROS    the account's balance at the start (default 500)
-  --rounds N         answer at most N rounds of confirmations (default {MAX_ROUNDS})
-{}",
-        approval::PROMPT,
-        model_choice::USAGE
-    )
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        rounds: MAX_ROUNDS,
-        prompt: approval::PROMPT.to_owned(),
-        decisions: Vec::new(),
-        balance: 500,
-        model: ModelArgs::default(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        if args
-            .model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--prompt" => args.prompt = value("--prompt")?,
-            "--decision" => args.decisions.push(value("--decision")?),
-            "--rounds" => {
-                args.rounds = value("--rounds")?
-                    .parse()
-                    .context("--rounds needs a number")?
-            }
-            "--balance" => {
-                args.balance = value("--balance")?
-                    .parse()
-                    .context("--balance needs a whole number of euros")?
-            }
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
-        }
-    }
-    Ok(args)
 }
 
 /// Asks until the answer is one the program understands.
@@ -100,7 +57,7 @@ fn decide(answers: &mut Answers, scripted_answers: bool) -> Result<Decision> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let bank = Bank::new(args.balance);
     let backend = Backend::connect_with(&args.model, approval::scripted_model, |b| {
         b.state(bank.clone())
@@ -112,7 +69,7 @@ async fn main() -> Result<()> {
     println!("Model: {}", backend.describe());
     println!("Balance: {} euros", bank.balance());
     println!("[you] {}", args.prompt);
-    let mut response = approval::start(ai, model, &args.prompt)
+    let mut response = waiting_for("the model", approval::start(ai, model, &args.prompt))
         .await
         .map_err(|e| backend.explain(e))?;
     show_turn(&response);
@@ -147,7 +104,7 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        response = approval::resume(ai, &response, answers_given)
+        response = waiting_for("the model", approval::resume(ai, &response, answers_given))
             .await
             .map_err(|e| backend.explain(e))?;
         show_turn(&response);

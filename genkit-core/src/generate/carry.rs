@@ -80,7 +80,12 @@ impl GenerateBuilder {
     /// # assert_eq!(response.text(), "done");
     /// # Ok(()) }
     /// ```
+    ///
+    /// The call is a resume even with no parts: every pending request must then be answered
+    /// otherwise (a pending output), or the call fails with
+    /// [`UnresolvedToolRequest`](crate::GenkitError::UnresolvedToolRequest).
     pub fn answers(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.resume_mut();
         for part in parts {
             let resume = self.resume_mut();
             let slot = match part.kind {
