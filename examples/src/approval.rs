@@ -11,8 +11,13 @@
 //! - or **responds** in the tool's place with [`PaymentResult::Declined`]: the tool never
 //!   runs again and nothing is paid.
 //!
-//! The tool needs the bank, application state, so it is built with [`Tool::new`] and a
-//! closure that owns a [`Bank`] handle (a `#[tool]` function has no state of its own).
+//! The tool needs the bank, application state: `send_payment` takes it as a
+//! [`State<Bank>`](genkit_core::State) parameter, and the instance is given the bank with
+//! `Genkit::builder().state(bank)` (the build fails if it is not).
+//!
+//! One approval pays once. After the user's answer the model only reports: the resume offers
+//! no tool call ([`ToolChoice::None`]), so a small model that would call `send_payment` again
+//! (and be approved again by a repeated `--decision yes`) cannot pay twice.
 //!
 //! The approval is only as trustworthy as the history it arrives with: a client that holds the
 //! paused conversation could inject a payment request the model never made and restart it
@@ -21,23 +26,22 @@
 //! runs), or keep it on the server; see `docs/resume-across-processes.md`, "Who may resume what".
 //!
 //! ```
-//! use examples::approval::{self, Approval, Bank, Confirmation};
+//! use examples::approval::{self, send_payment, Approval, Bank, Confirmation};
 //! use genkit_core::prelude::*;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), GenkitError> {
 //! let bank = Bank::new(500);
-//! let send_payment = bank.send_payment_tool();
-//! let ai = Genkit::builder().model(approval::scripted_model()).build()?;
+//! let ai = Genkit::builder().model(approval::scripted_model()).state(bank.clone()).build()?;
 //!
-//! let interrupted = approval::start(&ai, "scripted", &send_payment, approval::PROMPT).await?;
+//! let interrupted = approval::start(&ai, "scripted", approval::PROMPT).await?;
 //! let interrupt = &interrupted.interrupts()[0];
 //! let asked: Confirmation = interrupt.payload()?;
 //! assert_eq!(asked.amount, 40);
 //! assert!(bank.payments().is_empty(), "nothing is paid before the user says yes");
 //!
-//! let approve = send_payment.restart(interrupt, Approval { approved_by: "me".into() }, None)?;
-//! let done = approval::resume(&ai, "scripted", &send_payment, &interrupted, vec![], vec![approve]).await?;
+//! let approve = send_payment.approve(interrupt).resumed(Approval { approved_by: "me".into() });
+//! let done = approval::resume(&ai, &interrupted, vec![approve.into_part()?]).await?;
 //! assert_eq!(done.finish_reason(), Some(FinishReason::Stop));
 //! assert_eq!(bank.balance(), 460);
 //! # Ok(()) }
@@ -47,7 +51,6 @@ use std::sync::{Arc, Mutex};
 
 use genkit_core::prelude::*;
 use genkit_core::testing::ProgrammableModel;
-use genkit_core::TypedToolContext;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -188,27 +191,17 @@ impl Bank {
         });
         Ok(receipt)
     }
-
-    /// The `send_payment` tool, acting on this account.
-    pub fn send_payment_tool(&self) -> Tool<Payment, PaymentResult> {
-        let bank = self.clone();
-        Tool::new(
-            "send_payment",
-            "Send money from the user's account. The user is asked to confirm first.",
-            move |payment: Payment, ctx: ToolContext| {
-                let bank = bank.clone();
-                async move { send_payment(bank, payment, TypedToolContext::new(ctx)) }
-            },
-        )
-    }
 }
 
-/// The body of `send_payment`. The typed context only accepts a [`Confirmation`] as the
-/// interrupt payload.
-fn send_payment(
-    bank: Bank,
+/// Send money from the user's account. The user is asked to confirm first.
+///
+/// The typed context only accepts a [`Confirmation`] as the interrupt payload; the bank is
+/// the instance's application state.
+#[tool(interrupt = Confirmation)]
+pub fn send_payment(
     payment: Payment,
-    ctx: TypedToolContext<Confirmation>,
+    ctx: ToolContext,
+    State(bank): State<Bank>,
 ) -> ToolResult<PaymentResult> {
     // First run: not resumed. Pause the loop and let the user decide.
     let Some(approval) = ctx.resumed::<Approval>()? else {
@@ -281,7 +274,6 @@ pub enum Reply {
 
 /// Turns the user's decision about `interrupt` into the answer for the resume.
 pub fn answer(
-    send_payment: &Tool<Payment, PaymentResult>,
     interrupt: &Interrupt,
     decision: &Decision,
     user: &str,
@@ -290,11 +282,17 @@ pub fn answer(
         approved_by: user.to_owned(),
     };
     Ok(match decision {
-        Decision::Approve => Reply::Restart(send_payment.restart(interrupt, approval, None)?),
+        Decision::Approve => Reply::Restart(
+            send_payment
+                .approve(interrupt)
+                .resumed(approval)
+                .into_part()?,
+        ),
         Decision::ApproveAmount(amount) => {
             let mut payment: Payment = interrupt.input()?;
             payment.amount = *amount;
-            Reply::Restart(send_payment.restart(interrupt, approval, Some(payment))?)
+            let restart = send_payment.approve(interrupt).resumed(approval);
+            Reply::Restart(restart.with_input(payment).into_part()?)
         }
         Decision::Decline(reason) => Reply::Respond(send_payment.respond(
             interrupt,
@@ -306,37 +304,32 @@ pub fn answer(
 }
 
 /// Asks the model to act on `prompt`; it should call `send_payment`, which pauses the loop.
+/// The instance must hold the [`Bank`] as its state.
 pub async fn start(
     ai: &Genkit,
     model: &str,
-    send_payment: &Tool<Payment, PaymentResult>,
     prompt: &str,
 ) -> Result<GenerateResponse, GenkitError> {
     ai.generate()
         .model(model)
         .system(SYSTEM)
         .prompt(prompt)
-        .tool(send_payment.clone())
+        .tool(send_payment)
         .config(steady_config(256))
         .await
 }
 
-/// Resumes with the answers: respond parts and restart parts, one per pending interrupt.
+/// Resumes with the answers (respond and restart parts, one per pending interrupt); model,
+/// tool and config carry over from the interrupted call. The model may not call a tool
+/// again: it reports what happened, and one approval pays at most once.
 pub async fn resume(
     ai: &Genkit,
-    model: &str,
-    send_payment: &Tool<Payment, PaymentResult>,
     interrupted: &GenerateResponse,
-    responses: Vec<Part>,
-    restarts: Vec<Part>,
+    answers: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {
-    ai.generate()
-        .model(model)
-        .messages(interrupted.messages())
-        .tool_responses(responses)
-        .tool_restarts(restarts)
-        .tool(send_payment.clone())
-        .config(steady_config(256))
+    ai.resume(interrupted)
+        .answers(answers)
+        .tool_choice(ToolChoice::None)
         .await
 }
 

@@ -140,3 +140,57 @@ pub fn tool_steps(messages: &[Message]) -> Vec<String> {
     }
     lines
 }
+
+/// A waiting indicator with the elapsed time, on stderr, while a model call runs: only when
+/// stderr is a terminal (a pipe or a test gets nothing). Dropping it clears the line.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let waiting = examples::console::Waiting::start("the model");
+/// // ... the model call ...
+/// drop(waiting);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Waiting {
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Waiting {
+    /// Starts the indicator, saying what is awaited (`"waiting for {what}"`).
+    pub fn start(what: &str) -> Self {
+        if !io::stderr().is_terminal() {
+            return Self { task: None };
+        }
+        let what = what.to_owned();
+        let task = tokio::spawn(async move {
+            const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+            let started = std::time::Instant::now();
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+            for frame in FRAMES.iter().cycle() {
+                tick.tick().await;
+                let secs = started.elapsed().as_secs_f32();
+                eprint!("\r{frame} waiting for {what}... {secs:.0}s ");
+                let _ = io::stderr().flush();
+            }
+        });
+        Self { task: Some(task) }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            // clear the indicator's line
+            eprint!("\r{:60}\r", "");
+            let _ = io::stderr().flush();
+        }
+    }
+}
+
+/// Awaits `call` with a [`Waiting`] indicator for `what` shown meanwhile.
+pub async fn waiting_for<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    let _waiting = Waiting::start(what);
+    call.await
+}

@@ -25,8 +25,7 @@ use std::time::Duration;
 
 use genkit_core::testing::ProgrammableModel;
 use genkit_core::{BoxError, Genkit, GenkitBuilder, GenkitError, Status};
-use genkit_openai::OpenAI;
-use serde_json::{json, Value};
+use genkit_openai::{OpenAI, OpenAIConfig};
 
 /// The local server `scripts/local-llm` runs.
 pub const LOCAL_URL: &str = "http://127.0.0.1:18080/v1";
@@ -56,16 +55,26 @@ pub enum Kind {
     OpenAI,
 }
 
-/// The model flags every example accepts.
-#[derive(Debug, Clone, Default)]
+/// The model flags every example accepts; a program's clap parser flattens them in
+/// (`#[command(flatten)] model: ModelArgs`).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ModelArgs {
-    /// `--scripted`: the scripted model.
+    /// Use a scripted model that plays the scenario (no server, no key)
+    #[arg(long)]
     pub scripted: bool,
-    /// `--local`: the local server even when `OPENAI_API_KEY` is set.
+    /// Use the local model server even if OPENAI_API_KEY is set
+    #[arg(long)]
     pub local: bool,
-    /// `--model NAME`: another model id.
+    /// The model id (default: gpt-4o-mini on OpenAI, GENKIT_LLM_MODEL or qwen2.5-coder-0.5b
+    /// locally)
+    #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 }
+
+/// What every example's `--help` says after the flags: where the model runs.
+pub const MODEL_HELP: &str = "Model: OpenAI when OPENAI_API_KEY is set, otherwise the local \
+server at GENKIT_LLM_URL (default http://127.0.0.1:18080/v1; start it with scripts/local-llm \
+start).";
 
 impl ModelArgs {
     /// Reads `arg` if it is a model flag, taking its value from `rest`. Returns `Ok(false)`
@@ -145,20 +154,20 @@ impl Backend {
         args: &ModelArgs,
         scripted: impl FnOnce() -> ProgrammableModel,
     ) -> Result<Backend, BoxError> {
-        Self::connect_with(args, scripted, |b| b)
+        Self::connect_with(args, scripted, |builder| builder)
     }
 
-    /// [`connect`](Self::connect), with `configure` adding to the instance (tools, prompts)
-    /// before it is built.
+    /// Like [`connect`](Self::connect), with `setup` adding to the instance (application
+    /// state, tools) before it is built.
     pub fn connect_with(
         args: &ModelArgs,
         scripted: impl FnOnce() -> ProgrammableModel,
-        configure: impl FnOnce(GenkitBuilder) -> GenkitBuilder,
+        setup: impl FnOnce(GenkitBuilder) -> GenkitBuilder,
     ) -> Result<Backend, BoxError> {
         if args.scripted {
             let model = scripted();
             let name = genkit_core::Model::name(&model).to_owned();
-            let ai = configure(Genkit::builder().model(model)).build()?;
+            let ai = setup(Genkit::builder().model(model)).build()?;
             return Ok(Backend {
                 ai,
                 model: name,
@@ -168,7 +177,7 @@ impl Backend {
         }
         if !args.local && env("OPENAI_API_KEY").is_some() {
             let id = args.model.as_deref().unwrap_or(OPENAI_MODEL);
-            let ai = configure(Genkit::builder().plugin(OpenAI::from_env()?)).build()?;
+            let ai = setup(Genkit::builder().plugin(OpenAI::from_env()?)).build()?;
             return Ok(Backend {
                 ai,
                 model: format!("openai/{id}"),
@@ -189,7 +198,7 @@ impl Backend {
             .timeout(Duration::from_secs(300))
             .build()?;
         Ok(Backend {
-            ai: configure(Genkit::builder().plugin(plugin)).build()?,
+            ai: setup(Genkit::builder().plugin(plugin)).build()?,
             model: format!("local/{id}"),
             kind: Kind::Local,
             url: Some(url),
@@ -221,10 +230,23 @@ impl Backend {
     }
 }
 
-/// Model settings for repeatable runs: greedy decoding (temperature 0), and a cap on the
-/// answer's length so that a small model cannot ramble for minutes.
-pub fn steady_config(max_output_tokens: u32) -> Value {
-    json!({"temperature": 0, "maxOutputTokens": max_output_tokens})
+/// Model settings for repeatable runs: greedy decoding (temperature 0) with a fixed seed, and
+/// a cap on the answer's length so that a small model cannot ramble for minutes. Typed: a
+/// misspelled setting does not compile.
+///
+/// ```
+/// let config = examples::model_choice::steady_config(256);
+/// assert_eq!(
+///     serde_json::to_value(&config)?,
+///     serde_json::json!({"temperature": 0.0, "maxOutputTokens": 256, "seed": 42}),
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn steady_config(max_output_tokens: u32) -> OpenAIConfig {
+    OpenAIConfig::new()
+        .temperature(0.0)
+        .max_output_tokens(max_output_tokens)
+        .seed(42)
 }
 
 /// A [`GenkitError`], with a hint in front when there is one.

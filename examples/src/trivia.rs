@@ -63,19 +63,19 @@ pub async fn start(ai: &Genkit, model: &str) -> Result<GenerateResponse, GenkitE
         .await
 }
 
-/// Resumes an interrupted game with the answers (built with `ask_question.respond`).
+/// Resumes an interrupted game with the answers (built with `ask_question.respond`). The
+/// model, tool and config carry over from the interrupted call; `model` is used when the
+/// response was read back from storage and does not know it.
 pub async fn resume(
     ai: &Genkit,
     model: &str,
     interrupted: &GenerateResponse,
     answers: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {
-    ai.generate()
+    ai.resume(interrupted)
         .model(model)
-        .messages(interrupted.messages())
-        .tool_responses(answers)
         .tool(ask_question)
-        .config(steady_config(256))
+        .answers(answers)
         .await
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{live_server, run};
-use examples::approval::{self, Bank, Confirmation, Decision, PaymentResult, Reply};
+use examples::approval::{self, Bank, Confirmation, Decision, Reply};
 use genkit_core::prelude::*;
 use genkit_core::testing::ProgrammableModel;
 use genkit_core::{protocol, Message};
@@ -16,15 +16,17 @@ struct Setup {
     ai: Genkit,
     model: ProgrammableModel,
     bank: Bank,
-    tool: Tool<approval::Payment, PaymentResult>,
 }
 
 fn setup(balance: u64) -> Setup {
     let model = approval::scripted_model();
     let bank = Bank::new(balance);
     Setup {
-        ai: Genkit::builder().model(model.clone()).build().unwrap(),
-        tool: bank.send_payment_tool(),
+        ai: Genkit::builder()
+            .model(model.clone())
+            .state(bank.clone())
+            .build()
+            .unwrap(),
         model,
         bank,
     }
@@ -32,27 +34,18 @@ fn setup(balance: u64) -> Setup {
 
 /// Runs the scenario up to the interrupt, then answers it with `decision`.
 async fn decide(s: &Setup, decision: Decision) -> GenerateResponse {
-    let interrupted = approval::start(&s.ai, "scripted", &s.tool, approval::PROMPT)
+    let interrupted = approval::start(&s.ai, "scripted", approval::PROMPT)
         .await
         .unwrap();
     let [interrupt] = interrupted.interrupts() else {
         panic!("one interrupt: {:?}", interrupted.interrupts())
     };
-    let (mut responses, mut restarts) = (Vec::new(), Vec::new());
-    match approval::answer(&s.tool, interrupt, &decision, "tester").unwrap() {
-        Reply::Respond(p) => responses.push(p),
-        Reply::Restart(p) => restarts.push(p),
-    }
-    approval::resume(
-        &s.ai,
-        "scripted",
-        &s.tool,
-        &interrupted,
-        responses,
-        restarts,
-    )
-    .await
-    .unwrap()
+    let part = match approval::answer(interrupt, &decision, "tester").unwrap() {
+        Reply::Respond(p) | Reply::Restart(p) => p,
+    };
+    approval::resume(&s.ai, &interrupted, vec![part])
+        .await
+        .unwrap()
 }
 
 /// The tool message the model got last, and the model message before it.
@@ -68,7 +61,7 @@ fn last_exchange(model: &ProgrammableModel) -> (Message, Message) {
 #[tokio::test]
 async fn nothing_is_paid_before_the_user_confirms() {
     let s = setup(500);
-    let interrupted = approval::start(&s.ai, "scripted", &s.tool, approval::PROMPT)
+    let interrupted = approval::start(&s.ai, "scripted", approval::PROMPT)
         .await
         .unwrap();
     assert_eq!(interrupted.finish_reason(), Some(FinishReason::Interrupted));
@@ -176,20 +169,13 @@ async fn a_wrong_answer_type_is_caught_by_the_schema() {
     // `respond` is typed, so a wrong answer does not compile; an untyped `tool_response`
     // does, and is rejected against the tool's output schema before the model sees it.
     let s = setup(500);
-    let interrupted = approval::start(&s.ai, "scripted", &s.tool, approval::PROMPT)
+    let interrupted = approval::start(&s.ai, "scripted", approval::PROMPT)
         .await
         .unwrap();
     let wrong = tool_response(&interrupted.interrupts()[0], json!({"status": "maybe"})).unwrap();
-    let err = approval::resume(
-        &s.ai,
-        "scripted",
-        &s.tool,
-        &interrupted,
-        vec![wrong],
-        vec![],
-    )
-    .await
-    .unwrap_err();
+    let err = approval::resume(&s.ai, &interrupted, vec![wrong])
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, GenkitError::ToolOutputInvalid { .. }),
         "{err:?}"

@@ -9,7 +9,8 @@ use crate::status::Status;
 /// A boxed error from user or plugin code.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
-/// Shows a tool request as `name` or `name#ref`, the way errors name the culprit.
+/// Shows a tool request as `'name'`, or `'name' (call ref)` when it has a ref (the call id the
+/// model gave it), the way errors name the culprit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId {
     /// Tool name.
@@ -31,7 +32,7 @@ impl RequestId {
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.ref_ {
-            Some(r) => write!(f, "'{}#{}'", self.name, r),
+            Some(r) => write!(f, "'{}' (call {})", self.name, r),
             None => write!(f, "'{}'", self.name),
         }
     }
@@ -101,6 +102,16 @@ pub enum GenkitError {
         request: RequestId,
         /// The tools that were available.
         available: Vec<String>,
+    },
+
+    /// A tool needs an application state (a `State<S>` parameter) the instance was not given.
+    #[non_exhaustive]
+    #[error("tool '{tool}' needs the application state `{state}`: give it to the instance with `Genkit::builder().state(..)`")]
+    MissingState {
+        /// The tool.
+        tool: String,
+        /// The state's type.
+        state: String,
     },
 
     /// An action key that is not registered.
@@ -479,7 +490,7 @@ impl GenkitError {
             | ToolNotFound { .. }
             | ActionNotFound { .. }
             | MiddlewareNotFound { .. } => Status::NotFound,
-            ResumePrecondition { .. } => Status::FailedPrecondition,
+            ResumePrecondition { .. } | MissingState { .. } => Status::FailedPrecondition,
             MaxTurnsExceeded { .. } => Status::Aborted,
             Blocked { .. } | SealRejected { .. } | AnswerForAnotherInterrupt { .. } => {
                 Status::PermissionDenied

@@ -16,7 +16,7 @@ use crate::registry::Registry;
 use crate::run::guard::guarded;
 use crate::run::{RunContext, RunOptions};
 use crate::seal::HistorySeal;
-use crate::tool::IntoTool;
+use crate::tool::{IntoTool, States};
 use crate::trace::{self, SpanType};
 use crate::wire::GenerateActionOptions;
 
@@ -28,6 +28,8 @@ struct Inner {
     resolved: RwLock<HashMap<String, Arc<ModelAction>>>,
     /// Seals interrupted histories and verifies them on resume, when set.
     seal: Option<Arc<HistorySeal>>,
+    /// Application states, for tools taking a `State<S>`.
+    states: States,
 }
 
 /// A Genkit instance: registry of models and tools, plugins, default model.
@@ -88,6 +90,11 @@ impl Genkit {
     /// The default model's name.
     pub fn default_model(&self) -> Option<&str> {
         self.inner.default_model.as_deref()
+    }
+
+    /// The application states tools read (see [`GenkitBuilder::state`]).
+    pub(crate) fn states(&self) -> &States {
+        &self.inner.states
     }
 
     /// The keys that seal interrupted histories, if the instance has them.
@@ -244,6 +251,7 @@ pub struct GenkitBuilder {
     default_model: Option<String>,
     error: Option<GenkitError>,
     seal: Option<Arc<HistorySeal>>,
+    states: States,
 }
 
 impl std::fmt::Debug for GenkitBuilder {
@@ -316,13 +324,31 @@ impl GenkitBuilder {
         self
     }
 
+    /// Gives tools the application state `state`: a `#[tool]` function taking a
+    /// [`State<S>`](crate::State) parameter of this type gets a clone of it on every call (as
+    /// axum's `with_state` gives handlers theirs). One value per type; a second replaces the
+    /// first.
+    ///
+    /// [`build`](Self::build) checks that every registered tool's states are given; a tool
+    /// handed to one generate call is checked before the model is called. Either way a
+    /// missing state is a [`GenkitError::MissingState`].
+    pub fn state<S: Clone + Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.states.insert(state);
+        self
+    }
+
     /// Finishes the instance; fails on the first registration error (duplicate names, invalid
-    /// tool names, plugin failures).
+    /// tool names, plugin failures, a registered tool's missing [`state`](Self::state)).
     pub fn build(mut self) -> Result<Genkit, GenkitError> {
         if let Some(e) = self.error {
             return Err(e);
         }
         self.registry.register_builtin_middleware();
+        let mut tools: Vec<_> = self.registry.tools().collect();
+        tools.sort_by(|a, b| a.name().cmp(b.name()));
+        for tool in tools {
+            self.states.check(tool.name(), tool.needs_state())?;
+        }
         self.registry
             .register_action(Arc::new(GenerateAction::new()))?;
         Ok(Genkit {
@@ -332,6 +358,7 @@ impl GenkitBuilder {
                 default_model: self.default_model,
                 resolved: RwLock::new(HashMap::new()),
                 seal: self.seal,
+                states: self.states,
             }),
         })
     }

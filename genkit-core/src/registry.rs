@@ -124,6 +124,11 @@ impl Registry {
         names
     }
 
+    /// Every registered tool, in no particular order.
+    pub(crate) fn tools(&self) -> impl Iterator<Item = &Arc<ToolAction>> {
+        self.tools.values()
+    }
+
     /// The model called `name`.
     pub fn model(&self, name: &str) -> Option<&Arc<dyn Model>> {
         self.models.get(name)

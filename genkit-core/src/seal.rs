@@ -590,7 +590,7 @@ fn describe_part(part: &Part) -> String {
 
 fn request_name(name: &str, ref_: Option<&str>) -> String {
     match ref_ {
-        Some(r) => format!("'{name}#{r}'"),
+        Some(r) => format!("'{name}' (call {r})"),
         None => format!("'{name}'"),
     }
 }

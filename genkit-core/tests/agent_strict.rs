@@ -104,7 +104,11 @@ async fn a_message_to_an_interrupted_snapshot_is_a_failed_precondition_naming_th
     assert_eq!(refused.finish_reason(), Some(&AgentFinishReason::Failed));
     let error = refused.error().unwrap();
     assert_eq!(error.status.as_deref(), Some("FAILED_PRECONDITION"));
-    assert!(error.message.contains("'ask#q1'"), "{}", error.message);
+    assert!(
+        error.message.contains("'ask' (call q1)"),
+        "{}",
+        error.message
+    );
     // the model was never called with a dangling tool request
     assert_eq!(fx.model.requests().len(), 1);
     // nothing was lost: the refused input rides on the error

@@ -259,7 +259,7 @@ async fn tool_input_is_validated_before_the_tool_runs() {
     assert_eq!(request.name, "lookup");
     assert_eq!(request.ref_.as_deref(), Some("l1"));
     assert!(violations[0].contains("/word"), "{violations:?}");
-    assert!(err.to_string().contains("'lookup#l1'"), "{err}");
+    assert!(err.to_string().contains("'lookup' (call l1)"), "{err}");
     assert_eq!(runs.load(Ordering::SeqCst), 0);
     assert_eq!(err.status(), Status::InvalidArgument);
 }
@@ -310,7 +310,7 @@ async fn model_mistakes_can_be_returned_to_the_model() {
     assert!(outputs[0]["error"]
         .as_str()
         .unwrap()
-        .contains("'nope#a' not found"));
+        .contains("'nope' (call a) not found"));
     assert!(outputs[1]["error"]
         .as_str()
         .unwrap()

@@ -180,7 +180,7 @@ async fn a_forged_pending_output_is_denied_naming_the_part() {
         .unwrap_err();
     let (message, part, reason) = denied_at(&e);
     assert_eq!((message, part), (Some(1), Some(0)));
-    assert!(reason.contains("toolRequest 'lookup#l'"), "{reason}");
+    assert!(reason.contains("toolRequest 'lookup' (call l)"), "{reason}");
     assert!(reason.contains("metadata changed"), "{reason}");
     assert_eq!(model.requests().len(), 1);
 }

@@ -209,7 +209,7 @@ async fn unmatched_respond_is_rejected() {
     };
     assert_eq!(*kind, "respond");
     assert_eq!(request.ref_.as_deref(), Some("other"));
-    assert_eq!(pending, &["'ask_question#q'"]);
+    assert_eq!(pending, &["'ask_question' (call q)"]);
 }
 
 #[tokio::test]

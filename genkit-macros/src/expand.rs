@@ -116,6 +116,26 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
             const __RETURNS: #krate::__private::Returns<#returns, #output> = #check;
         }
     });
+    let states: Vec<&Type> = tool
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            Param::State(ty) => Some(*ty),
+            _ => None,
+        })
+        .collect();
+    let state_consts = states.iter().enumerate().map(|(i, ty)| {
+        let name = format_ident!("__STATE_{}", i);
+        let check = quote_spanned!(ty.span()=> #krate::__private::state_type::<#ty>());
+        quote! {
+            #[doc(hidden)]
+            const #name: #krate::__private::StateType<#ty> = #check;
+        }
+    });
+    let state_keys = (0..states.len()).map(|i| {
+        let name = format_ident!("__STATE_{}", i);
+        quote!(Self::#name.key())
+    });
     let call = (!tool.is_interrupt_only()).then(|| call_fn(tool, &attrs));
     let body = body_fn(tool, input, output);
 
@@ -143,6 +163,8 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
 
             #payload_items
 
+            #(#state_consts)*
+
             #call
         }
 
@@ -161,6 +183,7 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
                         Self::__INPUT,
                         Self::__OUTPUT,
                         #body,
+                        &[#(#state_keys),*],
                     )
                 })
             }
@@ -250,17 +273,40 @@ fn body_fn(tool: &Tool<'_>, input: &Type, output: &Type) -> TokenStream {
             _ => quote!(#krate::__private::interrupt(__ctx)),
         }
     } else {
-        let args = tool.params.iter().map(|p| match p {
-            Param::Input => quote!(__input),
-            Param::Context(_) => quote!(__ctx),
-        });
+        let mut state = 0usize;
+        let mut reads = Vec::new();
+        let args: Vec<TokenStream> = tool
+            .params
+            .iter()
+            .map(|p| match p {
+                Param::Input => quote!(__input),
+                Param::Context(_) => quote!(__ctx),
+                Param::State(_) => {
+                    let var = format_ident!("__state_{}", state);
+                    let check = format_ident!("__STATE_{}", state);
+                    state += 1;
+                    // read before the body starts: a missing state fails the call
+                    reads.push(quote! {
+                        let #var = match Self::#check.get(&__ctx) {
+                            ::core::result::Result::Ok(s) => s,
+                            ::core::result::Result::Err(e) => return #krate::__private::failed(e),
+                        };
+                    });
+                    quote!(#var)
+                }
+            })
+            .collect();
         let awaited = tool.item.sig.asyncness.map(|_| quote!(.await));
         // spanned on the function name: a future that is not `Send` is reported there
         let future = quote_spanned! {ident.span()=>
             async move { Self::__RETURNS.convert(Self::call(#(#args),*) #awaited) }
         };
         let send = respan(quote!(#krate::__private::send), ident.span());
-        quote_spanned!(ident.span()=> #send(#future))
+        let boxed = quote_spanned!(ident.span()=> #send(#future));
+        quote! {
+            #(#reads)*
+            #boxed
+        }
     };
     quote! {
         |__input: #input, __ctx: #krate::ToolContext|

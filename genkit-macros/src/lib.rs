@@ -8,10 +8,16 @@
 //! ```
 //! use genkit_core::prelude::*;
 //!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Word {
+//!     /// the word to reverse
+//!     word: String,
+//! }
+//!
 //! /// Look up how a word is spelled backwards.
 //! #[tool]
-//! async fn reverse(word: String) -> ToolResult<String> {
-//!     Ok(word.chars().rev().collect())
+//! async fn reverse(input: Word) -> ToolResult<String> {
+//!     Ok(input.word.chars().rev().collect())
 //! }
 //!
 //! # fn main() -> Result<(), GenkitError> {
@@ -69,8 +75,8 @@ use proc_macro::TokenStream;
 /// `Genkit::builder().tool(ask_question)` registers it, `.tools(["ask_question"])` or
 /// `.tool(ask_question)` offers it to the model on a generate call. When it interrupts,
 /// `ask_question.respond(&interrupt, "b".to_string())?` answers in its output type (another
-/// type does not compile), `ask_question.restart(&interrupt, resumed, Some(new_input))?`
-/// re-runs it with a new input of its input type, and `interrupt.input::<Questions>()?` reads
+/// type does not compile), `ask_question.approve(&interrupt).with_input(new_input).into_part()?`
+/// re-runs it (optionally with a new input of its input type), and `interrupt.input::<Questions>()?` reads
 /// what the model asked. A whole round trip, with a scripted model standing in for a real one:
 ///
 /// ```
@@ -105,12 +111,8 @@ use proc_macro::TokenStream;
 /// let interrupt = &interrupted.interrupts()[0];
 /// let question: Questions = interrupt.input()?;
 /// let answer = ask_question.respond(interrupt, question.choices[0].clone())?;
-/// let response = ai
-///     .generate()
-///     .messages(interrupted.messages())
-///     .tool_responses([answer])
-///     .tools(["ask_question"])
-///     .await?;
+/// // the resume carries the model and tools of the interrupted call over
+/// let response = ai.resume(&interrupted).answers([answer]).await?;
 /// assert_eq!(response.text(), "Correct!");
 /// # Ok(()) }
 /// ```
@@ -119,9 +121,14 @@ use proc_macro::TokenStream;
 ///
 /// - **Parameters**: one input, of a type implementing `serde::Deserialize` and
 ///   `schemars::JsonSchema` (the model sends one JSON object: bundle several values in a
-///   struct), and optionally a `ToolContext`, by value, in either order. The context is
-///   recognized by its type's name, `ToolContext`. A function without an input parameter is
-///   a tool without input: its input type is `()`, and its input schema an empty object.
+///   struct), optionally a `ToolContext`, by value, and any number of application states
+///   `State<S>` (see below), in any order. The context and states are recognized by their
+///   types' names, `ToolContext` and `State`. A function without an input parameter is a
+///   tool without input: its input type is `()`, and its input schema an empty object.
+/// - **The input is best a struct**: its field names and doc comments tell the model what to
+///   send. A `String` or `u64` input compiles, and its schema is not an object; OpenAI
+///   documents function parameters as an object schema, so the OpenAI plugin sends such a
+///   tool's parameters wrapped (`{"input": ..}`) and unwraps the model's calls.
 /// - **Return type**: `ToolResult<O>`, or any `Result<O, E>` whose error `?` would convert
 ///   into a `ToolError`: any `std::error::Error + Send + Sync + 'static`, `anyhow::Error`
 ///   (`anyhow::Result<O>` works), `String`, `&'static str`. `O` implements
@@ -139,6 +146,46 @@ use proc_macro::TokenStream;
 /// items and code blocks keep their line breaks. Doc comments on the fields of the input and
 /// output types become the descriptions in their schemas (schemars does this). A tool needs
 /// a description: a doc comment, or `description = "..."`.
+///
+/// # Application state: `State<S>`
+///
+/// A tool that needs the application's state (a database pool, a client, an account) takes
+/// it as a `State<S>` parameter, as an axum handler does; the instance is given the value
+/// with `Genkit::builder().state(value)` and clones it for every call. The instance checks
+/// every registered tool's states when it is built, and a tool given to one generate call
+/// before the model is called: a missing state is `GenkitError::MissingState`, not a
+/// failure in the middle of the loop. `S` is `Clone + Send + Sync + 'static`.
+///
+/// ```
+/// use genkit_core::prelude::*;
+/// use std::sync::{Arc, Mutex};
+///
+/// #[derive(Clone, Default)]
+/// struct Bank(Arc<Mutex<u64>>);
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Deposit {
+///     /// the amount, in euros
+///     amount: u64,
+/// }
+///
+/// /// Deposit money; returns the new balance.
+/// #[tool]
+/// async fn deposit(input: Deposit, State(bank): State<Bank>) -> ToolResult<u64> {
+///     let mut balance = bank.0.lock().map_err(|_| ToolError::msg("poisoned"))?;
+///     *balance += input.amount;
+///     Ok(*balance)
+/// }
+///
+/// # fn main() -> Result<(), GenkitError> {
+/// let bank = Bank::default();
+/// let ai = Genkit::builder().state(bank.clone()).tool(deposit).build()?;
+/// # let _ = ai;
+/// # Ok(()) }
+/// ```
+///
+/// In a unit test, give the state by hand: `deposit::call(input, State(bank))`, or
+/// `ToolContext::new(deposit::NAME).with_state(bank)` for a call through the tool.
 ///
 /// # Attribute arguments
 ///
@@ -167,9 +214,16 @@ use proc_macro::TokenStream;
 ///     message: String,
 /// }
 ///
+/// #[derive(Deserialize, schemars::JsonSchema)]
+/// struct Send {
+///     /// the amount, in euros
+///     amount: u64,
+/// }
+///
 /// /// Send money to someone; amounts above 100 need the user's approval.
 /// #[tool(interrupt = Approval)]
-/// async fn send_money(amount: u64, ctx: ToolContext) -> ToolResult<String> {
+/// async fn send_money(input: Send, ctx: ToolContext) -> ToolResult<String> {
+///     let amount = input.amount;
 ///     if amount > 100 && !ctx.is_resumed() {
 ///         // pause the loop; the application restarts the tool once the user approved
 ///         return ctx.interrupt(Approval { message: format!("Send {amount}?") });
@@ -181,7 +235,7 @@ use proc_macro::TokenStream;
 ///     let approval: Approval = send_money.payload(interrupt)?;
 ///     println!("{}", approval.message);
 ///     // the user said yes: run the tool again, now resumed
-///     send_money.restart(interrupt, true, None)
+///     send_money.approve(interrupt).into_part()
 /// }
 /// # let _ = on_interrupt;
 /// ```
@@ -288,10 +342,10 @@ use proc_macro::TokenStream;
 /// ```
 /// extern crate genkit_core as genkit; // as `genkit = { package = "genkit-core" }` would
 ///
-/// /// Echo the input.
+/// /// Say hello.
 /// #[genkit::tool(crate = "genkit")]
-/// async fn echo(text: String) -> genkit::ToolResult<String> {
-///     Ok(text)
+/// async fn hello() -> genkit::ToolResult<String> {
+///     Ok("hello".into())
 /// }
 /// # fn main() { let _ = echo; }
 /// ```
@@ -301,22 +355,27 @@ use proc_macro::TokenStream;
 /// ```
 /// use genkit_core::prelude::*;
 ///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Send {
+///     amount: u64,
+/// }
+///
 /// /// Send money; amounts above 100 need approval.
 /// #[tool]
-/// async fn send_money(amount: u64, ctx: ToolContext) -> ToolResult<String> {
-///     if amount > 100 && !ctx.is_resumed() {
-///         return ctx.interrupt(serde_json::json!({ "amount": amount }));
+/// async fn send_money(input: Send, ctx: ToolContext) -> ToolResult<String> {
+///     if input.amount > 100 && !ctx.is_resumed() {
+///         return ctx.interrupt(serde_json::json!({ "amount": input.amount }));
 ///     }
-///     Ok(format!("sent {amount}"))
+///     Ok(format!("sent {}", input.amount))
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let ctx = ToolContext::new(send_money::NAME);
-/// assert!(send_money::call(500, ctx).await.unwrap_err().is_interrupt());
+/// assert!(send_money::call(Send { amount: 500 }, ctx).await.unwrap_err().is_interrupt());
 ///
 /// let resumed = ToolContext::new(send_money::NAME).with_resumed(true.into());
-/// assert_eq!(send_money::call(500, resumed).await.unwrap(), "sent 500");
+/// assert_eq!(send_money::call(Send { amount: 500 }, resumed).await.unwrap(), "sent 500");
 /// # }
 /// ```
 ///
@@ -328,7 +387,8 @@ use proc_macro::TokenStream;
 /// parameter too many, `self`, generics, `const`/`unsafe`/`extern`, a return type that is
 /// not a `Result`, an error type `?` would not convert, an input type without
 /// `Deserialize`/`JsonSchema`, an output type without `Serialize`/`JsonSchema`, a payload
-/// type without `Serialize`/`Deserialize`, a future that is not `Send`, and the
+/// type without `Serialize`/`Deserialize`, a state type that is not `Clone + Send + Sync`, a
+/// future that is not `Send`, and the
 /// inconsistent uses of `interrupt` and `payload`.
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -43,6 +43,8 @@ pub(crate) enum Param<'a> {
     Input,
     /// The `ToolContext`.
     Context(&'a PatType),
+    /// A `State<S>`: application state, `S` given.
+    State(&'a Type),
 }
 
 impl Tool<'_> {
@@ -141,7 +143,8 @@ pub(crate) fn has_receiver(item: &ToolFn) -> bool {
         .any(|a| matches!(a, FnArg::Receiver(_)))
 }
 
-/// Sorts the parameters into one input and one context; `None` when they make no tool.
+/// Sorts the parameters into one input, one context and any number of states; `None` when
+/// they make no tool.
 fn classify_params<'a>(
     item: &'a ToolFn,
     errors: &mut Errors,
@@ -166,11 +169,34 @@ fn classify_params<'a>(
             }
             context = true;
             params.push(Param::Context(pt));
+        } else if let Some(state) = state_type(&pt.ty) {
+            match state {
+                Ok(inner) if item.body.is_some() => params.push(Param::State(inner)),
+                Ok(_) => {
+                    ok = false;
+                    errors.at(
+                        pt,
+                        "an interrupt-only tool (a function without a body) takes no `State`: \
+                         it runs no code; remove it, or write a body",
+                    );
+                }
+                Err(message) => {
+                    ok = false;
+                    errors.at(&pt.ty, message);
+                }
+            }
         } else if let Some(r) = context_by_ref(&pt.ty) {
             ok = false;
             errors.at(
                 r,
                 "take the context by value: `ctx: ToolContext` (it is cheap to clone)",
+            );
+        } else if let Some(r) = state_by_ref(&pt.ty) {
+            ok = false;
+            errors.at(
+                r,
+                "take the state by value: `State(name): State<S>` (the instance gives each call \
+                 a clone)",
             );
         } else if let Some(t) = impl_trait(&pt.ty) {
             ok = false;
@@ -183,8 +209,9 @@ fn classify_params<'a>(
             ok = false;
             errors.at(
                 pt,
-                "too many parameters: a tool takes one input, and optionally a `ToolContext`; \
-                 put the values in one struct (the model sends one JSON object)",
+                "too many parameters: a tool takes one input, and optionally a `ToolContext` \
+                 and `State<S>` values; put the values in one struct (the model sends one JSON \
+                 object)",
             );
         } else {
             input = Some(&pt.ty);
@@ -192,6 +219,31 @@ fn classify_params<'a>(
         }
     }
     (ok.then_some(params), input)
+}
+
+/// `State<S>` by its last path segment: `Ok(S)`, or what is wrong with its arguments.
+fn state_type(ty: &Type) -> Option<Result<&Type, &'static str>> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if p.qself.is_some() || last.ident != "State" {
+        return None;
+    }
+    let wrong = "write the state's type: `State<S>`, one type argument";
+    Some(match &last.arguments {
+        PathArguments::AngleBracketed(a) if a.args.len() == 1 => match a.args.first() {
+            Some(GenericArgument::Type(t)) => Ok(t),
+            _ => Err(wrong),
+        },
+        _ => Err(wrong),
+    })
+}
+
+/// `&State<S>` or `&mut State<S>`.
+fn state_by_ref(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Reference(r) if state_type(&r.elem).is_some() => Some(ty),
+        _ => None,
+    }
 }
 
 /// `ToolContext`, by its last path segment (the macro sees no types, only their names).

@@ -421,3 +421,138 @@ async fn an_interrupt_only_tool_without_payload_interrupts_with_true() -> anyhow
     assert!(done.respond(interrupt, "ok".to_string()).is_ok());
     Ok(())
 }
+
+// --- application state, carried-over resumes, named restarts -------------------------------
+
+/// A ledger shared by the application and its tool.
+#[derive(Clone, Default)]
+struct Ledger(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Ledger {
+    fn entries(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+/// Send money and record it; the user approves every transfer first.
+#[tool(interrupt = Approval)]
+async fn pay(
+    input: Transfer,
+    ctx: ToolContext,
+    State(ledger): State<Ledger>,
+) -> ToolResult<String> {
+    if !ctx.is_resumed() {
+        return ctx.interrupt(Approval {
+            message: format!("Send {} to {}?", input.amount, input.to),
+        });
+    }
+    let entry = format!("{} to {}", input.amount, input.to);
+    ledger
+        .0
+        .lock()
+        .map_err(|_| ToolError::msg("poisoned"))?
+        .push(entry.clone());
+    Ok(entry)
+}
+
+#[tokio::test]
+async fn a_tool_with_state_runs_in_the_loop_and_a_resume_carries_the_call_over(
+) -> anyhow::Result<()> {
+    let model = scripted(
+        &[("pay", "p1", json!({"to": "Ann", "amount": 40}))],
+        "Paid.",
+    );
+    let ledger = Ledger::default();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .state(ledger.clone())
+        .build()?;
+
+    let config = GenerationCommonConfig::new()
+        .temperature(0.0)
+        .max_output_tokens(64);
+    let interrupted = ai
+        .generate()
+        .model(MODEL)
+        .prompt("Pay Ann 40")
+        .tool(pay)
+        .config(config)
+        .await?;
+    assert!(
+        ledger.entries().is_empty(),
+        "nothing is paid before the approval"
+    );
+    let interrupt = &interrupted.interrupts()[0];
+
+    // no model, tool or config given again: the resume carries them over
+    let approve = pay
+        .approve(interrupt)
+        .resumed(Decision { approved: true })
+        .into_part()?;
+    let response = ai.resume(&interrupted).answers([approve]).await?;
+    assert_eq!(response.text(), "Paid.");
+    assert_eq!(ledger.entries(), ["40 to Ann"]);
+    let last = model.last_request().expect("the model was called");
+    assert_eq!(
+        last.config,
+        Some(json!({"temperature": 0.0, "maxOutputTokens": 64}))
+    );
+    assert_eq!(last.tools().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_tool_given_to_one_call_without_its_state_fails_before_the_model_is_called() {
+    let model = scripted(&[], "unused");
+    let ai = Genkit::builder().model(model.clone()).build().unwrap();
+    let err = ai
+        .generate()
+        .model(MODEL)
+        .prompt("Pay")
+        .tool(pay)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, GenkitError::MissingState { tool, state, .. } if tool == "pay" && state.ends_with("Ledger")),
+        "{err}"
+    );
+    assert_eq!(err.status(), genkit_core::Status::FailedPrecondition);
+    assert!(model.last_request().is_none(), "the model was not called");
+}
+
+#[tokio::test]
+async fn approve_with_an_input_replaces_it_and_answers_route_by_kind() -> anyhow::Result<()> {
+    let model = scripted(
+        &[
+            ("pay", "a", json!({"to": "Ann", "amount": 40})),
+            ("pay", "b", json!({"to": "Bob", "amount": 90})),
+        ],
+        "Done.",
+    );
+    let ledger = Ledger::default();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .default_model(MODEL)
+        .state(ledger.clone())
+        .tool(pay)
+        .build()?;
+    let interrupted = ai.generate().prompt("Pay both").tools(["pay"]).await?;
+    let [a, b] = interrupted.interrupts() else {
+        panic!("two interrupts expected")
+    };
+    let less = pay
+        .approve(a)
+        .with_input(Transfer {
+            to: "Ann".into(),
+            amount: 25,
+        })
+        .into_part()?;
+    let no = pay.respond(b, "declined".to_string())?;
+    // one restart, one respond, in one list
+    let response = ai.resume(&interrupted).answers([no, less]).await?;
+    assert_eq!(response.text(), "Done.");
+    assert_eq!(ledger.entries(), ["25 to Ann"]);
+    // an approval of another tool's interrupt is refused
+    assert!(transfer.approve(a).into_part().is_err());
+    Ok(())
+}

@@ -59,6 +59,7 @@ mod client;
 mod config;
 mod error;
 mod model;
+mod model_config;
 mod plugin;
 mod request;
 mod response;
@@ -73,6 +74,7 @@ pub use error::{
     ApiErrorBody, OpenAIError, TransportError, MAX_ERROR_BODY, MAX_REPORTED_RETRY_AFTER,
 };
 pub use model::OpenAIModel;
+pub use model_config::OpenAIConfig;
 pub use plugin::OpenAI;
 pub use request::MaxTokensField;
 pub use retry::RetryPolicy;

@@ -124,11 +124,13 @@ impl OpenAIModel {
         ctx: &ModelContext,
     ) -> Result<ModelResponse, OpenAIError> {
         let deadline = self.client.deadline_from_now();
-        if ctx.is_streaming() {
-            self.streamed(request, ctx, deadline).await
+        let mut response = if ctx.is_streaming() {
+            self.streamed(request, ctx, deadline).await?
         } else {
-            self.once(request, deadline).await
-        }
+            self.once(request, deadline).await?
+        };
+        request::unwrap_inputs(&mut response, request);
+        Ok(response)
     }
 
     async fn once(

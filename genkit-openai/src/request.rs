@@ -171,14 +171,69 @@ fn user_message(message: &Message, context: Option<&str>) -> Result<ChatMessage,
 /// A tool request's arguments as the JSON string the API wants. Always valid JSON: raw
 /// arguments a model once sent as invalid JSON (kept as a string input) go back quoted, since
 /// some servers parse `arguments` and reject the whole request otherwise.
-fn arguments(request: &ToolRequest) -> String {
+fn arguments(request: &ToolRequest, wrapped: &[&str]) -> String {
     match &request.input {
+        _ if wrapped.contains(&request.name.as_str()) => {
+            let mut object = Map::new();
+            let input = request.input.clone().unwrap_or(Value::Null);
+            object.insert(WRAPPED_INPUT.to_owned(), input);
+            to_json_text(&Value::Object(object))
+        }
         None | Some(Value::Null) => "{}".to_owned(),
         Some(v) => to_json_text(v),
     }
 }
 
-fn assistant_message(message: &Message) -> Result<ChatMessage, OpenAIError> {
+/// The property that carries a tool input which is not a JSON object (a string, a number,
+/// an array): OpenAI documents a function's `parameters` as an object schema, so such a
+/// tool's schema is sent wrapped, `{"input": <schema>}`, its past calls are sent wrapped, and
+/// the model's calls are unwrapped again before Genkit sees them.
+pub(crate) const WRAPPED_INPUT: &str = "input";
+
+/// True when a tool's input schema is not an object schema (and so is sent wrapped).
+fn needs_wrapping(schema: Option<&Value>) -> bool {
+    matches!(schema.and_then(|s| s.get("type")), Some(t) if t != "object")
+}
+
+/// The tools of `request` whose input is sent wrapped.
+pub(crate) fn wrapped_tools(request: &ModelRequest) -> Vec<&str> {
+    request
+        .tools()
+        .iter()
+        .filter(|t| needs_wrapping(t.input_schema.as_deref()))
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// Unwraps the inputs of the model's calls of wrapped tools (see [`WRAPPED_INPUT`]). A call
+/// that is not `{"input": ..}` is left as the model sent it, for the tool's schema to reject.
+pub(crate) fn unwrap_inputs(response: &mut genkit_core::ModelResponse, request: &ModelRequest) {
+    let wrapped = wrapped_tools(request);
+    if wrapped.is_empty() {
+        return;
+    }
+    for part in response
+        .message
+        .iter_mut()
+        .flat_map(|m| m.content.iter_mut())
+    {
+        let Some(call) = part.as_tool_request_mut() else {
+            continue;
+        };
+        if !wrapped.contains(&call.name.as_str()) {
+            continue;
+        }
+        if let Some(Value::Object(object)) = &mut call.input {
+            if object.len() == 1 {
+                if let Some(inner) = object.remove(WRAPPED_INPUT) {
+                    call.input = Some(inner);
+                }
+            }
+        }
+    }
+}
+
+fn assistant_message(message: &Message, wrapped: &[&str]) -> Result<ChatMessage, OpenAIError> {
     let mut text = String::new();
     let mut tool_calls = Vec::new();
     for part in &message.content {
@@ -189,7 +244,7 @@ fn assistant_message(message: &Message) -> Result<ChatMessage, OpenAIError> {
                 kind: "function",
                 function: FunctionCall {
                     name: r.name.clone(),
-                    arguments: arguments(r),
+                    arguments: arguments(r, wrapped),
                 },
             }),
             PartKind::Media(_) => return Err(unsupported(Role::Model, "media")),
@@ -254,6 +309,7 @@ fn messages(request: &ModelRequest) -> Result<Vec<ChatMessage>, OpenAIError> {
     let context = request.docs.as_deref().and_then(docs_context);
     let last_user = request.messages.iter().rposition(|m| m.role == Role::User);
     let mut out = Vec::with_capacity(request.messages.len());
+    let wrapped = wrapped_tools(request);
     for (i, message) in request.messages.iter().enumerate() {
         match message.role {
             // System prompts are text; other parts are left out.
@@ -264,7 +320,7 @@ fn messages(request: &ModelRequest) -> Result<Vec<ChatMessage>, OpenAIError> {
                 let context = context.as_deref().filter(|_| Some(i) == last_user);
                 out.push(user_message(message, context)?);
             }
-            Role::Model => out.push(assistant_message(message)?),
+            Role::Model => out.push(assistant_message(message, &wrapped)?),
             Role::Tool => tool_messages(message, &mut out)?,
         }
     }
@@ -274,6 +330,15 @@ fn messages(request: &ModelRequest) -> Result<Vec<ChatMessage>, OpenAIError> {
 /// A tool's JSON schema as `parameters`: without `$schema`, which some servers reject.
 fn parameters(schema: Option<&Value>) -> Value {
     match schema {
+        Some(Value::Object(map)) if needs_wrapping(schema) => {
+            let mut map = map.clone();
+            map.remove("$schema");
+            json!({
+                "type": "object",
+                "properties": {WRAPPED_INPUT: Value::Object(map)},
+                "required": [WRAPPED_INPUT],
+            })
+        }
         Some(Value::Object(map)) => {
             let mut map = map.clone();
             map.remove("$schema");
@@ -626,6 +691,87 @@ mod tests {
         let params = &b["tools"][0]["function"]["parameters"];
         assert!(params.get("$schema").is_none());
         assert_eq!(params["required"], json!(["choices"]));
+    }
+
+    #[test]
+    fn a_tool_input_that_is_not_an_object_travels_wrapped() {
+        let word = ToolDefinition {
+            name: "reverse".into(),
+            key: None,
+            description: "Reverse a word".into(),
+            input_schema: Some(std::sync::Arc::new(
+                json!({"$schema": "x", "type": "string"}),
+            )),
+            output_schema: None,
+            metadata: None,
+        };
+        let past = ToolRequest::new("reverse", Some("c1".into()), json!("abc"));
+        let asked = ToolRequest::new("ask_question", Some("c2".into()), json!({"choices": []}));
+        let r = ModelRequest {
+            messages: vec![
+                Message::user("hi"),
+                Message::new(
+                    Role::Model,
+                    vec![Part::tool_request(past), Part::tool_request(asked)],
+                ),
+            ],
+            tools: Some(vec![word, ask_question()]),
+            ..ModelRequest::default()
+        };
+        let b = body(&r);
+        assert_eq!(
+            b["tools"][0]["function"]["parameters"],
+            json!({"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]})
+        );
+        assert_eq!(b["tools"][1]["function"]["parameters"]["type"], "object");
+        let calls = &b["messages"][1]["tool_calls"];
+        assert_eq!(calls[0]["function"]["arguments"], r#"{"input":"abc"}"#);
+        assert_eq!(calls[1]["function"]["arguments"], r#"{"choices":[]}"#);
+
+        // the model's calls come back unwrapped; another tool's and a malformed call are left
+        let mut response = genkit_core::ModelResponse::new(
+            Message::new(
+                Role::Model,
+                vec![
+                    Part::tool_request(ToolRequest::new("reverse", None, json!({"input": "xyz"}))),
+                    Part::tool_request(ToolRequest::new("reverse", None, json!({"word": "xyz"}))),
+                    Part::tool_request(ToolRequest::new("ask_question", None, json!({"input": 1}))),
+                ],
+            ),
+            genkit_core::FinishReason::Stop,
+        );
+        unwrap_inputs(&mut response, &r);
+        let inputs: Vec<Value> = response
+            .message
+            .unwrap()
+            .tool_requests()
+            .map(|t| t.input.clone().unwrap())
+            .collect();
+        assert_eq!(
+            inputs,
+            [json!("xyz"), json!({"word": "xyz"}), json!({"input": 1})]
+        );
+    }
+
+    #[test]
+    fn typed_config_maps_like_the_untyped_one() {
+        let config = crate::OpenAIConfig::new()
+            .temperature(0.0)
+            .max_output_tokens(7)
+            .stop_sequences(["\n"])
+            .seed(42)
+            .with("cache_prompt", true);
+        let r = ModelRequest {
+            messages: vec![Message::user("hi")],
+            config: Some(serde_json::to_value(config).unwrap()),
+            ..ModelRequest::default()
+        };
+        let b = body(&r);
+        assert_eq!(b["temperature"], 0.0);
+        assert_eq!(b["max_completion_tokens"], 7);
+        assert_eq!(b["stop"], json!(["\n"]));
+        assert_eq!(b["seed"], 42);
+        assert_eq!(b["cache_prompt"], true);
     }
 
     #[test]

@@ -10,78 +10,35 @@
 //!
 //! The logic lives in `examples::approval`; this file is the terminal around it.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use clap::Parser;
 use examples::approval::{self, Bank, Confirmation, Decision, Reply};
-use examples::console::{show_turn, Answers};
+use examples::console::{show_turn, waiting_for, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use genkit_core::prelude::*;
 
 /// A small model may keep asking to pay again; stop after this many rounds.
 const MAX_ROUNDS: usize = 3;
 
+/// Human in the loop: the model wants to send money, and the tool asks you first.
+#[derive(Debug, Parser)]
+#[command(name = "approval", after_help = model_choice::MODEL_HELP)]
 struct Args {
-    rounds: usize,
+    /// What you ask the assistant
+    #[arg(long, value_name = "TEXT", default_value = approval::PROMPT)]
     prompt: String,
+    /// Your answer when a payment needs confirmation, instead of stdin: yes, no, or another
+    /// amount in euros (repeatable)
+    #[arg(long = "decision", value_name = "TEXT")]
     decisions: Vec<String>,
+    /// The account's balance at the start, in euros
+    #[arg(long, value_name = "EUROS", default_value_t = 500)]
     balance: u64,
+    /// Answer at most N rounds of confirmations
+    #[arg(long, value_name = "N", default_value_t = MAX_ROUNDS)]
+    rounds: usize,
+    #[command(flatten)]
     model: ModelArgs,
-}
-
-fn usage() -> String {
-    format!(
-        "usage: approval [--prompt TEXT] [--decision yes|no|AMOUNT]... [--balance EUROS] [--rounds N]
-                [--scripted | --local] [--model NAME]
-
-  --prompt TEXT      what you ask the assistant (default: \"{}\")
-  --decision TEXT    your answer when a payment needs confirmation, instead of stdin:
-                     yes, no, or another amount in euros (repeatable)
-  --balance EUROS    the account's balance at the start (default 500)
-  --rounds N         answer at most N rounds of confirmations (default {MAX_ROUNDS})
-{}",
-        approval::PROMPT,
-        model_choice::USAGE
-    )
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        rounds: MAX_ROUNDS,
-        prompt: approval::PROMPT.to_owned(),
-        decisions: Vec::new(),
-        balance: 500,
-        model: ModelArgs::default(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        if args
-            .model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--prompt" => args.prompt = value("--prompt")?,
-            "--decision" => args.decisions.push(value("--decision")?),
-            "--rounds" => {
-                args.rounds = value("--rounds")?
-                    .parse()
-                    .context("--rounds needs a number")?
-            }
-            "--balance" => {
-                args.balance = value("--balance")?
-                    .parse()
-                    .context("--balance needs a whole number of euros")?
-            }
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
-        }
-    }
-    Ok(args)
 }
 
 /// Asks until the answer is one the program understands.
@@ -100,18 +57,19 @@ fn decide(answers: &mut Answers, scripted_answers: bool) -> Result<Decision> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
-    let backend =
-        Backend::connect(&args.model, approval::scripted_model).map_err(|e| anyhow::anyhow!(e))?;
-    let (ai, model) = (&backend.ai, backend.model.as_str());
+    let args = Args::parse();
     let bank = Bank::new(args.balance);
-    let send_payment = bank.send_payment_tool();
+    let backend = Backend::connect_with(&args.model, approval::scripted_model, |b| {
+        b.state(bank.clone())
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let (ai, model) = (&backend.ai, backend.model.as_str());
     let mut answers = Answers::new(args.decisions.clone());
 
     println!("Model: {}", backend.describe());
     println!("Balance: {} euros", bank.balance());
     println!("[you] {}", args.prompt);
-    let mut response = approval::start(ai, model, &send_payment, &args.prompt)
+    let mut response = waiting_for("the model", approval::start(ai, model, &args.prompt))
         .await
         .map_err(|e| backend.explain(e))?;
     show_turn(&response);
@@ -120,7 +78,7 @@ async fn main() -> Result<()> {
         if response.finish_reason() != Some(FinishReason::Interrupted) {
             break;
         }
-        let (mut responses, mut restarts) = (Vec::new(), Vec::new());
+        let mut answers_given = Vec::new();
         for interrupt in response.interrupts() {
             // The tool's question, typed: its interrupt payload.
             let c: Confirmation = interrupt.payload()?;
@@ -129,7 +87,7 @@ async fn main() -> Result<()> {
                 c.amount, c.to, c.memo, c.balance_after
             );
             let decision = decide(&mut answers, !args.decisions.is_empty())?;
-            match approval::answer(&send_payment, interrupt, &decision, "you")? {
+            match approval::answer(interrupt, &decision, "you")? {
                 Reply::Restart(part) => {
                     match decision {
                         Decision::ApproveAmount(n) => println!(
@@ -138,15 +96,15 @@ async fn main() -> Result<()> {
                         ),
                         _ => println!("[restarting send_payment, approved: it runs again and pays]"),
                     }
-                    restarts.push(part);
+                    answers_given.push(part);
                 }
                 Reply::Respond(part) => {
                     println!("[responding in send_payment's place: declined, nothing is paid]");
-                    responses.push(part);
+                    answers_given.push(part);
                 }
             }
         }
-        response = approval::resume(ai, model, &send_payment, &response, responses, restarts)
+        response = waiting_for("the model", approval::resume(ai, &response, answers_given))
             .await
             .map_err(|e| backend.explain(e))?;
         show_turn(&response);

@@ -12,8 +12,9 @@
 //!
 //! The logic lives in `examples::trivia`; this file is the terminal around it.
 
-use anyhow::{bail, Context, Result};
-use examples::console::{show_turn, Answers};
+use anyhow::Result;
+use clap::Parser;
+use examples::console::{show_turn, waiting_for, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::trivia::{self, ask_question, Questions};
 use genkit_core::prelude::*;
@@ -21,63 +22,19 @@ use genkit_core::prelude::*;
 /// Small models keep asking after every answer; the demo stops after this many rounds.
 const MAX_ROUNDS: usize = 3;
 
-#[derive(Debug)]
+/// A movie trivia question asked by the model through an interrupt; you answer, it resumes.
+#[derive(Debug, Parser)]
+#[command(name = "trivia", after_help = model_choice::MODEL_HELP)]
 struct Args {
+    /// Answer the next question with TEXT instead of reading stdin (repeatable; the last one
+    /// answers any further questions)
+    #[arg(long = "answer", value_name = "TEXT")]
     answers: Vec<String>,
-    model: ModelArgs,
+    /// Answer at most N questions
+    #[arg(long, value_name = "N", default_value_t = MAX_ROUNDS)]
     rounds: usize,
-}
-
-fn usage() -> String {
-    format!(
-        "usage: trivia [--answer TEXT]... [--rounds N] [--scripted | --local] [--model NAME]
-
-  --answer TEXT  answer the next question with TEXT instead of reading stdin
-                 (repeatable; the last one answers any further questions)
-  --rounds N     answer at most N questions (default {MAX_ROUNDS})
-{}",
-        model_choice::USAGE
-    )
-}
-
-fn rounds(value: &str) -> Result<usize> {
-    value
-        .parse()
-        .with_context(|| format!("--rounds needs a number, got '{value}'"))
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        answers: Vec::new(),
-        model: ModelArgs::default(),
-        rounds: MAX_ROUNDS,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        if args
-            .model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        match arg.as_str() {
-            "--answer" => args
-                .answers
-                .push(it.next().context("--answer needs a value")?),
-            "--rounds" => args.rounds = rounds(&it.next().context("--rounds needs a value")?)?,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => match other.split_once('=') {
-                Some(("--answer", v)) => args.answers.push(v.to_owned()),
-                Some(("--rounds", v)) => args.rounds = rounds(v)?,
-                _ => bail!("unknown argument '{other}'\n\n{}", usage()),
-            },
-        }
-    }
-    Ok(args)
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 /// Shows the question and its choices, and returns the user's answer.
@@ -95,7 +52,7 @@ fn ask(answers: &mut Answers, round: usize, q: &Questions) -> Result<String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let backend =
         Backend::connect(&args.model, trivia::scripted_model).map_err(|e| anyhow::anyhow!(e))?;
     let (ai, model) = (&backend.ai, backend.model.as_str());
@@ -103,7 +60,7 @@ async fn main() -> Result<()> {
 
     println!("Model: {}", backend.describe());
     println!("[you] {}", trivia::PROMPT);
-    let mut response = trivia::start(ai, model)
+    let mut response = waiting_for("the model", trivia::start(ai, model))
         .await
         .map_err(|e| backend.explain(e))?;
     show_turn(&response);
@@ -121,7 +78,7 @@ async fn main() -> Result<()> {
             replies.push(ask_question.respond(interrupt, answer)?);
         }
         println!("\n[resuming with your answer]");
-        response = trivia::resume(ai, model, &response, replies)
+        response = waiting_for("the model", trivia::resume(ai, model, &response, replies))
             .await
             .map_err(|e| backend.explain(e))?;
         show_turn(&response);

@@ -97,7 +97,7 @@ pub enum AgentError {
     /// A plain message sent while tool requests wait for answers.
     #[error("the conversation has pending tool requests ({}): answer them with resume.respond or resume.restart, or abandon them explicitly", .pending.join(", "))]
     PendingInterrupts {
-        /// The pending requests, as `'name#ref'`.
+        /// The pending requests, as `'name' (call ref)`.
         pending: Vec<String>,
     },
 

@@ -297,6 +297,6 @@ mod tests {
         };
         let err = check_input(&input, &interrupted(), false).unwrap_err();
         assert_eq!(err.status(), crate::Status::FailedPrecondition);
-        assert!(err.to_string().contains("restartTool#r1"), "{err}");
+        assert!(err.to_string().contains("'restartTool' (call r1)"), "{err}");
     }
 }

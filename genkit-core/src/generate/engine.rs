@@ -124,6 +124,8 @@ struct Env<'a> {
     middleware: Chain,
     /// Usage summed over every model call of this generate call, iterations included.
     total_usage: std::sync::Mutex<Option<crate::wire::GenerationUsage>>,
+    /// The instance's application states, for tools taking `State<S>`.
+    states: &'a crate::tool::States,
 }
 
 /// How one iteration ended: the call's response, or the next iteration.
@@ -169,6 +171,9 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
     }
     tools.extend(middleware.tools());
     let tools = ToolSet::new(tools)?;
+    for tool in tools.iter() {
+        ai.states().check(tool.name(), tool.needs_state())?;
+    }
     let plan = match &options.output {
         Some(config) => OutputPlan::resolve(
             Some(config),
@@ -214,6 +219,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         return_tool_requests: options.return_tool_requests.unwrap_or(false),
         middleware,
         total_usage: std::sync::Mutex::new(None),
+        states: ai.states(),
     };
     let mut index: u32 = 0;
 
@@ -224,6 +230,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
             mode: ToolErrorMode::Fail,
             progress: Stamped::new(&env.chunks, Role::Tool, index),
             middleware: &env.middleware,
+            states: env.states,
         };
         match resume(&mut request.messages, answers, &call_env, seal.is_some()).await? {
             Resumed::Answered => {
@@ -386,6 +393,7 @@ async fn step(env: &Env<'_>, iteration: Iteration) -> Result<Step, GenkitError> 
         mode: env.tool_errors,
         progress: Stamped::new(chunks, Role::Tool, index + 1),
         middleware: &env.middleware,
+        states: env.states,
     };
     match run_turn(&mut message, &call_env).await? {
         TurnOutcome::Interrupted => {

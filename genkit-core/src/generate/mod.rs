@@ -1,6 +1,7 @@
 //! `generate`: one call that runs the whole tool loop, pauses on interrupts, and resumes.
 
 mod action;
+mod carry;
 mod engine;
 pub(crate) mod instrument;
 mod response;
@@ -384,8 +385,9 @@ impl GenerateBuilder {
             .as_ref()
             .and_then(|o| OutputFormat::requested(o).ok().flatten());
         GenerateStream::new(format, move |sink| async move {
+            let carried = self.carried();
             let (ai, call) = self.into_call(Some(sink))?;
-            run(&ai, call).await
+            run(&ai, call).await.map(|r| r.carrying(carried))
         })
     }
 
@@ -445,8 +447,9 @@ impl IntoFuture for GenerateBuilder {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
+            let carried = self.carried();
             let (ai, call) = self.into_call(None)?;
-            run(&ai, call).await
+            run(&ai, call).await.map(|r| r.carrying(carried))
         })
     }
 }

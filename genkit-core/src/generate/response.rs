@@ -3,7 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use super::carry::Carried;
 
 use crate::error::GenkitError;
 use crate::output::OutputFormat;
@@ -33,6 +35,8 @@ pub struct GenerateResponse {
     output: Option<Value>,
     /// Usage summed over every model call of the generation (the tool loop's rounds).
     total_usage: Option<Box<GenerationUsage>>,
+    /// How the call was made, for [`Genkit::resume`](crate::Genkit::resume); in memory only.
+    carried: Option<Arc<Carried>>,
 }
 
 impl GenerateResponse {
@@ -78,6 +82,7 @@ impl GenerateResponse {
             format: None,
             output: None,
             total_usage: None,
+            carried: None,
         }
     }
 
@@ -222,6 +227,15 @@ impl GenerateResponse {
     pub fn request(&self) -> Option<ModelRequest> {
         self.request.as_ref()?;
         self.to_wire().request
+    }
+
+    pub(crate) fn carrying(mut self, carried: Arc<Carried>) -> Self {
+        self.carried = Some(carried);
+        self
+    }
+
+    pub(super) fn carried(&self) -> Option<&Carried> {
+        self.carried.as_deref()
     }
 
     pub(crate) fn with_format(mut self, format: Option<OutputFormat>) -> Self {

@@ -11,11 +11,29 @@ use crate::error::{GenkitError, RequestId};
 use crate::middleware::Chain;
 use crate::protocol;
 use crate::run::Stamped;
-use crate::tool::{ToolAction, ToolContext, ToolOutcome, ToolOutput};
+use crate::tool::{States, ToolAction, ToolContext, ToolOutcome, ToolOutput};
 use crate::wire::{Message, Part, Role, ToolRequest, ToolResponse};
 
 /// What to do when the model asks for a tool that does not exist, or sends arguments that do
 /// not validate.
+///
+/// The default is [`Fail`](Self::Fail), as in Genkit JS, Go and Python, where such a request
+/// fails the generate call: the mistake reaches the application as a typed error naming the
+/// request, instead of being spent silently on more model rounds, and nothing the model got
+/// wrong is run. [`ReturnToModel`](Self::ReturnToModel) (in the prelude) suits small or
+/// local models, which often correct an invalid call when told what was wrong; it costs a
+/// model round per mistake, within `max_turns`. Whether it should be the default for such
+/// models is a question for measurements over many seeded runs, which genkit-rs has not made
+/// yet; until then the default follows Genkit.
+///
+/// ```
+/// use genkit_core::prelude::*;
+/// # use genkit_core::testing::EchoModel;
+/// # let ai = Genkit::builder().model(EchoModel::new("m")).default_model("m").build()?;
+/// let call = ai.generate().prompt("hi").tool_errors(ToolErrorMode::ReturnToModel);
+/// # let _ = call;
+/// # Ok::<(), GenkitError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ToolErrorMode {
@@ -76,6 +94,8 @@ pub(crate) struct CallEnv<'a> {
     pub progress: Option<Stamped>,
     /// The call's middleware: their tool hooks wrap every tool body.
     pub middleware: &'a Chain,
+    /// The instance's application states, for tools taking `State<S>`.
+    pub states: &'a States,
 }
 
 /// In `ReturnToModel` mode, what the model got wrong (an unknown tool, arguments that are not
@@ -116,6 +136,7 @@ pub(crate) async fn call_tool(
         original_input,
         context: env.context.clone(),
         progress: env.progress.clone(),
+        states: env.states.clone(),
     };
     let input = request.input.clone().unwrap_or(Value::Null);
     match tool.call_with(input, ctx, Some(env.middleware)).await {

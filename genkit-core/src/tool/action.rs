@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::context::{request_id, ToolContext};
+use super::state::StateKey;
 use crate::action::{Action, ActionDescriptor, ActionKind};
 use crate::error::{GenkitError, RequestId};
 use crate::middleware::Chain;
@@ -78,6 +79,8 @@ pub struct ToolAction {
     output: Option<Validator>,
     /// Dynamic tools' own outputs are checked; typed outputs are right by construction.
     check_own_output: bool,
+    /// The application states the body needs (`State<S>` parameters of a `#[tool]`).
+    needs: Vec<StateKey>,
     run: Box<ToolFn>,
 }
 
@@ -122,8 +125,24 @@ impl ToolAction {
             input,
             output,
             check_own_output,
+            needs: Vec::new(),
             run,
         })
+    }
+
+    /// Declares the application states the body reads, checked before it can run.
+    pub(crate) fn with_needs(mut self, needs: Vec<StateKey>) -> Self {
+        self.needs = needs;
+        self
+    }
+
+    /// The application states this tool needs (its `State<S>` parameters): a [`Genkit`]
+    /// instance offering the tool must have each (see
+    /// [`GenkitBuilder::state`](crate::GenkitBuilder::state)).
+    ///
+    /// [`Genkit`]: crate::Genkit
+    pub fn needs_state(&self) -> &[StateKey] {
+        &self.needs
     }
 
     /// A tool that rejects every call with `message` (a schema that did not compile).
@@ -141,6 +160,7 @@ impl ToolAction {
             input: Validator::reject_all(message),
             output: None,
             check_own_output: false,
+            needs: Vec::new(),
             run: Box::new(|_, ctx| {
                 Box::pin(async move {
                     ToolOutcome::Failed(GenkitError::ToolFailed {
@@ -292,7 +312,8 @@ impl Action for ToolAction {
     /// [`GenkitError::ToolInterrupted`].
     fn run_json(&self, input: Value, ctx: RunContext) -> BoxFuture<'_, Result<Value, GenkitError>> {
         Box::pin(async move {
-            let tool_ctx = ToolContext::new(self.name()).with_context(ctx.context().clone());
+            let mut tool_ctx = ToolContext::new(self.name()).with_context(ctx.context().clone());
+            tool_ctx.states = ctx.genkit().states().clone();
             self.call(input, tool_ctx)
                 .await
                 .into_result(|| RequestId::new(self.name(), None))

@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::{ToolError, ToolResult};
+use super::state::States;
 use crate::context::ActionContext;
-use crate::error::RequestId;
+use crate::error::{GenkitError, RequestId};
 use crate::run::Stamped;
 use crate::wire::GenerateResponseChunk;
 
@@ -32,6 +33,8 @@ pub struct ToolContext {
     pub(crate) original_input: Option<Value>,
     pub(crate) context: ActionContext,
     pub(crate) progress: Option<Stamped>,
+    /// The instance's application states (`State<S>` parameters read them).
+    pub(crate) states: States,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -55,7 +58,22 @@ impl ToolContext {
             original_input: None,
             context: ActionContext::default(),
             progress: None,
+            states: States::default(),
         }
+    }
+
+    /// Returns this context holding `state`, as the instance's
+    /// [`GenkitBuilder::state`](crate::GenkitBuilder::state) would give it: for calling a tool
+    /// that takes a `State<S>` directly, in unit tests.
+    #[must_use]
+    pub fn with_state<S: Clone + Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.states.insert(state);
+        self
+    }
+
+    /// A clone of the application state of type `S`.
+    pub(crate) fn state<S: Clone + 'static>(&self) -> Result<S, GenkitError> {
+        self.states.get::<S>(&self.name)
     }
 
     /// Returns this context marked as resumed with `metadata`, as a restart would.

@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use super::typed_context::{Encode, TypedToolContext};
 use super::{
-    check_owner, decode_input, typed_action, typed_runner, Interrupt, Tool, ToolAction,
-    ToolContext, ToolError, ToolResult,
+    check_owner, decode_input, typed_action, typed_runner, Interrupt, State, StateKey, Tool,
+    ToolAction, ToolContext, ToolError, ToolResult,
 };
 use crate::error::GenkitError;
 use crate::schema::{input_schema_for, schema_for};
@@ -64,7 +64,7 @@ macro_rules! opaque_debug {
         }
     )*};
 }
-opaque_debug!(InputType<T>, OutputType<T>, PayloadType<T>, Returns<R, O>);
+opaque_debug!(InputType<T>, OutputType<T>, PayloadType<T>, StateType<T>, Returns<R, O>);
 
 /// What a tool's input type needs.
 #[diagnostic::on_unimplemented(
@@ -194,6 +194,53 @@ pub const fn payload_type<P: ToolPayload>() -> PayloadType<P> {
     }
 }
 
+/// What an application state type needs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool's application state: it must be `Clone + Send + Sync + 'static`",
+    label = "the application state",
+    note = "the instance clones the state for every call: wrap it in an `Arc` (`State<Arc<{Self}>>`) or derive `Clone`"
+)]
+pub trait ToolState: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> ToolState for T {}
+
+/// A checked application state type.
+pub struct StateType<S> {
+    key: fn() -> StateKey,
+    get: fn(&ToolContext) -> Result<S, GenkitError>,
+}
+
+impl<S> Clone for StateType<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for StateType<S> {}
+
+/// Checks an application state type.
+pub const fn state_type<S: ToolState>() -> StateType<S> {
+    StateType {
+        key: StateKey::of::<S>,
+        get: ToolContext::state::<S>,
+    }
+}
+
+impl<S> StateType<S> {
+    /// The key the instance checks.
+    pub fn key(self) -> StateKey {
+        (self.key)()
+    }
+
+    /// The state for one call, from the call's context.
+    pub fn get(self, ctx: &ToolContext) -> Result<State<S>, ToolError> {
+        (self.get)(ctx).map(State).map_err(ToolError::from)
+    }
+}
+
+/// The future of a body that failed before it started (a missing state).
+pub fn failed<O: 'static>(error: ToolError) -> BoxFuture<'static, ToolResult<O>> {
+    Box::pin(async move { Err(error) })
+}
+
 /// A tool body: the user's function, its future boxed.
 pub type Body<I, O> = fn(I, ToolContext) -> BoxFuture<'static, ToolResult<O>>;
 
@@ -204,19 +251,23 @@ pub fn typed_tool<I: 'static, O: 'static>(
     input: InputType<I>,
     output: OutputType<O>,
     body: Body<I, O>,
+    needs: &[StateKey],
 ) -> Tool<I, O> {
     let InputType { schema, decode } = input;
     let input_schema = schema();
     let OutputType { schema, encode } = output;
     let output_schema = schema();
     let run = typed_runner(decode, encode, body);
-    Tool::from_action(typed_action(
-        name.to_owned(),
-        description.to_owned(),
-        input_schema,
-        output_schema,
-        run,
-    ))
+    Tool::from_action(
+        typed_action(
+            name.to_owned(),
+            description.to_owned(),
+            input_schema,
+            output_schema,
+            run,
+        )
+        .with_needs(needs.to_vec()),
+    )
 }
 
 /// The context a `#[tool(interrupt = P)]` body gets.

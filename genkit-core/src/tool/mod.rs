@@ -11,6 +11,8 @@ mod context;
 mod error;
 mod interrupt;
 pub(crate) mod macro_support;
+mod restart;
+mod state;
 mod typed;
 mod typed_context;
 
@@ -18,6 +20,9 @@ pub use action::{ToolAction, ToolOutcome, ToolOutput};
 pub use context::ToolContext;
 pub use error::{ToolError, ToolResult};
 pub use interrupt::{tool_response, tool_response_with_metadata, tool_restart, Interrupt};
+pub use restart::Restart;
+pub(crate) use state::States;
+pub use state::{State, StateKey};
 pub(crate) use typed::{check_owner, decode_input, typed_action, typed_runner};
 pub use typed::{IntoTool, Tool, TypedTool};
 pub use typed_context::TypedToolContext;

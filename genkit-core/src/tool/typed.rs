@@ -15,6 +15,7 @@ use super::action::{ToolAction, ToolFn, ToolOutcome, ToolOutput};
 use super::context::{request_id, ToolContext};
 use super::error::{ToolError, ToolErrorKind, ToolResult};
 use super::interrupt::{tool_response, tool_response_with_metadata, tool_restart, Interrupt};
+use super::restart::Restart;
 use crate::error::{GenkitError, RequestId};
 use crate::schema::{input_schema_for, schema_for};
 use crate::wire::{Part, ToolDefinition};
@@ -197,6 +198,11 @@ impl<I, O> Tool<I, O> {
     pub fn name(&self) -> &str {
         self.action.name()
     }
+
+    /// The application states the tool needs (see [`ToolAction::needs_state`]).
+    pub fn needs_state(&self) -> &[super::StateKey] {
+        self.action.needs_state()
+    }
 }
 
 impl Tool<Value, Value> {
@@ -316,8 +322,15 @@ pub trait TypedTool: Send + Sync {
         tool_response_with_metadata(interrupt, output, metadata)
     }
 
+    /// Approves `interrupt`: a [`Restart`] that re-runs this tool on resume, resumed with
+    /// `true`; `.resumed(..)` and `.with_input(..)` change what it runs with, `.into_part()`
+    /// finishes it.
+    fn approve<'a>(&'a self, interrupt: &'a Interrupt) -> Restart<'a, Self::Input> {
+        Restart::new(self.action(), interrupt)
+    }
+
     /// Re-runs this tool for `interrupt` on resume, with restart metadata `resumed` and,
-    /// optionally, a replaced input.
+    /// optionally, a replaced input. [`approve`](Self::approve) says the same by name.
     fn restart(
         &self,
         interrupt: &Interrupt,

@@ -3,7 +3,7 @@
 //! Every flow, `generate` call, model call and tool call opens a [`tracing`] span with target
 //! [`TARGET`] whose fields carry Genkit's `genkit:*` attributes (`genkit:type`,
 //! `genkit:metadata:subtype`, `genkit:name`, `genkit:input`, `genkit:output`, `genkit:state`,
-//! ...). Any `tracing` subscriber sees them; with the `dev` feature, [`layer`] turns them into
+//! ...). Any `tracing` subscriber sees them; with the `dev` feature, `trace::layer()` turns them into
 //! Genkit trace data and exports it to the Genkit telemetry server, which is how traces reach
 //! the Developer UI and `genkit trace:get`.
 //!

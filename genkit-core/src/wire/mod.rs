@@ -5,6 +5,7 @@
 
 mod agent;
 mod chunk;
+mod config;
 mod message;
 mod middleware;
 mod model_info;
@@ -21,6 +22,7 @@ pub use agent::{
     SessionState, SnapshotStatus, TurnEnd,
 };
 pub use chunk::GenerateResponseChunk;
+pub use config::GenerationCommonConfig;
 pub use message::{Message, Role};
 pub use middleware::{MiddlewareDesc, MiddlewareRef};
 pub use model_info::{ModelInfo, ModelSupports};
