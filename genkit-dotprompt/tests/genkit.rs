@@ -7,7 +7,8 @@ use std::path::Path;
 use genkit_core::agent::Agent;
 use genkit_core::testing::ProgrammableModel;
 use genkit_core::{
-    prelude::*, ActionContext, GenerateActionOptions, MiddlewareRef, ModelRequest, Status, ToolChoice,
+    prelude::*, ActionContext, GenerateActionOptions, MiddlewareRef, ModelRequest, Status,
+    ToolChoice,
 };
 use genkit_dotprompt::{
     prompt_agent, DotpromptError, GenkitBuilderPromptExt, GenkitPromptExt, PromptLibrary,
