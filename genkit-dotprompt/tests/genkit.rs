@@ -454,3 +454,33 @@ async fn a_prompt_agent_interrupted_by_a_tool_resumes_through_the_prompt() {
         [Role::System, Role::User, Role::Model, Role::Tool]
     );
 }
+
+#[tokio::test]
+async fn the_use_list_of_the_front_matter_runs_its_middleware() {
+    // `pick` uses `retry`, then `fallback` to `backup`: the prompt's own model is down, so the
+    // answer can only come from the fallback named in the front matter
+    let down = ProgrammableModel::new("scripted");
+    down.set_handler(|_| Err(GenkitError::with_status(Status::Unavailable, "down")));
+    let backup = ProgrammableModel::new("backup");
+    backup.push_response(call("lookup", "r1", json!({})));
+    let ai = Genkit::builder()
+        .model(down.clone())
+        .model(backup.clone())
+        .tool(lookup())
+        .prompts(&library())
+        .build()
+        .expect("instance builds");
+    let response = ai
+        .prompt::<Value, Value>("pick")
+        .unwrap()
+        .generate(json!({"what": "x"}))
+        .await
+        .expect("the fallback answers");
+    assert_eq!(response.tool_requests().len(), 1);
+    assert_eq!(down.requests().len(), 1);
+    assert_eq!(backup.requests().len(), 1);
+    assert_eq!(
+        backup.last_request().unwrap().tool_choice,
+        Some(ToolChoice::Required)
+    );
+}

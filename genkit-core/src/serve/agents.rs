@@ -403,20 +403,36 @@ async fn turn(
     let ids = TraceIds::new();
     let options = RunOptions::new(context).with_init(init);
     if !wants_stream(&headers, &query) {
-        let run = ids.instrument(route.ai.run_resolved(&route.served.run, input, options));
+        // a task of its own: a client that goes away mid-turn does not cancel the turn, which
+        // runs on to its stored end (read it with getSnapshot)
+        let run_route = Arc::clone(&route);
+        let run_ids = ids.clone();
+        let run = tokio::spawn(async move {
+            run_ids
+                .instrument(
+                    run_route
+                        .ai
+                        .run_resolved(&run_route.served.run, input, options),
+                )
+                .await
+        });
         let mut response = match run.await {
-            Ok(result) => result_response(result),
-            Err(e) => error_response(&e),
+            Ok(Ok(result)) => result_response(result),
+            Ok(Err(e)) => error_response(&e),
+            Err(joined) => error_response(&GenkitError::internal(format!(
+                "the agent turn's task ended without an answer: {joined}"
+            ))),
         };
         ids.set_headers(response.headers_mut());
         return response;
     }
 
-    // the turn runs inside the body; a client that goes away drops the body, and the agent
-    // runs the turn on to its stored end
+    // the turn runs in a task of its own that forwards its chunks to the body; a client that
+    // goes away drops the body, the task stops forwarding and runs the turn on to its stored
+    // end. While the client reads, the bounded channel is the backpressure.
     let run_route = Arc::clone(&route);
     let run_ids = ids.clone();
-    let stream = FlowStream::new(move |sink| async move {
+    let mut stream = FlowStream::new(move |sink| async move {
         let options = options.with_chunks(sink);
         run_ids
             .instrument(
@@ -426,27 +442,33 @@ async fn turn(
             )
             .await
     });
-    let body = futures::stream::unfold(Some(stream), |state| async move {
-        let mut stream = state?;
-        match stream.next().await {
-            Some(chunk) => {
+    let (blocks, received) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let mut client = Some(blocks);
+        while let Some(chunk) = stream.next().await {
+            if let Some(to) = &client {
                 let block = format!("data: {}\n\n", json!({ "message": chunk }));
-                Some((Ok::<_, Infallible>(Bytes::from(block)), Some(stream)))
-            }
-            None => {
-                let block = match stream.take_result() {
-                    Some(Ok(result)) => format!("data: {}\n\n", json!({ "result": result })),
-                    Some(Err(e)) => {
-                        format!("error: {}\n\n", json!({ "error": callable_error(&e) }))
-                    }
-                    None => format!(
-                        "error: {}\n\n",
-                        json!({"error": {"status": "INTERNAL", "message": "Internal Error"}})
-                    ),
-                };
-                Some((Ok(Bytes::from(block)), None))
+                if to.send(Bytes::from(block)).await.is_err() {
+                    client = None;
+                }
             }
         }
+        let block = match stream.take_result() {
+            Some(Ok(result)) => format!("data: {}\n\n", json!({ "result": result })),
+            Some(Err(e)) => format!("error: {}\n\n", json!({ "error": callable_error(&e) })),
+            None => format!(
+                "error: {}\n\n",
+                json!({"error": {"status": "INTERNAL", "message": "Internal Error"}})
+            ),
+        };
+        if let Some(to) = client {
+            // the client may be gone by now; the turn is stored either way
+            let _ = to.send(Bytes::from(block)).await;
+        }
+    });
+    let body = futures::stream::unfold(received, |mut received| async move {
+        let block = received.recv().await?;
+        Some((Ok::<_, Infallible>(block), received))
     });
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
