@@ -347,7 +347,7 @@ use proc_macro::TokenStream;
 /// async fn hello() -> genkit::ToolResult<String> {
 ///     Ok("hello".into())
 /// }
-/// # fn main() { let _ = echo; }
+/// # fn main() { let _ = hello; }
 /// ```
 ///
 /// # Unit tests
