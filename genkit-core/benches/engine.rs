@@ -9,10 +9,11 @@
 
 use criterion::{criterion_group, Criterion, Throughput};
 use futures::future::{join_all, BoxFuture};
-use genkit_core::middleware::Middleware;
+use genkit_core::middleware::{Hooks, Middleware};
 use genkit_core::prelude::*;
 use genkit_core::{Model, ModelContext, ModelRequest};
 use serde_json::json;
+use std::sync::Arc;
 
 #[derive(serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 struct Questions {
@@ -87,23 +88,51 @@ async fn tool_roundtrip(ai: &Genkit) {
     assert_eq!(r.text(), "done");
 }
 
-/// A middleware that implements no hook: every hook forwards.
+/// A middleware that implements no hook, and says so.
 struct Empty;
 impl Middleware for Empty {
     fn name(&self) -> &str {
         "empty"
     }
+    fn hooks(&self) -> Hooks {
+        Hooks::NONE
+    }
 }
 
-/// The round trip inside an empty chain of three middlewares (the cost of the chain itself).
-async fn tool_roundtrip_mw3(ai: &Genkit) {
+/// A middleware that implements no hook but does not say so: the chain calls every hook,
+/// and the defaults forward (the worst case of a chain that does nothing).
+struct Forwarding;
+impl Middleware for Forwarding {
+    fn name(&self) -> &str {
+        "forwarding"
+    }
+}
+
+/// The round trip inside a chain of three middlewares that do nothing (the cost of the
+/// chain itself): declared empty (`forwarding == false`) or forwarding on every hook.
+async fn tool_roundtrip_mw3(ai: &Genkit, forwarding: bool) {
+    let call = ai.generate().prompt("hi").tools(["lookup"]);
+    let call = if forwarding {
+        call.middleware(Forwarding)
+            .middleware(Forwarding)
+            .middleware(Forwarding)
+    } else {
+        call.middleware(Empty).middleware(Empty).middleware(Empty)
+    };
+    let r = call.await.expect("generate");
+    assert_eq!(r.text(), "done");
+}
+
+/// [`tool_roundtrip_mw3`] with one middleware value shared by every call (an `Arc` held by
+/// the application), so the call allocates none: the cost of the chain alone.
+async fn tool_roundtrip_shared(ai: &Genkit, shared: &Arc<dyn Middleware>) {
     let r = ai
         .generate()
         .prompt("hi")
         .tools(["lookup"])
-        .middleware(Empty)
-        .middleware(Empty)
-        .middleware(Empty)
+        .middleware_arc(Arc::clone(shared))
+        .middleware_arc(Arc::clone(shared))
+        .middleware_arc(Arc::clone(shared))
         .await
         .expect("generate");
     assert_eq!(r.text(), "done");
@@ -143,7 +172,10 @@ fn engine(c: &mut Criterion) {
         b.to_async(&rt).iter(|| tool_roundtrip(&ai))
     });
     g.bench_function("tool_roundtrip/mw=3", |b| {
-        b.to_async(&rt).iter(|| tool_roundtrip_mw3(&ai))
+        b.to_async(&rt).iter(|| tool_roundtrip_mw3(&ai, false))
+    });
+    g.bench_function("tool_roundtrip/mw=3-forwarding", |b| {
+        b.to_async(&rt).iter(|| tool_roundtrip_mw3(&ai, true))
     });
     g.bench_function("interrupt_resume/conc=1", |b| {
         b.to_async(&rt).iter(|| interrupt_resume(&ai, &ask))
@@ -173,24 +205,26 @@ fn engine(c: &mut Criterion) {
 
 criterion_group!(benches, engine);
 
-/// `engine count <mw> <n>`: runs `n` round trips with `mw` (0 or 3) empty middlewares on one
-/// thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
+/// `engine count <mw> <n>`: runs `n` round trips with `mw` middlewares (`0`; `3`: declared
+/// empty; `3f`: forwarding on every hook) on one thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
 /// criterion benches.
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("count") {
-        let mw: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let mw = args.get(2).map_or("0", String::as_str).to_owned();
         let n: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1000);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
         let (ai, _) = setup();
+        let shared: Arc<dyn Middleware> = Arc::new(Empty);
         rt.block_on(async {
             for _ in 0..n {
-                if mw == 3 {
-                    tool_roundtrip_mw3(&ai).await;
-                } else {
-                    tool_roundtrip(&ai).await;
+                match mw.as_str() {
+                    "3" => tool_roundtrip_mw3(&ai, false).await,
+                    "3f" => tool_roundtrip_mw3(&ai, true).await,
+                    "3s" => tool_roundtrip_shared(&ai, &shared).await,
+                    _ => tool_roundtrip(&ai).await,
                 }
             }
         });

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use genkit_core::middleware::{
-    GenerateNext, Iteration, Middleware, MiddlewareDefinition, ModelCall, ModelNext, ToolCall,
-    ToolNext,
+    GenerateNext, Hooks, Iteration, Middleware, MiddlewareDefinition, ModelCall, ModelNext,
+    ToolCall, ToolNext,
 };
 use genkit_core::prelude::*;
 use genkit_core::{IntoTool, MiddlewareRef, Status, ToolOutcome, ToolOutput};
@@ -73,6 +73,108 @@ impl Middleware for Recorder {
             r
         })
     }
+}
+
+/// A [`Recorder`] that implements all three hooks but declares only some.
+struct Declared(Recorder, Hooks);
+
+impl Middleware for Declared {
+    fn name(&self) -> &str {
+        self.0.name
+    }
+
+    fn hooks(&self) -> Hooks {
+        self.1
+    }
+
+    fn generate<'a>(
+        &'a self,
+        iteration: Iteration,
+        next: GenerateNext<'a>,
+    ) -> BoxFuture<'a, Result<GenerateResponse, GenkitError>> {
+        self.0.generate(iteration, next)
+    }
+
+    fn model<'a>(
+        &'a self,
+        call: ModelCall<'a>,
+        next: ModelNext<'a>,
+    ) -> BoxFuture<'a, Result<ModelResponse, GenkitError>> {
+        self.0.model(call, next)
+    }
+
+    fn tool<'a>(&'a self, call: ToolCall<'a>, next: ToolNext<'a>) -> BoxFuture<'a, ToolOutcome> {
+        self.0.tool(call, next)
+    }
+}
+
+#[tokio::test]
+async fn a_middleware_is_called_only_for_the_hooks_it_declares() {
+    let (ai, model) = instance(vec![lookup_tool()]);
+    model.push_response(calls(&[("lookup", Some("l"), json!({"word": "four"}))]));
+    model.push_response(answer("4"));
+    let log = Log::default();
+    let recorder = |name| Recorder {
+        name,
+        log: log.clone(),
+    };
+    let r = ai
+        .generate()
+        .prompt("len?")
+        .tools(["lookup"])
+        .middleware(Declared(recorder("m"), Hooks::MODEL))
+        .middleware(Declared(recorder("t"), Hooks::TOOL))
+        .middleware(Declared(recorder("g"), Hooks::GENERATE))
+        .middleware(Declared(recorder("none"), Hooks::NONE))
+        .await
+        .unwrap();
+    assert_eq!(r.text(), "4");
+    assert_eq!(
+        entries(&log),
+        [
+            "g>generate0",
+            "m>model",
+            "m<model",
+            "t>tool:lookup",
+            "t<tool",
+            "g>generate1",
+            "m>model",
+            "m<model",
+            "g<generate",
+            "g<generate",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_middleware_of_no_hooks_still_adds_its_tools() {
+    struct OnlyTools;
+    impl Middleware for OnlyTools {
+        fn name(&self) -> &str {
+            "onlyTools"
+        }
+        fn hooks(&self) -> Hooks {
+            Hooks::NONE
+        }
+        fn tools(&self) -> Vec<Arc<genkit_core::ToolAction>> {
+            vec![lookup_tool()]
+        }
+    }
+    let (ai, model) = instance(vec![]);
+    model.push_response(calls(&[("lookup", Some("l"), json!({"word": "four"}))]));
+    model.push_response(answer("4"));
+    let r = ai
+        .generate()
+        .prompt("len?")
+        .tools(["lookup"])
+        .middleware(OnlyTools)
+        .await
+        .unwrap();
+    assert_eq!(r.text(), "4");
+    assert!(r
+        .messages()
+        .iter()
+        .any(|m| m.content.iter().any(|p| p.as_tool_response().is_some())));
 }
 
 #[tokio::test]
@@ -675,5 +777,36 @@ async fn an_invalid_tool_input_never_reaches_the_tool_hooks() {
         !entries(&log).iter().any(|e| e.contains("tool")),
         "{:?}",
         entries(&log)
+    );
+}
+
+#[tokio::test]
+async fn an_agent_built_with_middleware_runs_it_around_every_turn() {
+    use genkit_core::agent::{Agent, PromptSpec};
+    use genkit_core::testing::ProgrammableModel;
+    let log = Log::default();
+    let model = ProgrammableModel::new("pm");
+    let agent: Agent = Agent::prompt("helper", PromptSpec::new().model("pm"))
+        .middleware(Declared(
+            Recorder {
+                name: "agent",
+                log: log.clone(),
+            },
+            Hooks::MODEL,
+        ))
+        .build();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    model.push_response(answer("one"));
+    model.push_response(answer("two"));
+    let mut chat = agent.chat(&ai);
+    chat.send("first").await.unwrap();
+    chat.send("second").await.unwrap();
+    assert_eq!(
+        entries(&log),
+        ["agent>model", "agent<model", "agent>model", "agent<model"]
     );
 }

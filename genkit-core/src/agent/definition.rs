@@ -18,6 +18,7 @@ use super::signal::AbortSignal;
 use super::store::StoreHandle;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
+use crate::middleware::Middleware;
 use crate::schema::schema_for;
 use crate::session::{SessionStore, StoreScope};
 use crate::wire::{AgentResult, AgentStreamChunk, SessionState};
@@ -93,6 +94,8 @@ pub(crate) struct Inner {
     pub state_schema: Option<Value>,
     pub check_custom: fn(&Value) -> Result<(), String>,
     pub body: Box<Body>,
+    /// Middleware around every generate call of a prompt agent's turns.
+    pub middleware: Vec<Arc<dyn Middleware>>,
     /// Detached runs of this process, by snapshot id, so an abort reaches them at once.
     pub running: Mutex<HashMap<String, AbortSignal>>,
 }
@@ -247,6 +250,7 @@ pub struct AgentBuilder<S> {
     scope_fn: Option<ScopeFn>,
     transform: ClientTransform,
     branching: bool,
+    middleware: Vec<Arc<dyn Middleware>>,
     body: Box<Body>,
     _state: PhantomData<fn() -> S>,
 }
@@ -271,6 +275,7 @@ where
             scope_fn: None,
             transform: ClientTransform::default(),
             branching: false,
+            middleware: Vec::new(),
             body,
             _state: PhantomData,
         }
@@ -346,6 +351,32 @@ where
         self
     }
 
+    /// Wraps the generate call of every turn in `middleware` (first given, outermost), as
+    /// [`GenerateBuilder::middleware`](crate::generate::GenerateBuilder::middleware) does for
+    /// one call. A prompt agent applies it; a custom agent's body finds it in
+    /// [`SessionRunner::middleware`] for the generate calls it makes. One value serves every
+    /// turn of every session: per-call state (a token budget) belongs in a
+    /// [`MiddlewareDefinition`](crate::middleware::MiddlewareDefinition) named in the
+    /// prompt's `use` list, which builds a fresh middleware per call.
+    ///
+    /// ```
+    /// use genkit_core::agent::{Agent, PromptSpec};
+    /// use genkit_core::middleware::{Retry, RetryConfig};
+    /// let agent: Agent = Agent::prompt("support", PromptSpec::new().model("m"))
+    ///     .middleware(Retry::new(RetryConfig::default()))
+    ///     .build();
+    /// # let _ = agent;
+    /// ```
+    pub fn middleware(self, middleware: impl Middleware) -> Self {
+        self.middleware_arc(Arc::new(middleware))
+    }
+
+    /// [`middleware`](Self::middleware) with a value already shared (an `Arc`).
+    pub fn middleware_arc(mut self, middleware: Arc<dyn Middleware>) -> Self {
+        self.middleware.push(middleware);
+        self
+    }
+
     /// Finishes the agent.
     pub fn build(self) -> Agent<S> {
         Agent {
@@ -356,6 +387,7 @@ where
                 scope_fn: self.scope_fn,
                 transform: self.transform,
                 branching: self.branching,
+                middleware: self.middleware,
                 state_schema: (!is_unit::<S>()).then(schema_for::<S>),
                 check_custom: check_custom_as::<S>,
                 body: self.body,

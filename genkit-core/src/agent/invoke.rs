@@ -276,6 +276,7 @@ impl<S: 'static> Agent<S> {
             abort: AbortSignal::new(),
             trusted,
             branching: self.inner.branching,
+            middleware: self.inner.middleware.clone(),
         });
 
         // the input pipe: forwards inputs, acting on detach at once

@@ -217,11 +217,14 @@ where
                     metadata: None,
                 });
             }
-            let mut stream = ai
+            let mut call = ai
                 .generate()
                 .options(options)
-                .context(sess.context().clone())
-                .stream();
+                .context(sess.context().clone());
+            for m in sess.middleware() {
+                call = call.middleware_arc(Arc::clone(m));
+            }
+            let mut stream = call.stream();
             while let Some(chunk) = stream.next().await {
                 // the aggregated repeat of an interrupted message is announced below instead
                 if chunk.aggregated == Some(true) {

@@ -154,6 +154,8 @@ pub(crate) struct Shared {
     pub trusted: bool,
     /// Whether an interrupted snapshot may be resumed more than once.
     pub branching: bool,
+    /// The agent's middleware ([`AgentBuilder::middleware`](super::AgentBuilder::middleware)).
+    pub middleware: Vec<std::sync::Arc<dyn crate::middleware::Middleware>>,
 }
 
 /// What a turn handler reports back.
@@ -230,6 +232,14 @@ where
     /// The caller's context (auth and the like).
     pub fn context(&self) -> &ActionContext {
         &self.shared.context
+    }
+
+    /// The middleware the agent was built with
+    /// ([`AgentBuilder::middleware`](super::AgentBuilder::middleware)), outermost first: a
+    /// custom agent passes them to its generate calls with
+    /// [`middleware_arc`](crate::generate::GenerateBuilder::middleware_arc).
+    pub fn middleware(&self) -> &[std::sync::Arc<dyn crate::middleware::Middleware>] {
+        &self.shared.middleware
     }
 
     /// The conversation's session id.

@@ -264,7 +264,7 @@ async fn run_loop(ai: &Genkit, call: Call) -> Result<GenerateResponse, GenkitErr
         turn: 0,
         message_index: index,
     };
-    if env.middleware.is_empty() {
+    if env.middleware.no_generate_hooks() {
         let mut iteration = first;
         loop {
             match step(&env, iteration).await? {
@@ -303,7 +303,7 @@ async fn step(env: &Env<'_>, iteration: Iteration) -> Result<Step, GenkitError> 
     let model_ctx = ModelContext::new()
         .with_context(env.context.clone())
         .with_stamped(Stamped::model(chunks, index));
-    let mut response = if env.middleware.is_empty() {
+    let mut response = if env.middleware.no_model_hooks() {
         instrument::model_call(
             &env.model_name,
             &request,

@@ -64,15 +64,12 @@ pub struct GenerateBuilder {
     tool_errors: ToolErrorMode,
     /// The schema and validator of `.output::<T>()`, built once per type.
     output_type: Option<Arc<TypeSchema>>,
-    /// Middleware given by value or by name, in the order given (after the options' `use`).
-    layers: Vec<Layer>,
+    /// Middleware given by value or by name (resolved when given), in the order given (after
+    /// the options' `use`): the call's chain as it will run, with no copy.
+    layers: Vec<Arc<dyn Middleware>>,
+    /// The ones given by name, for the wire form ([`to_options`](Self::to_options)).
+    named: Vec<MiddlewareRef>,
     error: Option<GenkitError>,
-}
-
-/// One middleware of the builder: a value, or a registered one by name.
-enum Layer {
-    Value(Arc<dyn Middleware>),
-    Named(MiddlewareRef),
 }
 
 impl std::fmt::Debug for GenerateBuilder {
@@ -95,6 +92,7 @@ impl GenerateBuilder {
             tool_errors: ToolErrorMode::default(),
             output_type: None,
             layers: Vec::new(),
+            named: Vec::new(),
             error: None,
         }
     }
@@ -325,14 +323,15 @@ impl GenerateBuilder {
     /// # assert!(response.text().contains("hi"));
     /// # Ok(()) }
     /// ```
-    pub fn middleware(mut self, middleware: impl Middleware) -> Self {
-        self.layers.push(Layer::Value(Arc::new(middleware)));
-        self
+    #[inline]
+    pub fn middleware(self, middleware: impl Middleware) -> Self {
+        self.middleware_arc(Arc::new(middleware))
     }
 
     /// Wraps the call in a middleware already shared (an `Arc`).
+    #[inline]
     pub fn middleware_arc(mut self, middleware: Arc<dyn Middleware>) -> Self {
-        self.layers.push(Layer::Value(middleware));
+        self.layers.push(middleware);
         self
     }
 
@@ -351,7 +350,13 @@ impl GenerateBuilder {
     /// # Ok(()) }
     /// ```
     pub fn use_(mut self, reference: MiddlewareRef) -> Self {
-        self.layers.push(Layer::Named(reference));
+        match self.ai.resolve_middleware(&reference) {
+            Ok(m) => self.layers.push(m),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self.named.push(reference);
         self
     }
 
@@ -361,16 +366,11 @@ impl GenerateBuilder {
     pub fn to_options(&self) -> GenerateActionOptions {
         let mut options = self.options.clone();
         fold_messages(&mut options, self.system.clone(), self.prompt.clone());
-        let named: Vec<MiddlewareRef> = self
-            .layers
-            .iter()
-            .filter_map(|l| match l {
-                Layer::Named(r) => Some(r.clone()),
-                Layer::Value(_) => None,
-            })
-            .collect();
-        if !named.is_empty() {
-            options.use_.get_or_insert_with(Vec::new).extend(named);
+        if !self.named.is_empty() {
+            options
+                .use_
+                .get_or_insert_with(Vec::new)
+                .extend(self.named.iter().cloned());
         }
         options
     }
@@ -400,16 +400,17 @@ impl GenerateBuilder {
         }
         let mut options = self.options;
         fold_messages(&mut options, self.system, self.prompt);
-        let mut middleware: Vec<Arc<dyn Middleware>> = Vec::new();
-        for reference in options.use_.iter().flatten() {
-            middleware.push(self.ai.resolve_middleware(reference)?);
-        }
-        for layer in self.layers {
-            middleware.push(match layer {
-                Layer::Value(m) => m,
-                Layer::Named(reference) => self.ai.resolve_middleware(&reference)?,
-            });
-        }
+        let middleware = match options.use_.as_deref() {
+            None | Some([]) => self.layers,
+            Some(references) => {
+                let mut middleware = Vec::with_capacity(references.len() + self.layers.len());
+                for reference in references {
+                    middleware.push(self.ai.resolve_middleware(reference)?);
+                }
+                middleware.extend(self.layers);
+                middleware
+            }
+        };
         Ok((
             self.ai,
             Call {

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Middleware, ModelCall, ModelNext};
+use super::{Hooks, Middleware, ModelCall, ModelNext};
 use crate::error::GenkitError;
 use crate::model::Model;
 use crate::status::Status;
@@ -171,6 +171,10 @@ impl Fallback {
 impl Middleware for Fallback {
     fn name(&self) -> &str {
         "fallback"
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::MODEL
     }
 
     fn model<'a>(

@@ -15,6 +15,12 @@
 //! it needs; [`Middleware::tools`] adds tools to every call it wraps. The first middleware
 //! given is the outermost: `use [a, b]` runs `a(b(call))`.
 //!
+//! A middleware that names the hooks it implements in [`Middleware::hooks`] is left out of
+//! the others entirely: a retry (model hook only) adds nothing around tools and iterations,
+//! and a call whose middleware implement no hook runs the plain engine path. Without that
+//! declaration every hook is called and the defaults forward, which is correct but costs a
+//! future per layer per hook.
+//!
 //! ```
 //! use futures::future::BoxFuture;
 //! use genkit_core::middleware::{Middleware, ModelCall, ModelNext};
@@ -76,12 +82,97 @@ pub use fallback::{Fallback, FallbackConfig, FallbackModel};
 pub use retry::{Retry, RetryConfig};
 pub use tool_approval::{ToolApproval, ToolApprovalConfig, ToolApproved};
 
+/// Which of the three hooks a middleware implements, so the chain skips the others.
+///
+/// ```
+/// use genkit_core::middleware::Hooks;
+/// let hooks = Hooks::MODEL | Hooks::TOOL;
+/// assert!(hooks.model() && hooks.tool() && !hooks.generate());
+/// assert_eq!(Hooks::ALL, Hooks::GENERATE | Hooks::MODEL | Hooks::TOOL);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hooks(u8);
+
+impl Hooks {
+    /// No hook: the middleware only adds [`tools`](Middleware::tools), or nothing.
+    pub const NONE: Hooks = Hooks(0);
+    /// [`Middleware::generate`].
+    pub const GENERATE: Hooks = Hooks(1);
+    /// [`Middleware::model`].
+    pub const MODEL: Hooks = Hooks(2);
+    /// [`Middleware::tool`].
+    pub const TOOL: Hooks = Hooks(4);
+    /// All three (the default of [`Middleware::hooks`]).
+    pub const ALL: Hooks = Hooks(7);
+
+    /// Whether the generate hook is implemented.
+    pub const fn generate(self) -> bool {
+        self.0 & Self::GENERATE.0 != 0
+    }
+
+    /// Whether the model hook is implemented.
+    pub const fn model(self) -> bool {
+        self.0 & Self::MODEL.0 != 0
+    }
+
+    /// Whether the tool hook is implemented.
+    pub const fn tool(self) -> bool {
+        self.0 & Self::TOOL.0 != 0
+    }
+}
+
+impl std::ops::BitOr for Hooks {
+    type Output = Hooks;
+    fn bitor(self, other: Hooks) -> Hooks {
+        Hooks(self.0 | other.0)
+    }
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = [
+            (self.generate(), "GENERATE"),
+            (self.model(), "MODEL"),
+            (self.tool(), "TOOL"),
+        ];
+        let mut set = f.debug_set();
+        for (_, name) in names.iter().filter(|(on, _)| *on) {
+            set.entry(&format_args!("{name}"));
+        }
+        set.finish()
+    }
+}
+
 /// Code wrapped around the iterations, model calls and tool executions of a generate call.
 ///
 /// Every hook has a default that calls `next` unchanged. See the [module docs](self).
 pub trait Middleware: Send + Sync + 'static {
     /// The name: spans and errors name the middleware by it.
     fn name(&self) -> &str;
+
+    /// The hooks this middleware implements; the chain does not call the others. The default,
+    /// [`Hooks::ALL`], is always correct; naming fewer saves a boxed future per layer per
+    /// call of each hook left out. A hook implemented but not named here is never called.
+    ///
+    /// ```
+    /// # use futures::future::BoxFuture;
+    /// # use genkit_core::middleware::{Hooks, Middleware, ModelCall, ModelNext};
+    /// # use genkit_core::{GenkitError, ModelResponse};
+    /// struct CountCalls(std::sync::atomic::AtomicU32);
+    /// impl Middleware for CountCalls {
+    ///     fn name(&self) -> &str { "countCalls" }
+    ///     fn hooks(&self) -> Hooks { Hooks::MODEL }
+    ///     fn model<'a>(&'a self, call: ModelCall<'a>, next: ModelNext<'a>)
+    ///         -> BoxFuture<'a, Result<ModelResponse, GenkitError>> {
+    ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///         next.run(call)
+    ///     }
+    /// }
+    /// # let _ = CountCalls(Default::default());
+    /// ```
+    fn hooks(&self) -> Hooks {
+        Hooks::ALL
+    }
 
     /// Tools added to every call this middleware wraps (a name already taken is
     /// [`GenkitError::DuplicateTool`]).
@@ -126,20 +217,44 @@ impl std::fmt::Debug for dyn Middleware {
     }
 }
 
-/// The middleware of one generate call, outermost first, and the instance they run on.
+/// The middleware of one generate call, outermost first, and the instance they run on; with
+/// the layers of each hook apart, so a hook no layer implements costs nothing.
 #[derive(Clone)]
 pub(crate) struct Chain {
     genkit: Genkit,
     layers: Vec<Arc<dyn Middleware>>,
+    generate: Vec<Arc<dyn Middleware>>,
+    model: Vec<Arc<dyn Middleware>>,
+    tool: Vec<Arc<dyn Middleware>>,
 }
 
 impl Chain {
     pub(crate) fn new(genkit: Genkit, layers: Vec<Arc<dyn Middleware>>) -> Self {
-        Self { genkit, layers }
+        let with = |pick: fn(Hooks) -> bool| -> Vec<Arc<dyn Middleware>> {
+            layers.iter().filter(|m| pick(m.hooks())).cloned().collect()
+        };
+        Self {
+            generate: with(Hooks::generate),
+            model: with(Hooks::model),
+            tool: with(Hooks::tool),
+            genkit,
+            layers,
+        }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.layers.is_empty()
+    /// No layer implements the generate hook: the engine loops by itself.
+    pub(crate) fn no_generate_hooks(&self) -> bool {
+        self.generate.is_empty()
+    }
+
+    /// No layer implements the model hook: the engine calls the model directly.
+    pub(crate) fn no_model_hooks(&self) -> bool {
+        self.model.is_empty()
+    }
+
+    /// No layer implements the tool hook: tools run their bodies directly.
+    pub(crate) fn no_tool_hooks(&self) -> bool {
+        self.tool.is_empty()
     }
 
     /// The tools the middleware add.
@@ -160,7 +275,7 @@ impl Chain {
             model: model.name(),
             genkit: &self.genkit,
         };
-        dispatch_model(&self.layers, model, call)
+        dispatch_model(&self.model, model, call)
     }
 
     /// Runs one tool body (input already validated) through the tool hooks.
@@ -176,7 +291,7 @@ impl Chain {
             tool,
             genkit: &self.genkit,
         };
-        dispatch_tool(&self.layers, call)
+        dispatch_tool(&self.tool, call)
     }
 
     /// Runs `iteration` through the generate hooks; `rest` runs the iteration and the ones
@@ -186,7 +301,7 @@ impl Chain {
         iteration: Iteration,
         rest: &'a dyn IterationRunner,
     ) -> BoxFuture<'a, Result<GenerateResponse, GenkitError>> {
-        dispatch_generate(&self.layers, rest, iteration)
+        dispatch_generate(&self.generate, rest, iteration)
     }
 }
 

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Middleware, ModelCall, ModelNext};
+use super::{Hooks, Middleware, ModelCall, ModelNext};
 use crate::error::GenkitError;
 use crate::status::Status;
 use crate::wire::ModelResponse;
@@ -196,6 +196,10 @@ fn random_unit() -> f64 {
 impl Middleware for Retry {
     fn name(&self) -> &str {
         "retry"
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::MODEL
     }
 
     fn model<'a>(

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{Middleware, ToolCall, ToolNext};
+use super::{Hooks, Middleware, ToolCall, ToolNext};
 use crate::error::GenkitError;
 use crate::tool::{tool_restart, Interrupt, ToolOutcome};
 use crate::wire::Part;
@@ -105,6 +105,10 @@ impl ToolApproval {
 impl Middleware for ToolApproval {
     fn name(&self) -> &str {
         "toolApproval"
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::TOOL
     }
 
     fn tool<'a>(&'a self, call: ToolCall<'a>, next: ToolNext<'a>) -> BoxFuture<'a, ToolOutcome> {

@@ -270,7 +270,7 @@ impl ToolAction {
         let outcome =
             crate::generate::instrument::tool_call(self.name(), input, |input| async move {
                 match middleware {
-                    Some(chain) if !chain.is_empty() => chain.tool(self, input, ctx).await,
+                    Some(chain) if !chain.no_tool_hooks() => chain.tool(self, input, ctx).await,
                     _ => self.run_body(input, ctx).await,
                 }
             })
