@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use futures::future::BoxFuture;
 use genkit_core::agent::{Agent, ChatRef, PromptSpec};
 use genkit_core::prelude::*;
@@ -150,4 +150,39 @@ fn agents(c: &mut Criterion) {
 }
 
 criterion_group!(benches, agents);
-criterion_main!(benches);
+
+/// `agent count <memory|file> <prior> <turn|resume> <n>`: runs `n` operations on one thread and
+/// exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the criterion
+/// benches.
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("count") {
+        let arg = |i: usize, default: &str| args.get(i).map_or(default, String::as_str).to_owned();
+        let store = if arg(2, "memory") == "file" {
+            file_store()
+        } else {
+            Arc::new(InMemorySessionStore::new()) as Arc<dyn SessionStore>
+        };
+        let prior: usize = arg(3, "0").parse().unwrap_or(0);
+        let resume = arg(4, "turn") == "resume";
+        let n: u32 = arg(5, "100").parse().unwrap_or(100);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (ai, agent, approve) = instance(store);
+        rt.block_on(async {
+            let init = seed(&ai, &agent, prior).await;
+            for _ in 0..n {
+                if resume {
+                    interrupt_resume(&ai, &agent, &approve, &init).await;
+                } else {
+                    turn(&ai, &agent, &init).await;
+                }
+            }
+        });
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -174,6 +174,10 @@ fn engine(c: &mut Criterion) {
     g.bench_function("tool_roundtrip/mw=3", |b| {
         b.to_async(&rt).iter(|| tool_roundtrip_mw3(&ai, false))
     });
+    let shared: Arc<dyn Middleware> = Arc::new(Empty);
+    g.bench_function("tool_roundtrip/mw=3-shared", |b| {
+        b.to_async(&rt).iter(|| tool_roundtrip_shared(&ai, &shared))
+    });
     g.bench_function("tool_roundtrip/mw=3-forwarding", |b| {
         b.to_async(&rt).iter(|| tool_roundtrip_mw3(&ai, true))
     });
