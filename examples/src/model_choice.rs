@@ -34,16 +34,6 @@ pub const LOCAL_MODEL: &str = "qwen2.5-coder-0.5b";
 /// The OpenAI model used when `OPENAI_API_KEY` is set.
 pub const OPENAI_MODEL: &str = "gpt-4o-mini";
 
-/// The lines every example's `--help` adds for the model flags.
-pub const USAGE: &str =
-    "  --scripted     use a scripted model that plays the scenario (no server, no key)
-  --local        use the local model server even if OPENAI_API_KEY is set
-  --model NAME   the model id (default: gpt-4o-mini on OpenAI, GENKIT_LLM_MODEL or
-                 qwen2.5-coder-0.5b locally)
-
-Model: OpenAI when OPENAI_API_KEY is set, otherwise the local server at GENKIT_LLM_URL
-(default http://127.0.0.1:18080/v1; start it with scripts/local-llm start).";
-
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -60,14 +50,14 @@ pub enum Kind {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ModelArgs {
     /// Use a scripted model that plays the scenario (no server, no key)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub scripted: bool,
     /// Use the local model server even if OPENAI_API_KEY is set
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub local: bool,
     /// The model id (default: gpt-4o-mini on OpenAI, GENKIT_LLM_MODEL or qwen2.5-coder-0.5b
     /// locally)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub model: Option<String>,
 }
 
@@ -77,35 +67,6 @@ server at GENKIT_LLM_URL (default http://127.0.0.1:18080/v1; start it with scrip
 start).";
 
 impl ModelArgs {
-    /// Reads `arg` if it is a model flag, taking its value from `rest`. Returns `Ok(false)`
-    /// for any other argument, so a program's parser can go on with it.
-    ///
-    /// ```
-    /// # use examples::model_choice::ModelArgs;
-    /// let mut args = ModelArgs::default();
-    /// let mut rest = vec!["qwen".to_string()].into_iter();
-    /// assert!(args.parse_flag("--model", &mut rest)?);
-    /// assert!(!args.parse_flag("--answer", &mut rest)?);
-    /// assert_eq!(args.model.as_deref(), Some("qwen"));
-    /// # Ok::<(), String>(())
-    /// ```
-    pub fn parse_flag(
-        &mut self,
-        arg: &str,
-        rest: &mut impl Iterator<Item = String>,
-    ) -> Result<bool, String> {
-        match arg {
-            "--scripted" => self.scripted = true,
-            "--local" => self.local = true,
-            "--model" => self.model = Some(rest.next().ok_or("--model needs a value")?),
-            _ => match arg.strip_prefix("--model=") {
-                Some(v) => self.model = Some(v.to_owned()),
-                None => return Ok(false),
-            },
-        }
-        Ok(true)
-    }
-
     /// The flags that select this model again, for a command line a program prints.
     ///
     /// ```

@@ -426,7 +426,7 @@ async fn connections_reset_mid_stream_under_concurrency_fail_typed_and_are_never
             let id = call_id(r);
             assert!(is_stream(r));
             let events = sse_events(id);
-            if id % 2 == 0 {
+            if id.is_multiple_of(2) {
                 Act::Reset {
                     bytes: cut_stream(&events, 3),
                     delay: Duration::from_millis(50),
@@ -499,7 +499,7 @@ async fn connections_reset_mid_body_fail_typed_and_are_not_retried() {
         let server = ScriptServer::start(Arc::new(|r: &Recorded| {
             let id = call_id(r);
             let body = completion(id);
-            if id % 2 == 0 {
+            if id.is_multiple_of(2) {
                 // The head promises the whole body; a third of it comes, then a reset.
                 let mut bytes = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -560,7 +560,7 @@ async fn slow_answers_under_concurrency_hit_the_timeout_and_release_their_connec
         // Even calls: never answered. Odd calls: answered after 50 ms.
         let server = ScriptServer::start(Arc::new(|r: &Recorded| {
             let id = call_id(r);
-            if id % 2 == 0 {
+            if id.is_multiple_of(2) {
                 Act::Silent
             } else {
                 Act::json(200, completion(id)).after(Duration::from_millis(50))
@@ -625,7 +625,7 @@ async fn slow_streams_under_concurrency_time_out_per_read_not_per_call() {
                 .into_iter()
                 .enumerate()
                 .map(|(k, e)| {
-                    let stall = id % 2 == 0 && k == 2;
+                    let stall = id.is_multiple_of(2) && k == 2;
                     let wait = if stall { Duration::from_secs(5) } else { GAP };
                     (wait, e)
                 })

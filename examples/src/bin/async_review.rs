@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
 use examples::async_review::{self, request_review, Decision, Refund};
 use examples::console::tool_steps;
 use examples::model_choice::{self, Backend, ModelArgs};
@@ -24,86 +25,60 @@ use genkit_core::AgentFinishReason;
 
 const DEFAULT_STORE: &str = "review-sessions";
 
-enum Command {
-    Start { complaint: String },
-    Decide(Decision),
-}
-
+/// A refund that waits for a reviewer, across processes: `start` stores the interrupted turn,
+/// `decide` (any process, any time later) loads the session and resumes it.
+#[derive(Debug, Parser)]
+#[command(name = "async_review", after_help = model_choice::MODEL_HELP)]
 struct Args {
+    #[command(subcommand)]
     command: Command,
-    store: PathBuf,
+    /// The conversation (start: default a new id, printed; decide: required)
+    #[arg(long, global = true, value_name = "ID")]
     session: Option<String>,
+    /// The file session store
+    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_STORE)]
+    store: PathBuf,
+    #[command(flatten)]
     model: ModelArgs,
 }
 
-fn usage() -> String {
-    format!(
-        "usage: async_review start [--complaint TEXT] [--session ID] [--store DIR] [model flags]
-       async_review decide (--approve | --reject) [--note TEXT] --session ID [--store DIR] [model flags]
-
-  start              hand a customer's complaint to the agent; when the model asks for a
-                     review, the turn is stored as an interrupted snapshot and the program exits
-  decide             load the session from the store, answer the review, resume
-  --complaint TEXT   the customer's message (default: \"{}\")
-  --approve, --reject, --note TEXT
-                     the reviewer's decision and note
-  --session ID       the conversation (start: default a new id, printed)
-  --store DIR        the file session store (default {DEFAULT_STORE})
-
-model flags:
-{}",
-        async_review::COMPLAINT,
-        model_choice::USAGE
-    )
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Hand a customer's complaint to the agent; when the model asks for a review, the turn
+    /// is stored as an interrupted snapshot and the program exits
+    Start {
+        /// The customer's message
+        #[arg(long, value_name = "TEXT", default_value = async_review::COMPLAINT)]
+        complaint: String,
+    },
+    /// Load the session from the store, answer the review, resume
+    Decide {
+        /// Approve the refund
+        #[arg(long, conflicts_with = "reject")]
+        approve: bool,
+        /// Reject the refund
+        #[arg(long)]
+        reject: bool,
+        /// The reviewer's note
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        note: String,
+    },
 }
 
 fn parse_args() -> Result<Args> {
-    let mut it = std::env::args().skip(1);
-    let command = it.next().unwrap_or_default();
-    if command == "-h" || command == "--help" {
-        println!("{}", usage());
-        std::process::exit(0);
-    }
-    let mut model = ModelArgs::default();
-    let mut store = PathBuf::from(DEFAULT_STORE);
-    let mut session = None;
-    let mut complaint = async_review::COMPLAINT.to_owned();
-    let (mut approved, mut note) = (None, String::new());
-    while let Some(arg) = it.next() {
-        if model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
+    let args = Args::parse();
+    if let Command::Decide {
+        approve, reject, ..
+    } = &args.command
+    {
+        if !approve && !reject {
+            bail!("decide needs --approve or --reject");
         }
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--store" => store = value("--store")?.into(),
-            "--session" => session = Some(value("--session")?),
-            "--complaint" => complaint = value("--complaint")?,
-            "--note" => note = value("--note")?,
-            "--approve" => approved = Some(true),
-            "--reject" => approved = Some(false),
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
+        if args.session.is_none() {
+            bail!("decide needs --session ID (the id `async_review start` printed)");
         }
     }
-    let command = match command.as_str() {
-        "start" => Command::Start { complaint },
-        "decide" => {
-            let approved = approved.context("decide needs --approve or --reject")?;
-            if session.is_none() {
-                bail!("decide needs --session ID (the id `async_review start` printed)");
-            }
-            Command::Decide(Decision { approved, note })
-        }
-        other => bail!("expected `start` or `decide`, got '{other}'\n\n{}", usage()),
-    };
-    Ok(Args {
-        command,
-        store,
-        session,
-        model,
-    })
+    Ok(args)
 }
 
 /// Prints the reviews a conversation waits on; returns how many.
@@ -211,7 +186,11 @@ async fn main() -> Result<()> {
             );
             explain_next(&args, &session);
         }
-        Command::Decide(decision) => {
+        Command::Decide { approve, note, .. } => {
+            let decision = &Decision {
+                approved: *approve,
+                note: note.clone(),
+            };
             let session = args.session.clone().unwrap_or_default();
             let pending = async_review::pending(&agent, &session)
                 .await

@@ -10,7 +10,8 @@
 //!
 //! The logic lives in `examples::multi_interrupt`; this file is the terminal around it.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use clap::Parser;
 use examples::console::{clip, show_turn, tool_steps, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::multi_interrupt::{
@@ -21,57 +22,23 @@ use genkit_core::prelude::*;
 /// A small model may keep calling tools; stop after this many rounds.
 const MAX_ROUNDS: usize = 3;
 
+/// Several interrupts in one turn: answer the assistant's questions and decide on its booking.
+#[derive(Debug, Parser)]
+#[command(name = "multi_interrupt", after_help = model_choice::MODEL_HELP)]
 struct Args {
+    /// What you ask the assistant
+    #[arg(long, value_name = "TEXT", default_value = multi_interrupt::PROMPT)]
     prompt: String,
+    /// Your reply when the assistant asks you something, instead of stdin (repeatable; the
+    /// last one repeats)
+    #[arg(long = "answer", value_name = "TEXT")]
     answers: Vec<String>,
+    /// Whether to let the assistant book, instead of stdin: yes, no, or another number of
+    /// people (repeatable)
+    #[arg(long = "booking", value_name = "ANSWER")]
     bookings: Vec<String>,
+    #[command(flatten)]
     model: ModelArgs,
-}
-
-fn usage() -> String {
-    format!(
-        "usage: multi_interrupt [--prompt TEXT] [--answer TEXT]... [--booking yes|no|PEOPLE]...
-                       [--scripted | --local] [--model NAME]
-
-  --prompt TEXT      what you ask the assistant
-  --answer TEXT      your reply when the assistant asks you something, instead of stdin
-                     (repeatable; the last one repeats)
-  --booking ANSWER   whether to let the assistant book, instead of stdin: yes, no, or
-                     another number of people (repeatable)
-{}",
-        model_choice::USAGE
-    )
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        prompt: multi_interrupt::PROMPT.to_owned(),
-        answers: Vec::new(),
-        bookings: Vec::new(),
-        model: ModelArgs::default(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        if args
-            .model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--prompt" => args.prompt = value("--prompt")?,
-            "--answer" => args.answers.push(value("--answer")?),
-            "--booking" => args.bookings.push(value("--booking")?),
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
-        }
-    }
-    Ok(args)
 }
 
 fn yes(typed: &str) -> bool {
@@ -80,7 +47,7 @@ fn yes(typed: &str) -> bool {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let backend = Backend::connect(&args.model, multi_interrupt::scripted_model)
         .map_err(|e| anyhow::anyhow!(e))?;
     let (ai, model) = (&backend.ai, backend.model.as_str());

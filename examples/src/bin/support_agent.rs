@@ -10,7 +10,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use clap::Parser;
 use examples::console::Answers;
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::support_agent::{self, Refund, Ticket};
@@ -22,58 +23,35 @@ use genkit_core::AgentFinishReason;
 const DEFAULT_MESSAGE: &str = "My order #42 arrived broken, I want my 30 euros back.";
 const DEFAULT_STORE: &str = "support-sessions";
 
+/// A support agent with typed state and a supervisor's approval, its sessions in files.
+#[derive(Debug, Parser)]
+#[command(name = "support_agent", after_help = model_choice::MODEL_HELP)]
 struct Args {
+    /// What the customer writes
+    #[arg(long, value_name = "TEXT", default_value = DEFAULT_MESSAGE)]
     message: String,
+    /// The supervisor approves a refund (default: asked on stdin)
+    #[arg(long, conflicts_with = "decline")]
+    approve: bool,
+    /// The supervisor declines a refund
+    #[arg(long)]
+    decline: bool,
+    /// The file session store
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STORE)]
     store: PathBuf,
-    answers: Vec<String>,
+    #[command(flatten)]
     model: ModelArgs,
 }
 
-fn usage() -> String {
-    format!(
-        "usage: support_agent [--message TEXT] [--approve | --decline] [--store DIR] [model flags]
-
-  --message TEXT     what the customer writes (default: \"{DEFAULT_MESSAGE}\")
-  --approve, --decline
-                     the supervisor's answer to a refund (default: asked on stdin)
-  --store DIR        the file session store (default {DEFAULT_STORE})
-
-model flags:
-{}",
-        model_choice::USAGE
-    )
-}
-
-fn parse_args() -> Result<Args> {
-    let mut it = std::env::args().skip(1);
-    let mut args = Args {
-        message: DEFAULT_MESSAGE.to_owned(),
-        store: PathBuf::from(DEFAULT_STORE),
-        answers: Vec::new(),
-        model: ModelArgs::default(),
-    };
-    while let Some(arg) = it.next() {
-        if args
-            .model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            "--message" => args.message = value("--message")?,
-            "--store" => args.store = value("--store")?.into(),
-            "--approve" => args.answers.push("y".into()),
-            "--decline" => args.answers.push("n".into()),
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
+impl Args {
+    /// The supervisor's answers given on the command line.
+    fn answers(&self) -> Vec<String> {
+        match (self.approve, self.decline) {
+            (true, _) => vec!["y".into()],
+            (_, true) => vec!["n".into()],
+            _ => Vec::new(),
         }
     }
-    Ok(args)
 }
 
 fn show(response: &AgentResponse<Ticket>) -> Result<()> {
@@ -99,13 +77,13 @@ fn show(response: &AgentResponse<Ticket>) -> Result<()> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let backend = Backend::connect(&args.model, support_agent::scripted_model)
         .map_err(|e| anyhow::anyhow!(e))?;
     println!("Model: {}", backend.describe());
     let (agent, approve) = support_agent::agent(&backend.model, FileSessionStore::new(&args.store));
     let ai = backend.ai.clone();
-    let mut answers = Answers::new(args.answers.clone());
+    let mut answers = Answers::new(args.answers());
 
     println!("[customer] {}", args.message);
     let mut chat = agent.chat(&ai);

@@ -9,48 +9,29 @@
 //!
 //! The logic lives in `examples::task_complete`; this file is the terminal around it.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use clap::Parser;
 use examples::console::{clip, tool_steps};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::task_complete::{self, Outcome};
 
-fn usage() -> String {
-    format!(
-        "usage: task_complete [--task TEXT] [--scripted | --local] [--model NAME]
-
-  --task TEXT    the task (default: \"{}\")
-{}",
-        task_complete::TASK,
-        model_choice::USAGE
-    )
-}
-
-fn parse_args() -> Result<(String, ModelArgs)> {
-    let mut task = task_complete::TASK.to_owned();
-    let mut model = ModelArgs::default();
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        if model
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        match arg.as_str() {
-            "--task" => task = it.next().context("--task needs a value")?,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
-        }
-    }
-    Ok((task, model))
+/// An autonomous task: the model works through its tools and ends by calling `done`.
+#[derive(Debug, Parser)]
+#[command(name = "task_complete", after_help = model_choice::MODEL_HELP)]
+struct Args {
+    /// The task
+    #[arg(long, value_name = "TEXT", default_value = task_complete::TASK)]
+    task: String,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let (task, model_args) = parse_args()?;
+    let Args {
+        task,
+        model: model_args,
+    } = Args::parse();
     let backend = Backend::connect(&model_args, task_complete::scripted_model)
         .map_err(|e| anyhow::anyhow!(e))?;
     println!("Model: {}", backend.describe());

@@ -10,7 +10,8 @@
 //!
 //! The logic lives in `examples::trivia_prompt`; this file is the terminal around it.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
+use clap::Parser;
 use examples::console::{show_turn, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::trivia::{self, ask_question, Questions};
@@ -19,40 +20,27 @@ use genkit_core::prelude::*;
 
 const MAX_ROUNDS: usize = 3;
 
-fn usage() -> String {
-    format!(
-        "usage: trivia_prompt [--answer TEXT]... [--topic TOPIC] [--scripted | --local] [--model NAME]
-
-  --answer TEXT  answer the next question with TEXT instead of reading stdin (repeatable)
-  --topic TOPIC  what the trivia is about (the prompt's input; default: movie)
-{}",
-        model_choice::USAGE
-    )
+/// The trivia scenario with its prompt in a `.prompt` file.
+#[derive(Debug, Parser)]
+#[command(name = "trivia_prompt", after_help = model_choice::MODEL_HELP)]
+struct Args {
+    /// Answer the next question with TEXT instead of reading stdin (repeatable)
+    #[arg(long = "answer", value_name = "TEXT")]
+    answers: Vec<String>,
+    /// What the trivia is about (the prompt's input)
+    #[arg(long, value_name = "TOPIC", default_value = "movie")]
+    topic: String,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    let mut model_args = ModelArgs::default();
-    let mut given = Vec::new();
-    let mut topic = "movie".to_owned();
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        if model_args
-            .parse_flag(&arg, &mut it)
-            .map_err(anyhow::Error::msg)?
-        {
-            continue;
-        }
-        match arg.as_str() {
-            "--answer" => given.push(it.next().context("--answer needs a value")?),
-            "--topic" => topic = it.next().context("--topic needs a value")?,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                return Ok(());
-            }
-            other => bail!("unknown argument '{other}'\n\n{}", usage()),
-        }
-    }
+    let Args {
+        answers: given,
+        topic,
+        model: model_args,
+    } = Args::parse();
     let library = trivia_prompt::library()?;
     println!(
         "Prompts from {}: {}",

@@ -169,15 +169,7 @@ where
                 let agent = agent.clone();
                 Box::pin(async move {
                     let req: GetSnapshotRequest = parse("the snapshot request", input)?;
-                    let lookup = match (req.snapshot_id, req.session_id) {
-                        (Some(id), None) => ChatRef::Snapshot(id),
-                        (None, Some(id)) => ChatRef::Session(id),
-                        _ => {
-                            return Err(GenkitError::InvalidArgument(
-                                "give exactly one of snapshotId and sessionId".to_owned(),
-                            ))
-                        }
-                    };
+                    let lookup = snapshot_lookup(agent.name(), req)?;
                     let target = match &lookup {
                         ChatRef::Snapshot(s) | ChatRef::Session(s) => s.clone(),
                     };
@@ -225,5 +217,19 @@ impl GenkitBuilder {
             self = self.action(action);
         }
         self
+    }
+}
+
+/// What a snapshot request (`getSnapshot`) names: a snapshot or a session, exactly one.
+pub(crate) fn snapshot_lookup(
+    agent: &str,
+    req: crate::wire::GetSnapshotRequest,
+) -> Result<ChatRef, AgentError> {
+    match (req.snapshot_id, req.session_id) {
+        (Some(id), None) => Ok(ChatRef::Snapshot(id)),
+        (None, Some(id)) => Ok(ChatRef::Session(id)),
+        _ => Err(AgentError::AmbiguousSnapshotRequest {
+            agent: agent.to_owned(),
+        }),
     }
 }

@@ -43,6 +43,15 @@ pub enum AgentError {
         reason: String,
     },
 
+    /// A snapshot request (`getSnapshot`) that names both a snapshot and a session, or neither.
+    #[error(
+        "a snapshot request to agent '{agent}' must give exactly one of snapshotId and sessionId"
+    )]
+    AmbiguousSnapshotRequest {
+        /// The agent.
+        agent: String,
+    },
+
     /// The snapshot does not exist.
     #[error("Snapshot {snapshot_id} not found for agent '{agent}'")]
     SnapshotNotFound {
@@ -213,6 +222,7 @@ impl AgentError {
             | DetachWithoutStore { .. }
             | NoStore { .. } => Status::FailedPrecondition,
             InvalidId { .. }
+            | AmbiguousSnapshotRequest { .. }
             | WrongSession { .. }
             | UnknownToolRequest { .. }
             | StaleToolRequest { .. }

@@ -24,7 +24,7 @@
 //! - a failed turn is stored as a failed snapshot at the last turn seam (its input kept in the
 //!   error's details) and can be continued.
 
-mod action;
+pub(crate) mod action;
 mod chat;
 mod definition;
 mod error;

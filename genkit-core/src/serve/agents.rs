@@ -490,11 +490,7 @@ async fn get_snapshot(State(route): State<Arc<Route>>, request: Request) -> Resp
         let (data, _init) = envelope(&body)?;
         let req: crate::wire::GetSnapshotRequest =
             typed("data is not a snapshot request", data.clone())?;
-        let lookup = match (req.snapshot_id, req.session_id) {
-            (Some(id), None) => ChatRef::Snapshot(id),
-            (None, Some(id)) => ChatRef::Session(id),
-            _ => return Err(invalid("give exactly one of snapshotId and sessionId")),
-        };
+        let lookup = crate::agent::action::snapshot_lookup(route.served.agent.name(), req)?;
         let context = context_for(&route, &method, &headers, &data).await?;
         let input = match &lookup {
             ChatRef::Snapshot(id) => json!({ "snapshotId": id }),
