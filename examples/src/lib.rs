@@ -39,7 +39,7 @@
 //! | program | module | shows |
 //! |---|---|---|
 //! | `trivia` | [`trivia`] | the seed scenario: an interrupt-only tool asks the user; respond; resume (`scripts/demo` runs it) |
-//! | `trivia_prompt` | [`trivia_prompt`] | the seed scenario with its prompt in `prompts/trivia.prompt`, interrupted and resumed through the prompt |
+//! | `trivia_prompt` | `trivia_prompt` (feature `prompts`) | the seed scenario with its prompt in `prompts/trivia.prompt`, interrupted and resumed through the prompt |
 //! | `approval` | [`approval`] | a tool that acts only after confirmation: restart it approved, restart it with a replaced input, or respond with a refusal |
 //! | `async_review` | [`async_review`] | pause in one process, save the messages to a file, resume in another process days later |
 //! | `task_complete` | [`task_complete`] | an autonomous loop over several tools that ends when the model calls `done`, with a typed result |
@@ -60,10 +60,12 @@
 //! 6. [The OpenAI plugin and compatible servers](guide::openai)
 //! 7. [Architecture](guide::architecture)
 //! 8. [genkit-rs and Genkit JS, Go and Python](guide::genkit_comparison)
-//! 9. [Prompts in `.prompt` files](guide::prompts)
+//! 9. Prompts in `.prompt` files (`guide::prompts`, feature `prompts`)
+//! 10. Agents and durable sessions (`guide::agents`, features `serve` and `postgres`)
+//! 11. [Middleware](guide::middleware)
 //!
-//! They are the markdown files of `docs/`, included here so that `cargo test -p examples --doc`
-//! compiles (and, unless marked `no_run`, runs) every Rust block in them.
+//! They are the markdown files of `docs/`, included here so that
+//! `cargo test -p examples --all-features --doc` compiles (and, unless marked `no_run`, runs) every Rust block in them.
 
 pub mod approval;
 pub mod async_review;
@@ -76,6 +78,7 @@ pub mod scripted;
 pub mod support_agent;
 pub mod task_complete;
 pub mod trivia;
+#[cfg(feature = "prompts")]
 pub mod trivia_prompt;
 
 /// The guides of `docs/` (and the README), as documentation whose code blocks are tested.
@@ -96,10 +99,12 @@ pub mod guide {
     pub mod architecture {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/genkit_comparison.md"))]
     pub mod genkit_comparison {}
+    #[cfg(all(feature = "serve", feature = "postgres"))]
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/agents.md"))]
     pub mod agents {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/middleware.md"))]
     pub mod middleware {}
+    #[cfg(feature = "prompts")]
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/prompts.md"))]
     pub mod prompts {}
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/readme.md"))]

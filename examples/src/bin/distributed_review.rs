@@ -4,11 +4,11 @@
 //!
 //! ```sh
 //! scripts/postgres start && eval "$(scripts/postgres env)"       # a local PostgreSQL
-//! cargo run -p examples --bin distributed_review -- worker --name A "Order 41 arrived broken, 30 euros back please"
-//! cargo run -p examples --bin distributed_review -- worker --name B "Order 42 never came, refund 55 euros"
-//! cargo run -p examples --bin distributed_review -- reviewer list
-//! cargo run -p examples --bin distributed_review -- reviewer approve <snapshot> "damaged in transit"
-//! cargo run -p examples --bin distributed_review -- reviewer decline <snapshot> "no proof of loss"
+//! cargo run -p examples --features postgres --bin distributed_review -- worker --name A "Order 41 arrived broken, 30 euros back please"
+//! cargo run -p examples --features postgres --bin distributed_review -- worker --name B "Order 42 never came, refund 55 euros"
+//! cargo run -p examples --features postgres --bin distributed_review -- reviewer list
+//! cargo run -p examples --features postgres --bin distributed_review -- reviewer approve <snapshot> "damaged in transit"
+//! cargo run -p examples --features postgres --bin distributed_review -- reviewer decline <snapshot> "no proof of loss"
 //! ```
 //!
 //! Options: `--tenant NAME` (default `global`: each tenant sees only its own reviews),

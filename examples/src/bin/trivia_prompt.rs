@@ -4,8 +4,8 @@
 //! rounds.
 //!
 //! ```sh
-//! cargo run -p examples --bin trivia_prompt -- --scripted --answer 1   # no server
-//! cargo run -p examples --bin trivia_prompt -- --topic space           # local model server
+//! cargo run -p examples --features prompts --bin trivia_prompt -- --scripted --answer 1   # no server
+//! cargo run -p examples --features prompts --bin trivia_prompt -- --topic space           # local model server
 //! ```
 //!
 //! The logic lives in `examples::trivia_prompt`; this file is the terminal around it.
