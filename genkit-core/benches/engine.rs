@@ -210,7 +210,8 @@ fn engine(c: &mut Criterion) {
 criterion_group!(benches, engine);
 
 /// `engine count <mw> <n>`: runs `n` round trips with `mw` middlewares (`0`; `3`: declared
-/// empty; `3f`: forwarding on every hook) on one thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
+/// empty; `3s`: declared empty, one shared value; `3f`: forwarding on every hook; `ir`: the
+/// interrupt and resume instead) on one thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
 /// criterion benches.
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -220,7 +221,7 @@ fn main() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let (ai, _) = setup();
+        let (ai, ask) = setup();
         let shared: Arc<dyn Middleware> = Arc::new(Empty);
         rt.block_on(async {
             for _ in 0..n {
@@ -228,6 +229,7 @@ fn main() {
                     "3" => tool_roundtrip_mw3(&ai, false).await,
                     "3f" => tool_roundtrip_mw3(&ai, true).await,
                     "3s" => tool_roundtrip_shared(&ai, &shared).await,
+                    "ir" => interrupt_resume(&ai, &ask).await,
                     _ => tool_roundtrip(&ai).await,
                 }
             }
