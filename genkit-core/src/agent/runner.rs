@@ -498,20 +498,19 @@ where
         // the seam to roll back to; from a store, the state it saved (one copy less)
         let mut seam = None;
         if let (Some(store), Some(id)) = (&shared.store, &ctx.snapshot_id) {
-            let (session_id, state) = {
-                let data = lock(&shared.data);
-                (data.session_id.clone(), data.to_state())
-            };
-            let snapshot = SessionSnapshot {
+            let session_id = lock(&shared.data).session_id.clone();
+            // the turn is over: the live data stays as it is until this returns, so a store
+            // that runs the mutator again gets the same snapshot rebuilt from it
+            let build = || SessionSnapshot {
                 snapshot_id: id.clone(),
                 session_id: Some(session_id.clone()),
                 parent_id: ctx.parent_snapshot_id.clone(),
                 status: Some(SnapshotStatus::Completed),
                 finish_reason: finish.clone(),
-                state: Some(state),
+                state: Some(lock(&shared.data).to_state()),
                 ..new_snapshot_times()
             };
-            match store.save_unless_aborted_saved(id, snapshot).await {
+            match store.save_unless_aborted_saved(id, build(), &build).await {
                 Ok(Some(saved)) => {
                     seam = Some(Data::from_state(
                         saved.state.unwrap_or_default(),

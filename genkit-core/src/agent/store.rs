@@ -71,23 +71,29 @@ impl StoreHandle {
         id: &str,
         snapshot: SessionSnapshot,
     ) -> Result<bool, SessionStoreError> {
+        let again = snapshot.clone();
         Ok(self
-            .save_unless_aborted_saved(id, snapshot)
+            .save_unless_aborted_saved(id, snapshot, &move || again.clone())
             .await?
             .is_some())
     }
 
-    /// [`save_unless_aborted`](Self::save_unless_aborted), answering what was saved.
+    /// [`save_unless_aborted`](Self::save_unless_aborted), answering what was saved. The
+    /// store's first run of the mutator takes `snapshot` as it is (no copy of the history);
+    /// a store that runs it again (a retried transaction) gets a fresh one from `rebuild`.
     pub(crate) async fn save_unless_aborted_saved(
         &self,
         id: &str,
         snapshot: SessionSnapshot,
+        rebuild: &(dyn Fn() -> SessionSnapshot + Send + Sync),
     ) -> Result<Option<SessionSnapshot>, SessionStoreError> {
+        let first = Mutex::new(Some(snapshot));
         let mutator = move |current: Option<&SessionSnapshot>| {
             if current.is_some_and(|c| c.status() == SnapshotStatus::Aborted) {
                 return Ok(None);
             }
-            let mut next = snapshot.clone();
+            let taken = lock(&first).take();
+            let mut next = taken.unwrap_or_else(rebuild);
             if let Some(c) = current {
                 // a detached turn's pending record keeps its creation time
                 next.created_at = c.created_at.clone();
