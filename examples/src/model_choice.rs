@@ -191,9 +191,19 @@ impl Backend {
     }
 }
 
+/// The seed [`steady_config`] uses unless `GENKIT_EXAMPLE_SEED` says otherwise.
+pub const DEFAULT_SEED: u64 = 42;
+/// The temperature [`steady_config`] uses unless `GENKIT_EXAMPLE_TEMPERATURE` says otherwise.
+pub const DEFAULT_TEMPERATURE: f64 = 0.0;
+
 /// Model settings for repeatable runs: greedy decoding (temperature 0) with a fixed seed, and
 /// a cap on the answer's length so that a small model cannot ramble for minutes. Typed: a
 /// misspelled setting does not compile.
+///
+/// For measuring a model over several seeded runs (`bench/models/measure.py`), two optional
+/// environment variables override the defaults: `GENKIT_EXAMPLE_SEED` (an integer, default
+/// 42) and `GENKIT_EXAMPLE_TEMPERATURE` (a number, default 0). A value that does not parse is
+/// ignored. Unset, every run of an example sends the same settings:
 ///
 /// ```
 /// let config = examples::model_choice::steady_config(256);
@@ -204,10 +214,17 @@ impl Backend {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn steady_config(max_output_tokens: u32) -> OpenAIConfig {
+    let seed = env("GENKIT_EXAMPLE_SEED")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_SEED);
+    let temperature = env("GENKIT_EXAMPLE_TEMPERATURE")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .unwrap_or(DEFAULT_TEMPERATURE);
     OpenAIConfig::new()
-        .temperature(0.0)
+        .temperature(temperature)
         .max_output_tokens(max_output_tokens)
-        .seed(42)
+        .seed(seed)
 }
 
 /// A [`GenkitError`], with a hint in front when there is one.
