@@ -305,32 +305,22 @@ pub fn answer(
 
 /// Asks the model to act on `prompt`; it should call `send_payment`, which pauses the loop.
 /// The instance must hold the [`Bank`] as its state.
-pub async fn start(
-    ai: &Genkit,
-    model: &str,
-    prompt: &str,
-) -> Result<GenerateResponse, GenkitError> {
+pub fn start(ai: &Genkit, model: &str, prompt: &str) -> GenerateBuilder {
     ai.generate()
         .model(model)
         .system(SYSTEM)
         .prompt(prompt)
         .tool(send_payment)
         .config(steady_config(256))
-        .await
 }
 
 /// Resumes with the answers (respond and restart parts, one per pending interrupt); model,
 /// tool and config carry over from the interrupted call. The model may not call a tool
 /// again: it reports what happened, and one approval pays at most once.
-pub async fn resume(
-    ai: &Genkit,
-    interrupted: &GenerateResponse,
-    answers: Vec<Part>,
-) -> Result<GenerateResponse, GenkitError> {
+pub fn resume(ai: &Genkit, interrupted: &GenerateResponse, answers: Vec<Part>) -> GenerateBuilder {
     ai.resume(interrupted)
         .answers(answers)
         .tool_choice(ToolChoice::None)
-        .await
 }
 
 /// The payment a prompt like [`PROMPT`] asks for: `Pay <name> <amount> ... for <memo>`.

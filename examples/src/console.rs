@@ -3,8 +3,13 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
-use genkit_core::{protocol, FinishReason, GenerateResponse, Message, Role};
+use futures::StreamExt;
+use genkit_core::{
+    protocol, FinishReason, GenerateBuilder, GenerateResponse, GenkitError, Message, Role,
+};
 use serde_json::Value;
+
+use crate::unstreamed_retry::UnstreamedRetry;
 
 /// Answers to the program's questions: the ones given on the command line first (the last
 /// one repeats), then lines read from stdin.
@@ -77,7 +82,24 @@ pub fn clip(text: &str, max: usize) -> String {
 /// Prints what the model did in the last turn of `response`: the interrupts it hit, or its
 /// answer and why it stopped.
 pub fn show_turn(response: &GenerateResponse) {
+    show(response, false);
+}
+
+/// [`show_turn`] for a response of [`streamed`]: on a terminal the answer's text is already
+/// on the screen, so only why the model stopped is printed.
+pub fn show_streamed_turn(response: &GenerateResponse) {
+    show(response, io::stdout().is_terminal());
+}
+
+fn show(response: &GenerateResponse, text_shown: bool) {
     match response.finish_reason() {
+        Some(FinishReason::Stop | FinishReason::Length) if text_shown => println!(
+            "\n[model] answered ({})",
+            response
+                .finish_reason()
+                .as_ref()
+                .map_or("unknown", FinishReason::as_str),
+        ),
         Some(FinishReason::Interrupted) => {
             for i in response.interrupts() {
                 println!(
@@ -193,4 +215,52 @@ impl Drop for Waiting {
 pub async fn waiting_for<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
     let _waiting = Waiting::start(what);
     call.await
+}
+
+/// Runs `call` streamed and returns its response. On a terminal the model's text is printed
+/// as it arrives (each model message on its own `[model]` line), with a [`Waiting`]
+/// indicator until the first text comes; elsewhere (a pipe, a test) nothing is printed here
+/// and [`show_streamed_turn`] prints the whole answer.
+///
+/// The call goes through [`UnstreamedRetry`]: a streamed call that the local server fails
+/// before any text is asked again without streaming.
+///
+/// ```
+/// use examples::console::{show_streamed_turn, streamed};
+/// use genkit_core::prelude::*;
+/// use genkit_core::testing::EchoModel;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+/// let ai = Genkit::builder().model(EchoModel::new("echo")).default_model("echo").build()?;
+/// let response = streamed("the model", ai.generate().prompt("hello")).await?;
+/// show_streamed_turn(&response);
+/// assert!(response.text().contains("hello"));
+/// # Ok(()) }
+/// ```
+pub async fn streamed(what: &str, call: GenerateBuilder) -> Result<GenerateResponse, GenkitError> {
+    let live = io::stdout().is_terminal();
+    let mut stream = call.middleware(UnstreamedRetry).stream();
+    let mut waiting = Some(Waiting::start(what));
+    let mut message = None;
+    while let Some(chunk) = stream.next().await {
+        if !live || chunk.aggregated == Some(true) {
+            continue;
+        }
+        let text = chunk.text();
+        if text.is_empty() {
+            continue;
+        }
+        drop(waiting.take());
+        if message != Some(chunk.index) {
+            message = Some(chunk.index);
+            print!("\n[model] ");
+        }
+        print!("{text}");
+        let _ = io::stdout().flush();
+    }
+    drop(waiting);
+    if message.is_some() {
+        println!();
+    }
+    stream.response().await
 }

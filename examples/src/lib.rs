@@ -80,6 +80,7 @@ pub mod task_complete;
 pub mod trivia;
 #[cfg(feature = "prompts")]
 pub mod trivia_prompt;
+pub mod unstreamed_retry;
 
 /// The guides of `docs/` (and the README), as documentation whose code blocks are tested.
 pub mod guide {

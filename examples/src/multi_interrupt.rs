@@ -189,11 +189,7 @@ pub async fn book_table(booking: Booking, ctx: ToolContext) -> ToolResult<Bookin
 }
 
 /// Asks the model to plan the evening; it should call all four tools in one turn.
-pub async fn start(
-    ai: &Genkit,
-    model: &str,
-    prompt: &str,
-) -> Result<GenerateResponse, GenkitError> {
+pub fn start(ai: &Genkit, model: &str, prompt: &str) -> GenerateBuilder {
     ai.generate()
         .model(model)
         .system(SYSTEM)
@@ -203,19 +199,24 @@ pub async fn start(
         .tool(ask_user)
         .tool(book_table)
         .config(steady_config(512))
-        .await
 }
 
 /// Resumes with the answers: respond parts (answers given in a tool's place) and restart
 /// parts (tools to run again).
-pub async fn resume(
+///
+/// A restart is the user's approval of a booking, and the restarted `book_table` books. The
+/// model's turn after that offers no tools, so it reports the booking instead of calling
+/// `book_table` again: one approval books once, whatever the model does next.
+pub fn resume(
     ai: &Genkit,
     model: &str,
     interrupted: &GenerateResponse,
     responses: Vec<Part>,
     restarts: Vec<Part>,
-) -> Result<GenerateResponse, GenkitError> {
-    ai.generate()
+) -> GenerateBuilder {
+    let approved = !restarts.is_empty();
+    let call = ai
+        .generate()
         .model(model)
         .messages(interrupted.messages())
         .tool_responses(responses)
@@ -224,8 +225,12 @@ pub async fn resume(
         .tool(opening_hours)
         .tool(ask_user)
         .tool(book_table)
-        .config(steady_config(512))
-        .await
+        .config(steady_config(512));
+    if approved {
+        call.tool_choice(ToolChoice::None)
+    } else {
+        call
+    }
 }
 
 /// The outputs of the tools that finished in the interrupted turn, by tool name, in request

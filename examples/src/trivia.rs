@@ -53,30 +53,38 @@ pub fn ask_question(input: Questions) -> String;
 /// What the user says to start the game.
 pub const PROMPT: &str = "Ask me a movie trivia question.";
 
+/// How the model plays: one question through the tool, with choices that answer it, then a
+/// verdict on the answer.
+pub const SYSTEM: &str = "You host a movie trivia game. Call the ask_question tool to ask the \
+user one multiple-choice question about a well-known film; every choice must be a possible \
+answer to that question. When the tool returns the user's answer, reply with one sentence that \
+quotes their answer and says whether it is right. Do not ask another question.";
+
 /// Starts the game: the model should call `ask_question`, which pauses the loop.
-pub async fn start(ai: &Genkit, model: &str) -> Result<GenerateResponse, GenkitError> {
+pub fn start(ai: &Genkit, model: &str) -> GenerateBuilder {
     ai.generate()
         .model(model)
+        .system(SYSTEM)
         .prompt(PROMPT)
         .tool(ask_question)
         .config(steady_config(256))
-        .await
 }
 
 /// Resumes an interrupted game with the answers (built with `ask_question.respond`). The
 /// model, tool and config carry over from the interrupted call; `model` is used when the
-/// response was read back from storage and does not know it.
-pub async fn resume(
+/// response was read back from storage and does not know it. The answered turn offers no
+/// tools: the model gives its verdict instead of asking again (small models otherwise keep
+/// asking).
+pub fn resume(
     ai: &Genkit,
     model: &str,
     interrupted: &GenerateResponse,
     answers: Vec<Part>,
-) -> Result<GenerateResponse, GenkitError> {
+) -> GenerateBuilder {
     ai.resume(interrupted)
         .model(model)
         .tool(ask_question)
         .answers(answers)
-        .await
 }
 
 /// What the user typed, as the answer to `q`: a number picks that choice (`"2"` is the
@@ -100,6 +108,19 @@ pub fn choose(q: &Questions, typed: &str) -> String {
     }
 }
 
+/// The answer as the model reads it, the output `ask_question` responds with: the user's
+/// choice in a sentence. Given a bare title, the small local models tend to ask again or echo
+/// JSON; told who answered what, they give their verdict.
+///
+/// ```
+/// assert_eq!(examples::trivia::told("Alien"), "The user answered: Alien");
+/// ```
+pub fn told(answer: &str) -> String {
+    format!("{TOLD}{answer}")
+}
+
+const TOLD: &str = "The user answered: ";
+
 /// The question the scripted model asks.
 pub fn scripted_question() -> Questions {
     Questions {
@@ -118,15 +139,19 @@ pub fn scripted_question() -> Questions {
 pub fn scripted_model() -> ProgrammableModel {
     let model = ProgrammableModel::new("scripted");
     model.set_handler(|request| {
-        Ok(match last_outputs(request).get(ask_question::NAME) {
-            None => calls([(ask_question::NAME, json!(scripted_question()))]),
-            Some(answer) if answer == "The Terminator" => {
-                reply("Correct! Arnold Schwarzenegger says it in The Terminator (1984).")
-            }
-            Some(answer) => reply(format!(
-                "Not quite: you said {}, but it is The Terminator (1984).",
-                answer.as_str().unwrap_or("something else")
-            )),
+        let outputs = last_outputs(request);
+        let Some(output) = outputs.get(ask_question::NAME) else {
+            return Ok(calls([(ask_question::NAME, json!(scripted_question()))]));
+        };
+        // the answer bare, or as `told` puts it
+        let said = output.as_str().unwrap_or("something else");
+        let said = said.strip_prefix(TOLD).unwrap_or(said);
+        Ok(if said == "The Terminator" {
+            reply("Correct! Arnold Schwarzenegger says it in The Terminator (1984).")
+        } else {
+            reply(format!(
+                "Not quite: you said {said}, but it is The Terminator (1984)."
+            ))
         })
     });
     model

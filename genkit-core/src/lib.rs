@@ -231,10 +231,10 @@ pub use genkit_macros::tool;
 /// The names most applications need: `use genkit_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        tool_response, tool_restart, ActionContext, FinishReason, GenerateResponse,
-        GenerationCommonConfig, Genkit, GenkitError, Interrupt, Message, ModelResponse, Part, Role,
-        State, Tool, ToolChoice, ToolContext, ToolError, ToolErrorMode, ToolRequest, ToolResponse,
-        ToolResult, TypedTool,
+        tool_response, tool_restart, ActionContext, FinishReason, GenerateBuilder,
+        GenerateResponse, GenerationCommonConfig, Genkit, GenkitError, Interrupt, Message,
+        ModelResponse, Part, Role, State, Tool, ToolChoice, ToolContext, ToolError, ToolErrorMode,
+        ToolRequest, ToolResponse, ToolResult, TypedTool,
     };
     #[cfg(feature = "macros")]
     pub use genkit_macros::tool;

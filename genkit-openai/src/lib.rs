@@ -120,6 +120,7 @@ pub mod __fuzz {
                 }
             }
         }
+        streamed.extend(acc.take_held_text());
         let finished = acc.finished();
         let response = crate::response::to_model_response(acc.into_completion());
         (streamed, finished, response)

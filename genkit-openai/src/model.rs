@@ -201,6 +201,9 @@ impl OpenAIModel {
         // Dropping the response closes the connection if the server still sends anything.
         drop(http);
 
+        if let Some(text) = acc.take_held_text() {
+            ctx.send_chunk(GenerateResponseChunk::new(vec![text])).await;
+        }
         let response = response::to_model_response(acc.into_completion())?;
         let tool_requests: Vec<Part> = response
             .message

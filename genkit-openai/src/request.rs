@@ -264,8 +264,11 @@ fn assistant_message(message: &Message, wrapped: &[&str]) -> Result<ChatMessage,
     })
 }
 
+/// A string output is sent as it is (as Genkit's OpenAI plugins send it): quoted, a small
+/// model reads it as JSON to echo back. Any other output is sent as JSON text.
 fn tool_result_content(response: &ToolResponse) -> String {
     match &response.output {
+        Some(Value::String(text)) => text.clone(),
         Some(output) => to_json_text(output),
         None => response
             .content
@@ -681,7 +684,7 @@ mod tests {
         );
         assert_eq!(
             b["messages"][2],
-            json!({"role": "tool", "tool_call_id": "call_1", "content": "\"b\""})
+            json!({"role": "tool", "tool_call_id": "call_1", "content": "b"})
         );
         assert_eq!(
             b["messages"][3],

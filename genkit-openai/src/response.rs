@@ -182,6 +182,13 @@ fn finish(reason: Option<&str>) -> (FinishReason, Option<String>) {
 }
 
 /// The Genkit response for a chat completion: reasoning, then text, then tool requests.
+/// Text with no letter or digit (`{`, `"}`, whitespace): beside tool calls it is what
+/// llama.cpp's server leaves of a call the model wrapped in extra braces, not an answer. It
+/// is dropped there, so the history does not teach the model to write JSON as text.
+pub(crate) fn is_json_debris(text: &str) -> bool {
+    !text.chars().any(char::is_alphanumeric)
+}
+
 pub(crate) fn to_model_response(completion: ChatCompletion) -> Result<ModelResponse, OpenAIError> {
     let usage = completion.usage.as_ref().map(Usage::to_genkit);
     let mut choices = completion.choices;
@@ -202,7 +209,7 @@ pub(crate) fn to_model_response(completion: ChatCompletion) -> Result<ModelRespo
         }
     }
     let text = content_text(message.content);
-    if !text.is_empty() {
+    if !text.is_empty() && !(is_json_debris(&text) && !message.tool_calls.is_empty()) {
         content.push(Part::text(text));
     }
     for call in message.tool_calls {
@@ -284,6 +291,25 @@ mod tests {
         assert_eq!(calls[2].ref_, None);
         assert_eq!(calls[2].input, Some(json!({})));
         assert_eq!(r.finish_reason, Some(FinishReason::Stop));
+    }
+
+    #[test]
+    fn llamacpp_brace_beside_tool_calls_is_dropped_but_kept_alone() {
+        let call =
+            json!([{"type": "function", "function": {"name": "a", "arguments": "{}"}, "id": "Ks"}]);
+        let r = convert(
+            json!({"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": "{\n", "tool_calls": call}}]}),
+        );
+        let m = r.message.unwrap();
+        assert_eq!(m.content.len(), 1, "{:?}", m.content);
+        assert!(m.content[0].as_tool_request().is_some());
+        // words beside a call stay, and so does punctuation that is the whole answer
+        let r = convert(json!({"choices": [{"index": 0, "message": {
+            "role": "assistant", "content": "Checking {", "tool_calls": call}}]}));
+        assert_eq!(r.message.unwrap().content[0], Part::text("Checking {"));
+        let r = convert(json!({"choices": [{"index": 0, "message": {"content": "?!"}}]}));
+        assert_eq!(r.message.unwrap().content, vec![Part::text("?!")]);
     }
 
     #[test]

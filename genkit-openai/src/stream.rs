@@ -8,7 +8,9 @@ use genkit_core::Part;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::response::{AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage};
+use crate::response::{
+    is_json_debris, AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage,
+};
 
 /// One `chat.completion.chunk` event.
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +91,9 @@ pub(crate) struct StreamAccumulator {
     calls: Vec<PartialCall>,
     finish_reason: Option<String>,
     usage: Option<Usage>,
+    /// How much of `content` went to the caller. Text without a letter or digit is held back
+    /// until some comes: beside a tool call it is parser debris (see `is_json_debris`).
+    streamed: usize,
 }
 
 fn append(target: &mut Option<String>, piece: Option<String>) -> Option<String> {
@@ -122,8 +127,13 @@ impl StreamAccumulator {
             if let Some(r) = append(&mut self.reasoning, reasoning) {
                 parts.push(Part::reasoning(r));
             }
-            if let Some(t) = append(&mut self.content, delta.content) {
-                parts.push(Part::text(t));
+            append(&mut self.content, delta.content);
+            if let Some(content) = &self.content {
+                let held = &content[self.streamed..];
+                if !held.is_empty() && (self.streamed > 0 || !is_json_debris(held)) {
+                    parts.push(Part::text(held));
+                    self.streamed = content.len();
+                }
             }
             append(&mut self.refusal, delta.refusal);
             for call in delta.tool_calls.into_iter().flatten() {
@@ -190,6 +200,19 @@ impl StreamAccumulator {
                 Some(other) => call.arguments.push_str(&other.to_string()),
             }
         }
+    }
+
+    /// At the end of the stream: the text held back as possible debris, when no tool call came
+    /// and so it is the answer itself (it goes to the caller then).
+    pub(crate) fn take_held_text(&mut self) -> Option<Part> {
+        let content = self.content.as_deref()?;
+        let held = &content[self.streamed..];
+        if held.is_empty() || !self.calls.is_empty() {
+            return None;
+        }
+        let part = Part::text(held);
+        self.streamed = content.len();
+        Some(part)
     }
 
     /// True once the server sent a finish reason: the answer is complete, even if the stream
@@ -262,6 +285,51 @@ mod tests {
         let r = to_model_response(acc.into_completion()).unwrap();
         assert_eq!(r.message.unwrap().text(), "Hello");
         assert_eq!(r.usage.unwrap().total_tokens, Some(5));
+    }
+
+    #[test]
+    fn a_brace_before_a_tool_call_is_never_streamed_but_a_text_answer_is() {
+        // what xllamacpp 0.2.12 streams when Qwen wraps its call in braces
+        let mut acc = StreamAccumulator::new();
+        let mut streamed = Vec::new();
+        for v in [
+            json!({"choices": [{"index": 0, "delta": {"content": "{"}}]}),
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "a", "arguments": "{}"}}]}}]}),
+            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+        ] {
+            streamed.extend(acc.push(chunk(v)));
+        }
+        streamed.extend(acc.take_held_text());
+        assert!(streamed.is_empty(), "{streamed:?}");
+        let m = to_model_response(acc.into_completion())
+            .unwrap()
+            .message
+            .unwrap();
+        assert_eq!(m.content.len(), 1);
+
+        // held back only while it has no letter; then all of it goes, and the rest as it comes
+        let mut acc = StreamAccumulator::new();
+        let mut streamed = Vec::new();
+        for piece in ["\"", "Hi", "!", "."] {
+            streamed.extend(acc.push(chunk(
+                json!({"choices": [{"index": 0, "delta": {"content": piece}}]}),
+            )));
+        }
+        streamed.extend(acc.take_held_text());
+        assert_eq!(
+            streamed,
+            vec![Part::text("\"Hi"), Part::text("!"), Part::text(".")]
+        );
+
+        // an answer of punctuation alone is streamed at the end
+        let mut acc = StreamAccumulator::new();
+        assert!(acc
+            .push(chunk(
+                json!({"choices": [{"index": 0, "delta": {"content": "?!"}}]})
+            ))
+            .is_empty());
+        assert_eq!(acc.take_held_text(), Some(Part::text("?!")));
+        assert_eq!(acc.take_held_text(), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use anyhow::{bail, Result};
 use clap::Parser;
 use examples::approval::{self, Bank, Confirmation, Decision, Reply};
-use examples::console::{show_turn, waiting_for, Answers};
+use examples::console::{show_streamed_turn, streamed, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use genkit_core::prelude::*;
 
@@ -69,10 +69,10 @@ async fn main() -> Result<()> {
     println!("Model: {}", backend.describe());
     println!("Balance: {} euros", bank.balance());
     println!("[you] {}", args.prompt);
-    let mut response = waiting_for("the model", approval::start(ai, model, &args.prompt))
+    let mut response = streamed("the model", approval::start(ai, model, &args.prompt))
         .await
         .map_err(|e| backend.explain(e))?;
-    show_turn(&response);
+    show_streamed_turn(&response);
 
     for _ in 0..args.rounds {
         if response.finish_reason() != Some(FinishReason::Interrupted) {
@@ -104,10 +104,10 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        response = waiting_for("the model", approval::resume(ai, &response, answers_given))
+        response = streamed("the model", approval::resume(ai, &response, answers_given))
             .await
             .map_err(|e| backend.explain(e))?;
-        show_turn(&response);
+        show_streamed_turn(&response);
     }
 
     println!("\nBalance: {} euros", bank.balance());

@@ -12,7 +12,7 @@
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use examples::console::{clip, show_turn, tool_steps, Answers};
+use examples::console::{clip, show_streamed_turn, streamed, tool_steps, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::multi_interrupt::{
     self, ask_user, book_table, Booking, BookingCheck, BookingResult, Question,
@@ -56,7 +56,7 @@ async fn main() -> Result<()> {
 
     println!("Model: {}", backend.describe());
     println!("[you] {}", args.prompt);
-    let mut response = multi_interrupt::start(ai, model, &args.prompt)
+    let mut response = streamed("the model", multi_interrupt::start(ai, model, &args.prompt))
         .await
         .map_err(|e| backend.explain(e))?;
 
@@ -123,11 +123,14 @@ async fn main() -> Result<()> {
             restarts.len(),
             pending.len()
         );
-        response = multi_interrupt::resume(ai, model, &response, responses, restarts)
-            .await
-            .map_err(|e| backend.explain(e))?;
+        response = streamed(
+            "the model",
+            multi_interrupt::resume(ai, model, &response, responses, restarts),
+        )
+        .await
+        .map_err(|e| backend.explain(e))?;
     }
-    show_turn(&response);
+    show_streamed_turn(&response);
     if response.finish_reason() == Some(FinishReason::Interrupted) {
         println!("Stopping after {MAX_ROUNDS} rounds: the model keeps calling tools.");
     }

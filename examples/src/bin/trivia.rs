@@ -14,7 +14,7 @@
 
 use anyhow::Result;
 use clap::Parser;
-use examples::console::{show_turn, waiting_for, Answers};
+use examples::console::{show_streamed_turn, streamed, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::trivia::{self, ask_question, Questions};
 use genkit_core::prelude::*;
@@ -60,10 +60,10 @@ async fn main() -> Result<()> {
 
     println!("Model: {}", backend.describe());
     println!("[you] {}", trivia::PROMPT);
-    let mut response = waiting_for("the model", trivia::start(ai, model))
+    let mut response = streamed("the model", trivia::start(ai, model))
         .await
         .map_err(|e| backend.explain(e))?;
-    show_turn(&response);
+    show_streamed_turn(&response);
 
     for round in 1..=args.rounds {
         if response.finish_reason() != Some(FinishReason::Interrupted) {
@@ -75,13 +75,13 @@ async fn main() -> Result<()> {
             let q: Questions = interrupt.input()?;
             let answer = ask(&mut answers, round, &q)?;
             // The answer, typed: `respond` takes the tool's output type (a String).
-            replies.push(ask_question.respond(interrupt, answer)?);
+            replies.push(ask_question.respond(interrupt, trivia::told(&answer))?);
         }
         println!("\n[resuming with your answer]");
-        response = waiting_for("the model", trivia::resume(ai, model, &response, replies))
+        response = streamed("the model", trivia::resume(ai, model, &response, replies))
             .await
             .map_err(|e| backend.explain(e))?;
-        show_turn(&response);
+        show_streamed_turn(&response);
     }
     if response.finish_reason() == Some(FinishReason::Interrupted) {
         println!(
