@@ -64,7 +64,7 @@ pub const PROMPT: &str = "Pay Alice 40 euros for the concert tickets.";
 /// The system prompt: who the model is and which tool it has.
 pub const SYSTEM: &str = "You are a banking assistant. To pay someone, call send_payment \
     with the recipient, the amount in whole euros and a short memo. The tool asks the user \
-    to confirm; report what it says.";
+    to confirm; then report in one sentence what it says, with the amount and the recipient.";
 
 /// A payment the model wants to make: the tool's input.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -311,6 +311,9 @@ pub fn start(ai: &Genkit, model: &str, prompt: &str) -> GenerateBuilder {
         .system(SYSTEM)
         .prompt(prompt)
         .tool(send_payment)
+        // this assistant only makes payments: its first turn is the call (the user approves
+        // or declines it)
+        .tool_choice(ToolChoice::Required)
         .config(steady_config(256))
 }
 

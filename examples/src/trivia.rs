@@ -67,6 +67,8 @@ pub fn start(ai: &Genkit, model: &str) -> GenerateBuilder {
         .system(SYSTEM)
         .prompt(PROMPT)
         .tool(ask_question)
+        // the game is the question: the first turn must ask it
+        .tool_choice(ToolChoice::Required)
         .config(steady_config(256))
 }
 
@@ -85,6 +87,7 @@ pub fn resume(
         .model(model)
         .tool(ask_question)
         .answers(answers)
+        .tool_choice(ToolChoice::None)
 }
 
 /// What the user typed, as the answer to `q`: a number picks that choice (`"2"` is the
@@ -113,13 +116,15 @@ pub fn choose(q: &Questions, typed: &str) -> String {
 /// JSON; told who answered what, they give their verdict.
 ///
 /// ```
-/// assert_eq!(examples::trivia::told("Alien"), "The user answered: Alien");
+/// assert!(examples::trivia::told("Alien").starts_with("The user answered: Alien."));
 /// ```
 pub fn told(answer: &str) -> String {
-    format!("{TOLD}{answer}")
+    format!("{TOLD}{answer}{VERDICT}")
 }
 
 const TOLD: &str = "The user answered: ";
+const VERDICT: &str =
+    ". Reply with one sentence that repeats this answer and says whether it is right.";
 
 /// The question the scripted model asks.
 pub fn scripted_question() -> Questions {
@@ -146,6 +151,7 @@ pub fn scripted_model() -> ProgrammableModel {
         // the answer bare, or as `told` puts it
         let said = output.as_str().unwrap_or("something else");
         let said = said.strip_prefix(TOLD).unwrap_or(said);
+        let said = said.strip_suffix(VERDICT).unwrap_or(said);
         Ok(if said == "The Terminator" {
             reply("Correct! Arnold Schwarzenegger says it in The Terminator (1984).")
         } else {

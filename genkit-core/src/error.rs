@@ -124,7 +124,7 @@ pub enum GenkitError {
 
     /// A model sent tool arguments that are not JSON.
     #[non_exhaustive]
-    #[error("tool {request}: arguments are not valid JSON ({source}): {raw}")]
+    #[error("tool {request}: arguments are not valid JSON: {raw}")]
     ToolInputNotJson {
         /// The offending request.
         request: RequestId,
@@ -156,7 +156,7 @@ pub enum GenkitError {
 
     /// A tool's body returned an error.
     #[non_exhaustive]
-    #[error("tool {request} failed: {source}")]
+    #[error("tool {request} failed")]
     ToolFailed {
         /// The request that failed.
         request: RequestId,
@@ -331,7 +331,7 @@ pub enum GenkitError {
 
     /// A model call failed (network, HTTP status, malformed answer, ...).
     #[non_exhaustive]
-    #[error("model '{model}' failed: {source}")]
+    #[error("model '{model}' failed")]
     Model {
         /// The model.
         model: String,
@@ -400,7 +400,7 @@ pub enum GenkitError {
 
     /// A value could not be converted to or from JSON.
     #[non_exhaustive]
-    #[error("{what}: {source}")]
+    #[error("{what}: not convertible to or from JSON")]
     Json {
         /// What was being converted.
         what: String,
@@ -461,7 +461,44 @@ fn pending_list(pending: &[String]) -> String {
     }
 }
 
+/// `message`, then the text of each error of the chain from `source`, joined by `: `.
+pub(crate) fn with_causes(
+    mut message: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // a cause that says what its error already said adds nothing
+        if !text.is_empty() && !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
 impl GenkitError {
+    /// This error's message followed by its causes' (its [`source`](std::error::Error::source)
+    /// chain), as one line: what the wire, traces and a model told of a bad tool call carry.
+    ///
+    /// `Display` says only this error's own words and leaves the cause to `source()`, so that
+    /// anyhow's `Caused by:` list and `{:#}` show each cause once.
+    ///
+    /// ```
+    /// use genkit_core::{GenkitError, Status};
+    /// let e = GenkitError::model("m", Status::Unavailable, "connection refused");
+    /// assert_eq!(e.to_string(), "model 'm' failed");
+    /// assert_eq!(e.full_message(), "model 'm' failed: connection refused");
+    /// ```
+    pub fn full_message(&self) -> String {
+        let own = match self {
+            GenkitError::Other { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        with_causes(own, std::error::Error::source(self))
+    }
+
     /// The Genkit status this error maps to.
     pub fn status(&self) -> Status {
         use GenkitError::*;

@@ -55,7 +55,7 @@ impl fmt::Display for Position {
 #[non_exhaustive]
 pub enum DotpromptError {
     /// A file could not be read.
-    #[error("{}: cannot read: {source}", .path.display())]
+    #[error("{}: cannot read", .path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,

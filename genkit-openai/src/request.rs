@@ -565,7 +565,13 @@ pub(crate) fn build(
         Value::String(version.unwrap_or_else(|| model.to_owned())),
     );
     body.insert("messages".into(), messages);
-    let tools = request.tools();
+    // `tool_choice: none` sends no tools: the model may not call them either way, and
+    // llama.cpp's server would still list them in the prompt, where small models read them as
+    // an invitation and write calls out as text.
+    let tools = match request.tool_choice {
+        Some(ToolChoice::None) => &[],
+        _ => request.tools(),
+    };
     if !tools.is_empty() {
         body.insert(
             "tools".into(),
@@ -837,10 +843,19 @@ mod tests {
         };
         let b = body(&r);
         assert!(b.get("tool_choice").is_none() && b.get("parallel_tool_calls").is_none());
+        // `none` sends no tools at all (nor the settings that need them)
         r.tools = Some(vec![ask_question()]);
         let b = body(&r);
-        assert_eq!(b["tool_choice"], "none");
+        assert!(
+            b.get("tools").is_none() && b.get("tool_choice").is_none(),
+            "{b}"
+        );
+        assert!(b.get("parallel_tool_calls").is_none());
+        r.tool_choice = Some(ToolChoice::Auto);
+        let b = body(&r);
+        assert_eq!(b["tool_choice"], "auto");
         assert_eq!(b["parallel_tool_calls"], false);
+        assert_eq!(b["tools"].as_array().map(Vec::len), Some(1));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub enum PostgresError {
 
     /// No connection could be made when the store started (wrong host or port, server down,
     /// authentication refused). Names the target without the password.
-    #[error("cannot reach PostgreSQL at {target}: {source}")]
+    #[error("cannot reach PostgreSQL at {target}")]
     Unreachable {
         /// `host:port/database` as configured.
         target: String,
@@ -64,7 +64,7 @@ pub enum PostgresError {
     },
 
     /// A statement failed on the server or the connection.
-    #[error("PostgreSQL {operation}: {source}")]
+    #[error("PostgreSQL {operation} failed")]
     Database {
         /// What was being done (`"save snapshot"`, `"migrate"`, ...).
         operation: &'static str,
@@ -181,9 +181,10 @@ fn driver_status(e: &tokio_postgres::Error) -> Status {
 
 impl From<PostgresError> for SessionStoreError {
     fn from(e: PostgresError) -> Self {
+        // the detail is the source's: the message does not repeat it
         SessionStoreError::Backend {
             status: e.status(),
-            message: e.to_string(),
+            message: "the PostgreSQL session store failed".to_owned(),
             source: Some(Box::new(e)),
         }
     }

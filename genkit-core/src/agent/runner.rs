@@ -607,9 +607,5 @@ pub(crate) fn new_snapshot_times() -> SessionSnapshot {
 pub(crate) fn runtime_error(e: &GenkitError) -> RuntimeError {
     let status: Status = e.status();
     // the status travels in its own field; the message is the error's own words
-    let message = match e {
-        GenkitError::Other { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    RuntimeError::new(status, message)
+    RuntimeError::new(status, e.full_message())
 }

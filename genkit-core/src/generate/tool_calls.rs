@@ -109,7 +109,7 @@ fn for_model(env: &CallEnv<'_>, error: GenkitError) -> ToolOutcome {
     );
     match env.mode {
         ToolErrorMode::ReturnToModel if correctable => {
-            ToolOutcome::Output(ToolOutput::new(json!({ "error": error.to_string() })))
+            ToolOutcome::Output(ToolOutput::new(json!({ "error": error.full_message() })))
         }
         _ => ToolOutcome::Failed(error),
     }

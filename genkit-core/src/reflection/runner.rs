@@ -68,10 +68,7 @@ impl From<GenkitError> for ActionError {
                 stack: format!("{}: {payload}", trace::TOOL_INTERRUPT_ERROR),
             };
         }
-        let message = match &e {
-            GenkitError::Other { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
+        let message = e.full_message();
         Self {
             status: e.status(),
             stack: trace::error_stack(&e, "GenkitError"),

@@ -248,10 +248,7 @@ pub(crate) fn callable_error(error: &GenkitError) -> Value {
     let status = error.status();
     let message = match status {
         Status::Internal | Status::Unknown | Status::DataLoss => "Internal Error".to_owned(),
-        _ => match error {
-            GenkitError::Other { message, .. } => message.clone(),
-            other => other.to_string(),
-        },
+        _ => error.full_message(),
     };
     json!({"status": status.name(), "message": message})
 }

@@ -71,7 +71,7 @@ pub enum SessionStoreError {
     },
 
     /// A file system operation failed.
-    #[error("{operation} {path:?}: {source}")]
+    #[error("{operation} {path:?} failed")]
     Io {
         /// What was being done (`"read"`, `"rename"`, `"lock"`, ...).
         operation: &'static str,
@@ -82,7 +82,7 @@ pub enum SessionStoreError {
     },
 
     /// A snapshot that does not serialize (custom state with a non-string map key, say).
-    #[error("snapshot {snapshot_id:?} does not serialize: {source}")]
+    #[error("snapshot {snapshot_id:?} does not serialize")]
     Serialize {
         /// The snapshot.
         snapshot_id: String,
@@ -156,7 +156,7 @@ impl From<SessionStoreError> for GenkitError {
     fn from(e: SessionStoreError) -> Self {
         GenkitError::Other {
             status: e.status(),
-            message: e.to_string(),
+            message: crate::error::with_causes(e.to_string(), std::error::Error::source(&e)),
         }
     }
 }

@@ -204,7 +204,7 @@ pub(crate) fn error_stack(error: &(dyn std::error::Error + 'static), kind: &str)
 /// Marks the span failed with `error`.
 pub(crate) fn record_error(span: &Span, error: &GenkitError) {
     if recording(span) {
-        let message = error.to_string();
+        let message = error.full_message();
         span.record(attr::STATE, "error");
         span.record(attr::EXCEPTION_TYPE, "GenkitError");
         span.record(attr::EXCEPTION_MESSAGE, message.as_str());
