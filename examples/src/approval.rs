@@ -66,7 +66,7 @@ pub const SYSTEM: &str = "You are a banking assistant. To pay someone, call send
     with the recipient, the amount in whole euros and a short memo. The tool asks the user \
     to confirm; then report in one sentence what it says, with the amount and the recipient.";
 
-/// A payment the model wants to make: the tool's input.
+/// A payment to make.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct Payment {
     /// who receives the money
@@ -194,9 +194,8 @@ impl Bank {
 }
 
 /// Send money from the user's account. The user is asked to confirm first.
-///
-/// The typed context only accepts a [`Confirmation`] as the interrupt payload; the bank is
-/// the instance's application state.
+// (The doc comment above is what the model reads. The typed context only accepts a
+// [`Confirmation`] as the interrupt payload; the bank is the instance's application state.)
 #[tool(interrupt = Confirmation)]
 pub fn send_payment(
     payment: Payment,

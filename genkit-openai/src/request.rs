@@ -330,12 +330,14 @@ fn messages(request: &ModelRequest) -> Result<Vec<ChatMessage>, OpenAIError> {
     Ok(out)
 }
 
-/// A tool's JSON schema as `parameters`: without `$schema`, which some servers reject.
+/// A tool's JSON schema as `parameters`: without `$schema`, which some servers reject, and
+/// without `title`s, which the APIs ignore but a small model reads: given an input struct
+/// titled `Flight`, Qwen2.5-Coder-0.5B called a tool named `Flight`.
 fn parameters(schema: Option<&Value>) -> Value {
     match schema {
         Some(Value::Object(map)) if needs_wrapping(schema) => {
             let mut map = map.clone();
-            map.remove("$schema");
+            strip_annotations(&mut map);
             json!({
                 "type": "object",
                 "properties": {WRAPPED_INPUT: Value::Object(map)},
@@ -344,7 +346,7 @@ fn parameters(schema: Option<&Value>) -> Value {
         }
         Some(Value::Object(map)) => {
             let mut map = map.clone();
-            map.remove("$schema");
+            strip_annotations(&mut map);
             Value::Object(map)
         }
         Some(other) => other.clone(),
@@ -456,6 +458,35 @@ fn nullable(schema: Value) -> Value {
             Value::Object(map)
         }
         _ => json!({"anyOf": [Value::Object(map), {"type": "null"}]}),
+    }
+}
+
+/// Removes `$schema` and `title` from a schema and from every schema inside it (not from the
+/// property names of `properties`, where `title` may be a field).
+fn strip_annotations(schema: &mut JsonMap) {
+    schema.remove("$schema");
+    schema.remove("title");
+    for (key, value) in schema.iter_mut() {
+        match (key.as_str(), value) {
+            ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(map)) => {
+                for sub in map.values_mut() {
+                    if let Value::Object(sub) = sub {
+                        strip_annotations(sub);
+                    }
+                }
+            }
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(list)) => {
+                for sub in list {
+                    if let Value::Object(sub) = sub {
+                        strip_annotations(sub);
+                    }
+                }
+            }
+            ("items" | "additionalProperties" | "not", Value::Object(sub)) => {
+                strip_annotations(sub)
+            }
+            _ => {}
+        }
     }
 }
 
@@ -831,6 +862,39 @@ mod tests {
             ..r
         };
         assert!(build("m", &bad, false, MaxTokensField::default()).is_err());
+    }
+
+    #[test]
+    fn tool_parameters_lose_titles_but_not_a_field_named_title() {
+        let definition = ToolDefinition {
+            name: "book".into(),
+            key: None,
+            description: "Book a flight".into(),
+            input_schema: Some(std::sync::Arc::new(json!({
+                "$schema": "x", "title": "Flight", "type": "object",
+                "properties": {
+                    "title": {"type": "string", "title": "Title"},
+                    "legs": {"type": "array", "items": {"$ref": "#/$defs/Leg"}},
+                    "seat": {"anyOf": [{"title": "Window", "type": "string"}, {"type": "null"}]}
+                },
+                "$defs": {"Leg": {"title": "Leg", "type": "object", "properties": {"to": {"type": "string"}}}}
+            }))),
+            output_schema: None,
+            metadata: None,
+        };
+        let p = tool(&definition)["function"]["parameters"].clone();
+        assert_eq!(
+            p,
+            json!({
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string"},
+                    "legs": {"type": "array", "items": {"$ref": "#/$defs/Leg"}},
+                    "seat": {"anyOf": [{"type": "string"}, {"type": "null"}]}
+                },
+                "$defs": {"Leg": {"type": "object", "properties": {"to": {"type": "string"}}}}
+            })
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! scripts/demo                                  # starts the local model server, then runs this
-//! cargo run -p examples --bin trivia            # local server at GENKIT_LLM_URL or 127.0.0.1:18080
+//! cargo run -p examples --bin trivia            # local server at GENKIT_LLM_URL or 127.0.0.1:18081
 //! cargo run -p examples --bin trivia -- --answer "The Matrix"   # non-interactive
 //! cargo run -p examples --bin trivia -- --scripted              # no server: a scripted model
 //! OPENAI_API_KEY=sk-... cargo run -p examples --bin trivia      # gpt-4o-mini on OpenAI
