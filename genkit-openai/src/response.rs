@@ -209,7 +209,8 @@ pub(crate) fn to_model_response(completion: ChatCompletion) -> Result<ModelRespo
         }
     }
     let text = content_text(message.content);
-    if !text.is_empty() && !(is_json_debris(&text) && !message.tool_calls.is_empty()) {
+    let debris = !message.tool_calls.is_empty() && is_json_debris(&text);
+    if !text.is_empty() && !debris {
         content.push(Part::text(text));
     }
     for call in message.tool_calls {
