@@ -21,6 +21,8 @@
 //! # Ok(()) }
 //! ```
 
+use std::future::IntoFuture;
+
 use genkit_core::prelude::*;
 use genkit_core::testing::ProgrammableModel;
 use genkit_core::ToolErrorMode;
@@ -216,6 +218,21 @@ pub struct Run {
 
 /// Gives the model `task` and lets it work until it calls `done`.
 pub async fn run(ai: &Genkit, model: &str, task: &str) -> Result<Run, GenkitError> {
+    run_with(ai, model, task, GenerateBuilder::into_future).await
+}
+
+/// [`run`], with each generate call run by `send` (a program streams them to the terminal
+/// with [`console::streamed`](crate::console::streamed)).
+pub async fn run_with<F, Fut>(
+    ai: &Genkit,
+    model: &str,
+    task: &str,
+    mut send: F,
+) -> Result<Run, GenkitError>
+where
+    F: FnMut(GenerateBuilder) -> Fut,
+    Fut: std::future::Future<Output = Result<GenerateResponse, GenkitError>>,
+{
     let call = |messages: &[Message], prompt: &str| {
         ai.generate()
             .model(model)
@@ -230,7 +247,7 @@ pub async fn run(ai: &Genkit, model: &str, task: &str) -> Result<Run, GenkitErro
             .tool_errors(ToolErrorMode::ReturnToModel)
             .config(steady_config(512))
     };
-    let mut response = call(&[Message::system(SYSTEM)], task).await?;
+    let mut response = send(call(&[Message::system(SYSTEM)], task)).await?;
     for reminded in [false, true] {
         // `done` is the only interrupt: when the loop paused, the task is over.
         if let Some(finished) = response
@@ -248,7 +265,7 @@ pub async fn run(ai: &Genkit, model: &str, task: &str) -> Result<Run, GenkitErro
             break;
         }
         // The model answered in prose. Append a reminder to the conversation and go on.
-        response = call(response.messages(), REMINDER).await?;
+        response = send(call(response.messages(), REMINDER)).await?;
     }
     Ok(Run {
         outcome: Outcome::Answered(response.text()),

@@ -55,17 +55,27 @@ async fn the_question_pauses_the_loop_and_the_answer_reaches_the_model() {
         .unwrap();
     assert_eq!(done.finish_reason(), Some(FinishReason::Stop));
 
-    // The model got the whole history back, ending in the answer.
-    let sent = model.last_request().unwrap().messages;
-    assert_eq!(sent.len(), 3, "{sent:?}");
-    let reply = &sent[2].content[0];
+    // The model got the whole history back (after the system prompt), ending in the answer,
+    // and no tools to ask again with.
+    let last = model.last_request().unwrap();
+    assert_eq!(last.tool_choice, Some(ToolChoice::None));
+    let sent = last.messages;
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert_eq!(sent[0].role, Role::System);
+    let reply = &sent[3].content[0];
     let response = reply.as_tool_response().unwrap();
     assert_eq!(response.name, "ask_question");
     assert_eq!(response.ref_.as_deref(), interrupt.ref_());
     assert_eq!(response.output, Some(json!("Die Hard")));
+    let first = &model.requests()[0];
+    assert_eq!(
+        first.tool_choice,
+        Some(ToolChoice::Required),
+        "the first turn must ask"
+    );
     assert!(reply.metadata_value(protocol::INTERRUPT_RESPONSE).is_some());
     // and the answered request is marked resolved, not interrupted
-    let request = &sent[1].content[0];
+    let request = &sent[2].content[0];
     assert!(request.metadata_value(protocol::INTERRUPT).is_none());
     assert!(request
         .metadata_value(protocol::RESOLVED_INTERRUPT)

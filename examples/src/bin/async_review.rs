@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use examples::async_review::{self, request_review, Decision, Refund};
-use examples::console::tool_steps;
+use examples::console::{tool_steps, waiting_for};
 use examples::model_choice::{self, Backend, ModelArgs};
 use genkit_core::agent::{Agent, AgentResponse};
 use genkit_core::prelude::*;
@@ -165,9 +165,12 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|| format!("review-{}", genkit_core::session::new_snapshot_id()));
             println!("Session: {session}");
             println!("[customer] {complaint}");
-            let response = async_review::start(ai, &agent, &session, complaint)
-                .await
-                .map_err(|e| backend.explain(e))?;
+            let response = waiting_for(
+                "the model",
+                async_review::start(ai, &agent, &session, complaint),
+            )
+            .await
+            .map_err(|e| backend.explain(e))?;
             show_turn(&response);
             if response.finish_reason() == Some(&AgentFinishReason::Failed) {
                 bail!("the turn failed; it is stored as {}", stored_at(&response));
@@ -219,9 +222,12 @@ async fn main() -> Result<()> {
                 "\n[resuming with the decision, as the answer to {}]",
                 request_review::NAME
             );
-            let response = async_review::decide(ai, &agent, &session, decision)
-                .await
-                .map_err(|e| backend.explain(e))?;
+            let response = waiting_for(
+                "the model",
+                async_review::decide(ai, &agent, &session, decision),
+            )
+            .await
+            .map_err(|e| backend.explain(e))?;
             show_turn(&response);
             match response.finish_reason() {
                 Some(AgentFinishReason::Interrupted) => {

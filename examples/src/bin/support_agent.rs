@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use examples::console::Answers;
+use examples::console::{waiting_for, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::support_agent::{self, Refund, Ticket};
 use genkit_core::agent::{AgentResponse, ChatRef};
@@ -87,8 +87,7 @@ async fn main() -> Result<()> {
 
     println!("[customer] {}", args.message);
     let mut chat = agent.chat(&ai);
-    let mut response = chat
-        .send(args.message.as_str())
+    let mut response = waiting_for("the agent", chat.send(args.message.as_str()))
         .await
         .map_err(|e| backend.explain(e))?;
     show(&response)?;
@@ -108,8 +107,7 @@ async fn main() -> Result<()> {
             ))?;
             replies.push(approve.respond(&interrupt, answer.starts_with('y'))?);
         }
-        response = supervisor
-            .resume(replies)
+        response = waiting_for("the agent", supervisor.resume(replies))
             .await
             .map_err(|e| backend.explain(e))?;
         show(&response)?;

@@ -11,7 +11,7 @@
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use examples::console::{clip, tool_steps};
+use examples::console::{clip, streamed, tool_steps};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::task_complete::{self, Outcome};
 
@@ -41,9 +41,11 @@ async fn main() -> Result<()> {
          until it calls done)\n",
         task_complete::MAX_TURNS
     );
-    let run = task_complete::run(&backend.ai, &backend.model, &task)
-        .await
-        .map_err(|e| backend.explain(e))?;
+    let run = task_complete::run_with(&backend.ai, &backend.model, &task, |call| {
+        streamed("the model", call)
+    })
+    .await
+    .map_err(|e| backend.explain(e))?;
 
     let steps = tool_steps(run.response.messages());
     for step in &steps {

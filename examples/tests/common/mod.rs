@@ -29,14 +29,25 @@ fn collect(out: Output) -> Run {
 
 /// Runs the program at `exe` (an `env!("CARGO_BIN_EXE_...")`) with `args`, stdin closed,
 /// never against OpenAI.
+///
+/// A live run talks to the examples' own default model when `scripts/test` serves it
+/// (`GENKIT_EXAMPLES_LLM_URL` and `GENKIT_EXAMPLES_LLM_MODEL`: the 1.5B, what a user of the
+/// examples gets), and otherwise to the server of `GENKIT_LLM_URL`.
 pub fn run(exe: &str, args: &[&str]) -> Run {
-    let out = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args(args)
         .env_remove("OPENAI_API_KEY")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("the example runs");
-    collect(out)
+        .stdin(std::process::Stdio::null());
+    for (from, to) in [
+        ("GENKIT_EXAMPLES_LLM_URL", "GENKIT_LLM_URL"),
+        ("GENKIT_EXAMPLES_LLM_MODEL", "GENKIT_LLM_MODEL"),
+    ] {
+        if let Some(value) = std::env::var_os(from).filter(|v| !v.is_empty()) {
+            command.env(to, value);
+        }
+    }
+    collect(command.output().expect("the example runs"))
 }
 
 /// A path in the temp directory no other test uses.
