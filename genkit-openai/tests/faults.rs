@@ -159,8 +159,9 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
     let (status, inner) = unwrap_model_error(&e);
     assert_eq!(status, Status::Internal);
     assert_eq!(inner.http_status(), Some(500));
-    assert!(e.to_string().contains("parse error"), "{e}");
-    assert!(e.to_string().contains("server_error"), "{e}");
+    let message = e.full_message();
+    assert!(message.contains("parse error"), "{message}");
+    assert!(message.contains("server_error"), "{message}");
 }
 
 #[tokio::test]
@@ -373,7 +374,7 @@ async fn a_refused_connection_is_retried_then_unavailable() {
     let (status, inner) = unwrap_model_error(&e);
     assert_eq!(status, Status::Unavailable);
     assert!(matches!(inner, OpenAIError::Transport(_)), "{inner:?}");
-    assert!(e.to_string().to_lowercase().contains("connect"), "{e}");
+    assert!(e.full_message().to_lowercase().contains("connect"), "{e}");
 }
 
 #[tokio::test]
@@ -500,8 +501,9 @@ fn the_api_key_never_leaks() {
                 "the key is sent"
             );
             assert_eq!(unwrap_model_error(&e).0, Status::Unauthenticated);
-            assert!(e.to_string().contains("Incorrect API key provided: [REDACTED]"), "{e}");
+            assert!(e.full_message().contains("Incorrect API key provided: [REDACTED]"), "{e}");
             assert_no_key("the error's Display", &e.to_string());
+            assert_no_key("the error's whole chain", &e.full_message());
             assert_no_key("the error's Debug", &format!("{e:?}"));
             assert_no_key("the plugin's Debug", &format!("{plugin:?} {plugin:#?}"));
             assert_no_key("the model's Debug", &format!("{m:?}"));

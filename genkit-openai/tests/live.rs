@@ -325,7 +325,8 @@ async fn interrupt_round_trip() {
     );
     assert_eq!(
         messages[2],
-        json!({"role": "tool", "tool_call_id": call_id, "content": serde_json::to_string(&answer).unwrap()})
+        // a string output goes as it is, unquoted
+        json!({"role": "tool", "tool_call_id": call_id, "content": answer})
     );
 
     // The model answered that request: text, or (as this model tends to) another question.

@@ -204,7 +204,9 @@ pub(crate) fn error_stack(error: &(dyn std::error::Error + 'static), kind: &str)
 /// Marks the span failed with `error`.
 pub(crate) fn record_error(span: &Span, error: &GenkitError) {
     if recording(span) {
-        let message = error.full_message();
+        // as Genkit JS reports it (`STATUS: message`), with the causes
+        let message =
+            crate::error::with_causes(error.to_string(), std::error::Error::source(error));
         span.record(attr::STATE, "error");
         span.record(attr::EXCEPTION_TYPE, "GenkitError");
         span.record(attr::EXCEPTION_MESSAGE, message.as_str());
@@ -252,11 +254,11 @@ mod tests {
             source: Box::new(std::io::Error::other("disk full")),
         };
         let stack = error_stack(&e, "INTERNAL");
-        assert!(
-            stack.starts_with("INTERNAL: tool 't' failed: disk full"),
+        // each cause once: the error's own line does not repeat it
+        assert_eq!(
+            stack, "INTERNAL: tool 't' failed\n    caused by: disk full",
             "{stack}"
         );
-        assert!(stack.ends_with("\n    caused by: disk full"), "{stack}");
     }
 
     #[test]

@@ -77,6 +77,6 @@ async fn main() {
     assert!(matches!(out, genkit_core::ToolOutcome::Output(o) if o.output == 14));
     // without it, the call fails and says which state is missing
     let out = deposit.action().call(serde_json::json!({"amount": 5}), ToolContext::new(deposit::NAME)).await;
-    assert!(matches!(out, genkit_core::ToolOutcome::Failed(ref e) if e.to_string().contains("Bank")), "{out:?}");
+    assert!(matches!(out, genkit_core::ToolOutcome::Failed(ref e) if e.full_message().contains("Bank")), "{out:?}");
     let _ = ai;
 }
