@@ -262,5 +262,12 @@ pub async fn streamed(what: &str, call: GenerateBuilder) -> Result<GenerateRespo
     if message.is_some() {
         println!();
     }
-    stream.response().await
+    let response = stream.response().await?;
+    // a call answered unstreamed (UnstreamedRetry's second try) sent no chunks: its text is
+    // shown here, since show_streamed_turn leaves it out on a terminal
+    let text = response.text();
+    if live && message.is_none() && !text.is_empty() {
+        println!("\n[model] {}", clip(&text, 400));
+    }
+    Ok(response)
 }
