@@ -25,7 +25,7 @@ fn turn_with_history(prior_turns: usize) -> SessionSnapshot {
         "bench-session",
         None,
         SessionState {
-            messages: Some(messages),
+            messages: Some(messages.into()),
             ..Default::default()
         },
     )

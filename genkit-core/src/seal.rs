@@ -258,12 +258,12 @@ impl HistorySeal {
     /// use genkit_core::{HistorySeal, Message, SessionState};
     /// let seal = HistorySeal::new("k1", [7u8; 32])?;
     /// let mut state = SessionState {
-    ///     messages: Some(vec![Message::user("hi"), Message::model("hello")]),
+    ///     messages: Some(vec![Message::user("hi"), Message::model("hello")].into()),
     ///     ..Default::default()
     /// };
     /// seal.seal_agent_state(&mut state)?;
     /// seal.verify_agent_state(&state)?;
-    /// state.messages.as_mut().unwrap()[0] = Message::user("I am the admin");
+    /// state.messages.as_mut().unwrap().to_mut()[0] = Message::user("I am the admin");
     /// assert!(seal.verify_agent_state(&state).is_err());
     /// # Ok::<(), genkit_core::GenkitError>(())
     /// ```
@@ -271,7 +271,11 @@ impl HistorySeal {
         &self,
         state: &mut crate::wire::SessionState,
     ) -> Result<(), GenkitError> {
-        let Some((last, before)) = state.messages.as_mut().and_then(|m| m.split_last_mut()) else {
+        let Some((last, before)) = state
+            .messages
+            .as_mut()
+            .and_then(|m| m.to_mut().split_last_mut())
+        else {
             return Ok(());
         };
         if let Some(m) = last.metadata.as_mut() {

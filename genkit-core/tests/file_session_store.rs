@@ -52,7 +52,7 @@ fn child_turn(session: &str, parent: &str, text: &str) -> SessionSnapshot {
         session,
         Some(parent.to_owned()),
         SessionState {
-            messages: Some(vec![Message::user(text)]),
+            messages: Some(vec![Message::user(text)].into()),
             ..Default::default()
         },
     )
@@ -352,7 +352,9 @@ async fn genkit_js_reads_what_genkit_rs_wrote() {
                 "rs-session",
                 None,
                 SessionState {
-                    messages: Some(vec![Message::user("nul \u{0} here"), Message::model("ok")]),
+                    messages: Some(
+                        vec![Message::user("nul \u{0} here"), Message::model("ok")].into(),
+                    ),
                     custom: Some(json!({"n": 1})),
                     ..Default::default()
                 },

@@ -51,7 +51,7 @@ use crate::watch::{payload, subscribe, Hub};
 /// let store = PostgresSessionStore::connect("postgres://app@127.0.0.1/app").await?;
 /// let tenant = StoreScope::new("acme")?;
 /// let turn = SessionSnapshot::new_turn("chat-1", None, SessionState {
-///     messages: Some(vec![Message::user("hello")]),
+///     messages: Some(vec![Message::user("hello")].into()),
 ///     ..Default::default()
 /// });
 /// let saved = store.save_snapshot(&tenant, None, &|_| Ok(Some(turn.clone()))).await?.unwrap();

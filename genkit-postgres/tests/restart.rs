@@ -21,7 +21,7 @@ fn turn(session: &str, text: &str) -> SessionSnapshot {
         session,
         None,
         SessionState {
-            messages: Some(vec![Message::user(text)]),
+            messages: Some(vec![Message::user(text)].into()),
             ..Default::default()
         },
     )

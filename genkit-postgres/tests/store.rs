@@ -129,7 +129,7 @@ async fn a_long_session_is_stored_as_checkpoints_and_diffs_not_rewritten_per_tur
             "long",
             parent.clone(),
             SessionState {
-                messages: Some(messages.clone()),
+                messages: Some(messages.clone().into()),
                 ..Default::default()
             },
         );
@@ -161,7 +161,7 @@ async fn a_long_session_is_stored_as_checkpoints_and_diffs_not_rewritten_per_tur
     let (checkpoints, versions, stored, max_depth): (i64, i64, i64, i32) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
     let last_state = serde_json::to_vec(&SessionState {
-        messages: Some(messages.clone()),
+        messages: Some(messages.clone().into()),
         ..Default::default()
     })
     .unwrap()

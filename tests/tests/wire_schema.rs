@@ -868,7 +868,7 @@ fn agent_and_session_types_validate_and_round_trip() {
     };
     let state = SessionState {
         session_id: Some("sess-1".into()),
-        messages: Some(vec![Message::user("hi"), Message::model("hello")]),
+        messages: Some(vec![Message::user("hi"), Message::model("hello")].into()),
         custom: Some(json!({"cart": ["apple"], "n": null})),
         artifacts: Some(vec![artifact.clone()]),
     };

@@ -224,18 +224,23 @@ where
             for m in sess.middleware() {
                 call = call.middleware_arc(Arc::clone(m));
             }
-            let mut stream = call.stream();
-            while let Some(chunk) = stream.next().await {
-                // the aggregated repeat of an interrupted message is announced below instead
-                if chunk.aggregated == Some(true) {
-                    continue;
+            // with no one reading chunks (a plain `send`, a detached run), no stream to drive
+            let response = if sess.streams() {
+                let mut stream = call.stream();
+                while let Some(chunk) = stream.next().await {
+                    // the aggregated repeat of an interrupted message is announced below instead
+                    if chunk.aggregated == Some(true) {
+                        continue;
+                    }
+                    sess.send_chunk(AgentStreamChunk {
+                        model_chunk: Some(chunk),
+                        ..Default::default()
+                    });
                 }
-                sess.send_chunk(AgentStreamChunk {
-                    model_chunk: Some(chunk),
-                    ..Default::default()
-                });
-            }
-            let response = stream.response().await?;
+                stream.response().await?
+            } else {
+                call.await?
+            };
             if let Some(usage) = response.total_usage() {
                 sess.record_usage(usage.clone());
             }
@@ -275,10 +280,9 @@ where
         }
     })
     .await?;
-    let messages = sess.messages();
     let finish = super::runner::lock(&sess.shared.book).last_finish.clone();
     Ok(AgentResult {
-        message: messages.last().cloned(),
+        message: sess.history().last().cloned(),
         artifacts: Some(sess.artifacts()).filter(|a| !a.is_empty()),
         finish_reason: finish,
     })

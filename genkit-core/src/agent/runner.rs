@@ -24,7 +24,7 @@ use crate::genkit::Genkit;
 use crate::session::format_timestamp;
 use crate::status::Status;
 use crate::wire::{
-    AgentFinishReason, AgentInput, AgentStreamChunk, Artifact, GenerationUsage, Message,
+    AgentFinishReason, AgentInput, AgentStreamChunk, Artifact, GenerationUsage, Message, Messages,
     RuntimeError, SessionSnapshot, SessionState, SnapshotStatus, TurnEnd,
 };
 
@@ -32,7 +32,7 @@ use crate::wire::{
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Data {
     pub session_id: String,
-    pub messages: Vec<Message>,
+    pub messages: Messages,
     pub custom: Option<Value>,
     pub artifacts: Vec<Artifact>,
 }
@@ -79,6 +79,12 @@ impl Emitter {
 
     pub(crate) fn is_detached(&self) -> bool {
         self.detached.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether a caller reads the chunks (once false, false for good: the sender is only ever
+    /// taken away).
+    pub(crate) fn streams(&self) -> bool {
+        !self.is_detached() && lock(&self.tx).as_ref().is_some_and(|tx| !tx.is_closed())
     }
 
     pub(crate) fn emit(&self, chunk: AgentStreamChunk) {
@@ -252,8 +258,13 @@ where
         lock(&self.shared.data).to_state()
     }
 
-    /// The messages so far.
+    /// The messages so far, copied out (see [`history`](Self::history) for a shared view).
     pub fn messages(&self) -> Vec<Message> {
+        lock(&self.shared.data).messages.to_vec()
+    }
+
+    /// The messages so far, shared: no copy until one side changes them.
+    pub fn history(&self) -> Messages {
         lock(&self.shared.data).messages.clone()
     }
 
@@ -264,7 +275,7 @@ where
 
     /// Replaces the messages.
     pub fn set_messages(&self, messages: Vec<Message>) {
-        lock(&self.shared.data).messages = messages;
+        lock(&self.shared.data).messages = messages.into();
     }
 
     /// The custom state; `Ok(None)` when there is none yet.
@@ -324,6 +335,13 @@ where
     /// Sends a chunk to the caller (nothing when the run is detached).
     pub fn send_chunk(&self, chunk: AgentStreamChunk) {
         self.shared.emitter.emit(chunk);
+    }
+
+    /// Whether anyone reads the chunks [`send_chunk`](Self::send_chunk) sends: false for a
+    /// plain `send`, a detached run or a caller that dropped its stream, and false from then
+    /// on. A body may skip producing chunks (streaming a model call) when it is.
+    pub fn streams(&self) -> bool {
+        self.shared.emitter.streams()
     }
 
     /// Fires when the run is aborted.
@@ -421,7 +439,7 @@ where
                 Err(e) => Err(e),
                 Ok(()) => {
                     if let (Some(reason), true) = (&abandon, abandoning) {
-                        validate::abandon(&mut lock(&shared.data).messages, reason);
+                        validate::abandon(lock(&shared.data).messages.to_mut(), reason);
                     }
                     if let Some(m) = &input.message {
                         lock(&shared.data).messages.push(m.clone());

@@ -188,7 +188,7 @@ impl StoreHandle {
                 .state
                 .as_mut()
                 .and_then(|s| s.messages.as_mut())
-                .and_then(|m| m.last_mut())
+                .and_then(|m| m.to_mut().last_mut())
             else {
                 return Ok(None);
             };

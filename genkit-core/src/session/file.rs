@@ -66,7 +66,7 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// let store = FileSessionStore::new(&dir);
 /// let scope = StoreScope::global();
 /// let turn = SessionSnapshot::new_turn("chat-7", None, SessionState {
-///     messages: Some(vec![Message::user("hello")]),
+///     messages: Some(vec![Message::user("hello")].into()),
 ///     ..Default::default()
 /// });
 /// let saved = store.save_snapshot(&scope, None, &|_| Ok(Some(turn.clone()))).await?.unwrap();

@@ -28,7 +28,7 @@
 //! let store = InMemorySessionStore::new();
 //! let scope = StoreScope::global();
 //! let first = SessionSnapshot::new_turn("chat-1", None, SessionState {
-//!     messages: Some(vec![Message::user("hi"), Message::model("hello")]),
+//!     messages: Some(vec![Message::user("hi"), Message::model("hello")].into()),
 //!     ..Default::default()
 //! });
 //! // The mutator gets the current value (none: a new snapshot) and returns what to store.

@@ -323,10 +323,7 @@ fn turn(session: &str, parent: Option<&str>, at: SystemTime, text: &str) -> Sess
         finish_reason: Some(AgentFinishReason::Stop),
         state: Some(SessionState {
             session_id: Some(session.to_owned()),
-            messages: Some(vec![
-                Message::user(text),
-                Message::model(format!("re: {text}")),
-            ]),
+            messages: Some(vec![Message::user(text), Message::model(format!("re: {text}"))].into()),
             custom: Some(json!({"turn": text})),
             artifacts: None,
         }),
@@ -425,7 +422,7 @@ async fn save_and_get<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         state.artifacts = Some(vec![Artifact::new("plan", vec![Part::text("step 1")])]);
         state
             .messages
-            .get_or_insert_with(Vec::new)
+            .get_or_insert_with(Default::default)
             .push(Message::new(
                 Role::Model,
                 vec![Part::tool_request(ToolRequest::new(
@@ -1305,7 +1302,7 @@ async fn large_state<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     }
     messages.push(Message::model("x".repeat(2 * 1024 * 1024)));
     if let Some(state) = snap.state.as_mut() {
-        state.messages = Some(messages);
+        state.messages = Some(messages.into());
     }
     let size = serde_json::to_vec(&snap).map(|v| v.len()).unwrap_or(0);
     ensure!(
@@ -1343,7 +1340,7 @@ async fn nul_characters<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
     if let Some(state) = snap.state.as_mut() {
         state
             .messages
-            .get_or_insert_with(Vec::new)
+            .get_or_insert_with(Default::default)
             .push(Message::new(
                 Role::Tool,
                 vec![Part::tool_response(ToolResponse::new(

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::chunk::GenerateResponseChunk;
 use super::message::Message;
+use super::messages::Messages;
 use super::nullable::present;
 use super::part::{JsonMap, Part};
 
@@ -228,7 +229,7 @@ pub struct JsonPatch(pub Vec<JsonPatchOperation>);
 ///
 /// ```
 /// use genkit_core::{Message, SessionState};
-/// let state = SessionState { messages: Some(vec![Message::user("hi")]), ..Default::default() };
+/// let state = SessionState { messages: Some(vec![Message::user("hi")].into()), ..Default::default() };
 /// assert_eq!(state.messages().len(), 1);
 /// assert_eq!(serde_json::to_value(&state).unwrap()["messages"][0]["role"], "user");
 /// ```
@@ -238,9 +239,10 @@ pub struct SessionState {
     /// The session this state belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-    /// The conversation history (user and model turns, tool messages).
+    /// The conversation history (user and model turns, tool messages), shared between the
+    /// states and snapshots that hold it (cloning a state does not copy it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<Message>>,
+    pub messages: Option<Messages>,
     /// The agent's custom state, any JSON.
     #[serde(
         default,

@@ -7,6 +7,7 @@ mod agent;
 mod chunk;
 mod config;
 mod message;
+mod messages;
 mod middleware;
 mod model_info;
 mod nullable;
@@ -24,6 +25,7 @@ pub use agent::{
 pub use chunk::GenerateResponseChunk;
 pub use config::GenerationCommonConfig;
 pub use message::{Message, Role};
+pub use messages::Messages;
 pub use middleware::{MiddlewareDesc, MiddlewareRef};
 pub use model_info::{ModelInfo, ModelSupports};
 pub use options::{GenerateActionOptions, GenerateActionOutputConfig, ResumeOptions};
