@@ -40,7 +40,7 @@
 //! # Ok(()) }
 //! ```
 
-use genkit_core::agent::{Agent, AgentResponse, ChatRef, SessionRunner, TurnResult};
+use genkit_core::agent::{Agent, AgentResponse, Chat, ChatRef, SessionRunner, TurnResult};
 use genkit_core::prelude::*;
 #[cfg(doc)]
 use genkit_core::session::FileSessionStore;
@@ -154,7 +154,7 @@ pub fn agent(model: &str, store: impl SessionStore + 'static) -> Agent {
                             .tool_responses(resume.respond.unwrap_or_default())
                             .tool_restarts(resume.restart.unwrap_or_default());
                     }
-                    let response = call.await?;
+                    let response = crate::agent_turn::generate(&sess, call).await?;
                     if let Some(usage) = response.total_usage() {
                         sess.record_usage(usage.clone());
                     }
@@ -195,11 +195,19 @@ pub async fn start(
     session: &str,
     complaint: &str,
 ) -> Result<AgentResponse, GenkitError> {
-    // a session id nobody used yet starts that session
-    let mut chat = agent
+    session_chat(ai, agent, session)
+        .await?
+        .send(complaint)
+        .await
+}
+
+/// The chat of review session `session`, at its latest snapshot; a session id nobody used
+/// yet starts that session. [`start`] and [`decide`] send on it; the program streams its turns
+/// instead (`chat.send_stream`, `chat.resume_stream`).
+pub async fn session_chat(ai: &Genkit, agent: &Agent, session: &str) -> Result<Chat, GenkitError> {
+    agent
         .load_chat(ai, ChatRef::Session(session.to_owned()))
-        .await?;
-    chat.send(complaint).await
+        .await
 }
 
 /// The reviews session `session` waits on: the pending `request_review` calls of its latest
@@ -231,15 +239,24 @@ pub async fn decide(
     session: &str,
     decision: &Decision,
 ) -> Result<AgentResponse, GenkitError> {
-    let answers = pending(agent, session)
+    let answers = answers(agent, session, decision).await?;
+    session_chat(ai, agent, session)
+        .await?
+        .resume(answers)
+        .await
+}
+
+/// `decision` as the answer to every pending `request_review` of session `session`.
+pub async fn answers(
+    agent: &Agent,
+    session: &str,
+    decision: &Decision,
+) -> Result<Vec<Part>, GenkitError> {
+    pending(agent, session)
         .await?
         .iter()
         .map(|interrupt| request_review.respond(interrupt, decision.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut chat = agent
-        .load_chat(ai, ChatRef::Session(session.to_owned()))
-        .await?;
-    chat.resume(answers).await
+        .collect()
 }
 
 /// The first order id in `text`, like `A-1001`.

@@ -4,8 +4,10 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use futures::StreamExt;
+use genkit_core::agent::{AgentResponse, AgentTurnStream};
 use genkit_core::{
-    protocol, FinishReason, GenerateBuilder, GenerateResponse, GenkitError, Message, Role,
+    protocol, FinishReason, GenerateBuilder, GenerateResponse, GenerateResponseChunk, GenkitError,
+    Message, Role,
 };
 use serde_json::Value;
 
@@ -238,36 +240,100 @@ pub async fn waiting_for<T>(what: &str, call: impl std::future::Future<Output = 
 /// # Ok(()) }
 /// ```
 pub async fn streamed(what: &str, call: GenerateBuilder) -> Result<GenerateResponse, GenkitError> {
-    let live = io::stdout().is_terminal();
     let mut stream = call.middleware(UnstreamedRetry).stream();
-    let mut waiting = Some(Waiting::start(what));
-    let mut message = None;
+    let mut printer = LiveText::start(what);
     while let Some(chunk) = stream.next().await {
-        if !live || chunk.aggregated == Some(true) {
-            continue;
+        printer.chunk(&chunk);
+    }
+    let text_shown = printer.finish();
+    let response = stream.response().await?;
+    // a call answered unstreamed (UnstreamedRetry's second try) sent no chunks: its text is
+    // shown here, since show_streamed_turn leaves it out on a terminal
+    let text = response.text();
+    if io::stdout().is_terminal() && !text_shown && !text.is_empty() {
+        println!("\n[model] {}", clip(&text, 400));
+    }
+    Ok(response)
+}
+
+/// [`streamed`] for an agent's turn (`chat.send_stream(..)`, `chat.resume_stream(..)`): on
+/// a terminal the model chunks' text is printed as it arrives, with a [`Waiting`] indicator
+/// until the first text. Answers the turn's response and whether its text is on the screen
+/// (false off a terminal, or when no text came in chunks: the caller prints the answer then).
+///
+/// ```
+/// use examples::console::streamed_turn;
+/// use genkit_core::agent::{Agent, PromptSpec};
+/// use genkit_core::prelude::*;
+/// use genkit_core::testing::EchoModel;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+/// let agent: Agent = Agent::prompt("echo", PromptSpec::new().model("echo")).build();
+/// let ai = Genkit::builder().model(EchoModel::new("echo")).agent(agent.clone()).build()?;
+/// let mut chat = agent.chat(&ai);
+/// let (response, shown) = streamed_turn("the agent", chat.send_stream("hello")).await?;
+/// assert!(response.text().contains("hello"));
+/// assert!(!shown, "a test's stdout is not a terminal");
+/// # Ok(()) }
+/// ```
+pub async fn streamed_turn<S>(
+    what: &str,
+    mut turn: AgentTurnStream<'_, S>,
+) -> Result<(AgentResponse<S>, bool), GenkitError>
+where
+    S: serde::de::DeserializeOwned + Send + 'static,
+{
+    let mut printer = LiveText::start(what);
+    while let Some(chunk) = turn.next().await {
+        if let Some(model) = &chunk.model_chunk {
+            printer.chunk(model);
+        }
+    }
+    let text_shown = printer.finish();
+    Ok((turn.response().await?, text_shown))
+}
+
+/// Prints model chunks' text as it comes, on a terminal only: each model message on its own
+/// `[model]` line, the [`Waiting`] indicator until the first text.
+struct LiveText {
+    live: bool,
+    waiting: Option<Waiting>,
+    message: Option<Option<u32>>,
+}
+
+impl LiveText {
+    fn start(what: &str) -> Self {
+        Self {
+            live: io::stdout().is_terminal(),
+            waiting: Some(Waiting::start(what)),
+            message: None,
+        }
+    }
+
+    fn chunk(&mut self, chunk: &GenerateResponseChunk) {
+        // the aggregated repeat of an interrupted message adds no text
+        if !self.live || chunk.aggregated == Some(true) {
+            return;
         }
         let text = chunk.text();
         if text.is_empty() {
-            continue;
+            return;
         }
-        drop(waiting.take());
-        if message != Some(chunk.index) {
-            message = Some(chunk.index);
+        drop(self.waiting.take());
+        if self.message != Some(chunk.index) {
+            self.message = Some(chunk.index);
             print!("\n[model] ");
         }
         print!("{text}");
         let _ = io::stdout().flush();
     }
-    drop(waiting);
-    if message.is_some() {
-        println!();
+
+    /// Ends the output; true when some text was printed.
+    fn finish(mut self) -> bool {
+        drop(self.waiting.take());
+        if self.message.is_some() {
+            println!();
+        }
+        self.message.is_some()
     }
-    let response = stream.response().await?;
-    // a call answered unstreamed (UnstreamedRetry's second try) sent no chunks: its text is
-    // shown here, since show_streamed_turn leaves it out on a terminal
-    let text = response.text();
-    if live && message.is_none() && !text.is_empty() {
-        println!("\n[model] {}", clip(&text, 400));
-    }
-    Ok(response)
 }

@@ -111,7 +111,7 @@ pub fn agent(
                             .tool_responses(resume.respond.unwrap_or_default())
                             .tool_restarts(resume.restart.unwrap_or_default());
                     }
-                    let response = call.await?;
+                    let response = crate::agent_turn::generate(&sess, call).await?;
                     sess.set_messages(
                         response
                             .messages()

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use examples::async_review::{self, request_review, Decision, Refund};
-use examples::console::{tool_steps, waiting_for};
+use examples::console::{streamed_turn, tool_steps};
 use examples::model_choice::{self, Backend, ModelArgs};
 use genkit_core::agent::{Agent, AgentResponse};
 use genkit_core::prelude::*;
@@ -97,8 +97,9 @@ fn show_pending(pending: &[Interrupt]) -> Result<usize> {
     Ok(pending.len())
 }
 
-/// What the turn did: the tool calls that ran, and how the model ended.
-fn show_turn(response: &AgentResponse) {
+/// What the turn did: the tool calls that ran, and how the model ended (its answer's text
+/// too, unless it was streamed to the terminal already).
+fn show_turn(response: &AgentResponse, text_shown: bool) {
     for step in tool_steps(response.messages()) {
         println!("[tool] {step}");
     }
@@ -120,6 +121,10 @@ fn show_turn(response: &AgentResponse) {
                 );
             }
         }
+        reason if text_shown => println!(
+            "[model] answered ({})",
+            reason.map_or("none", AgentFinishReason::as_str)
+        ),
         reason => println!(
             "[model] answered ({}): {}",
             reason.map_or("none", AgentFinishReason::as_str),
@@ -165,13 +170,12 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|| format!("review-{}", genkit_core::session::new_snapshot_id()));
             println!("Session: {session}");
             println!("[customer] {complaint}");
-            let response = waiting_for(
-                "the model",
-                async_review::start(ai, &agent, &session, complaint),
-            )
-            .await
-            .map_err(|e| backend.explain(e))?;
-            show_turn(&response);
+            let mut chat = async_review::session_chat(ai, &agent, &session).await?;
+            let (response, text_shown) =
+                streamed_turn("the model", chat.send_stream(complaint.as_str()))
+                    .await
+                    .map_err(|e| backend.explain(e))?;
+            show_turn(&response, text_shown);
             if response.finish_reason() == Some(&AgentFinishReason::Failed) {
                 bail!("the turn failed; it is stored as {}", stored_at(&response));
             }
@@ -222,13 +226,12 @@ async fn main() -> Result<()> {
                 "\n[resuming with the decision, as the answer to {}]",
                 request_review::NAME
             );
-            let response = waiting_for(
-                "the model",
-                async_review::decide(ai, &agent, &session, decision),
-            )
-            .await
-            .map_err(|e| backend.explain(e))?;
-            show_turn(&response);
+            let answers = async_review::answers(&agent, &session, decision).await?;
+            let mut chat = async_review::session_chat(ai, &agent, &session).await?;
+            let (response, text_shown) = streamed_turn("the model", chat.resume_stream(answers))
+                .await
+                .map_err(|e| backend.explain(e))?;
+            show_turn(&response, text_shown);
             match response.finish_reason() {
                 Some(AgentFinishReason::Interrupted) => {
                     println!(

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Parser;
-use examples::console::{waiting_for, Answers};
+use examples::console::{streamed_turn, Answers};
 use examples::model_choice::{self, Backend, ModelArgs};
 use examples::support_agent::{self, Refund, Ticket};
 use genkit_core::agent::{AgentResponse, ChatRef};
@@ -54,7 +54,9 @@ impl Args {
     }
 }
 
-fn show(response: &AgentResponse<Ticket>) -> Result<()> {
+/// How the turn ended (the agent's answer too, unless it was streamed to the terminal
+/// already) and the ticket.
+fn show(response: &AgentResponse<Ticket>, text_shown: bool) -> Result<()> {
     match response.finish_reason() {
         Some(AgentFinishReason::Interrupted) => {}
         Some(AgentFinishReason::Failed) => {
@@ -64,6 +66,7 @@ fn show(response: &AgentResponse<Ticket>) -> Result<()> {
                 e.map_or("no error recorded", |e| e.message.as_str())
             );
         }
+        _ if text_shown => {}
         _ => println!("[agent] {}", response.text()),
     }
     if let Some(ticket) = response.custom()? {
@@ -87,10 +90,11 @@ async fn main() -> Result<()> {
 
     println!("[customer] {}", args.message);
     let mut chat = agent.chat(&ai);
-    let mut response = waiting_for("the agent", chat.send(args.message.as_str()))
-        .await
-        .map_err(|e| backend.explain(e))?;
-    show(&response)?;
+    let (mut response, text_shown) =
+        streamed_turn("the agent", chat.send_stream(args.message.as_str()))
+            .await
+            .map_err(|e| backend.explain(e))?;
+    show(&response, text_shown)?;
     while response.finish_reason() == Some(&AgentFinishReason::Interrupted) {
         let snapshot = response.snapshot_id().unwrap_or_default().to_owned();
         println!("[agent] paused for a supervisor; stored as snapshot {snapshot}");
@@ -107,10 +111,11 @@ async fn main() -> Result<()> {
             ))?;
             replies.push(approve.respond(&interrupt, answer.starts_with('y'))?);
         }
-        response = waiting_for("the agent", supervisor.resume(replies))
+        let (resumed, text_shown) = streamed_turn("the agent", supervisor.resume_stream(replies))
             .await
             .map_err(|e| backend.explain(e))?;
-        show(&response)?;
+        response = resumed;
+        show(&response, text_shown)?;
     }
     Ok(())
 }

@@ -458,6 +458,44 @@ where
         self.send(abandoning(reason, input)).await
     }
 
+    /// [`resume`](Self::resume), streaming the resumed turn's chunks (the model's text as it
+    /// comes, custom-state patches, artifacts, the turn's end); the response follows.
+    ///
+    /// ```
+    /// # use genkit_core::agent::{Agent, PromptSpec};
+    /// # use genkit_core::testing::ProgrammableModel;
+    /// # use genkit_core::session::InMemorySessionStore;
+    /// # use genkit_core::{Genkit, Tool, Message, ModelResponse, Part, Role, ToolRequest, FinishReason};
+    /// use futures::StreamExt;
+    /// use genkit_core::TypedTool; // respond
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), genkit_core::GenkitError> {
+    /// # let model = ProgrammableModel::new("pm");
+    /// # let approve: Tool<serde_json::Value, bool> = Tool::interrupt("approve", "asks a human");
+    /// # let agent: Agent = Agent::prompt("a", PromptSpec::new().model("pm").tools(["approve"]))
+    /// #     .store(InMemorySessionStore::new()).build();
+    /// # let ai = Genkit::builder().model(model.clone()).tool(approve.clone()).agent(agent.clone()).build()?;
+    /// # model.push_response(ModelResponse::new(Message::new(Role::Model, vec![Part::tool_request(
+    /// #     ToolRequest::new("approve", Some("a1".into()), serde_json::json!({})))]), FinishReason::Stop));
+    /// # model.push_response(ModelResponse::new(Message::model("refunded"), FinishReason::Stop));
+    /// let mut chat = agent.chat(&ai);
+    /// let paused = chat.send("refund order 7").await?;
+    /// let answer = approve.respond(&paused.interrupts()[0], true)?;
+    /// let mut turn = chat.resume_stream([answer]);
+    /// let mut ended = false;
+    /// while let Some(chunk) = turn.next().await {
+    ///     ended |= chunk.turn_end.is_some();
+    /// }
+    /// assert!(ended);
+    /// assert_eq!(turn.response().await?.text(), "refunded");
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_stream(
+        &mut self,
+        parts: impl IntoIterator<Item = Part>,
+    ) -> AgentTurnStream<'_, S> {
+        self.send_stream(resume_input(parts))
+    }
+
     /// Sends an input and streams the turn's chunks; the response follows.
     pub fn send_stream(&mut self, input: impl IntoAgentInput) -> AgentTurnStream<'_, S> {
         let (tx, rx) = mpsc::unbounded_channel();
