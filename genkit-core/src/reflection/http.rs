@@ -30,6 +30,8 @@ pub(crate) struct ServerState {
     pub runtime_id: String,
     /// Set to true by `/api/__quitquitquit`.
     pub quit: watch::Sender<bool>,
+    /// Set to true by `/api/notify`: the CLI has found this runtime.
+    pub notified: watch::Sender<bool>,
 }
 
 /// The router of the reflection API v1.
@@ -167,13 +169,14 @@ struct Notify {
     telemetry_server_url: Option<String>,
 }
 
-async fn notify(body: Bytes) -> Response {
+async fn notify(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
     if let Ok(Notify {
         telemetry_server_url: Some(url),
     }) = serde_json::from_slice(&body)
     {
         crate::trace::set_notified_url(&url);
     }
+    state.notified.send_replace(true);
     text(StatusCode::OK, "OK")
 }
 

@@ -9,8 +9,9 @@
 //! - with `GENKIT_REFLECTION_V2_SERVER` set, dials the CLI's WebSocket server (reflection API
 //!   v2);
 //! - otherwise serves the reflection API v1 on `127.0.0.1`, on the first free port from 3100,
-//!   and writes the runtime file the CLI discovers it by, once the listener is up; the file is
-//!   removed when the runtime is dropped and on SIGINT/SIGTERM.
+//!   and writes the runtime file the CLI discovers it by, once the listener is up (and again, a
+//!   few times, while the CLI has not called `/api/notify`: its watcher can miss a file written
+//!   as it starts); the file is removed when the runtime is dropped and on SIGINT/SIGTERM.
 //!
 //! ```no_run
 //! use genkit_core::flow::{define_flow, FlowContext};
@@ -245,10 +246,12 @@ impl DevRuntime {
                 .clone()
                 .unwrap_or_else(|| format!("{pid}-{port}"));
             let url = format!("http://127.0.0.1:{port}");
+            let (notified_tx, notified_rx) = watch::channel(false);
             let state = Arc::new(http::ServerState {
                 runner,
                 runtime_id: id.clone(),
                 quit: quit_tx.clone(),
+                notified: notified_tx,
             });
             let app = http::router(state);
             let mut stop = stop_rx.clone();
@@ -292,13 +295,18 @@ impl DevRuntime {
                 }
             };
             tracing::info!(target: "genkit_core::reflection", "Genkit reflection server on {url}, runtime file {}", file.path().display());
+            let announced = file.clone();
+            let announce = tokio::spawn(async move {
+                runtime_file::announce(&announced, notified_rx, &runtime_file::ANNOUNCE_DELAYS)
+                    .await;
+            });
             DevRuntime {
                 id,
                 url: Some(url),
                 file: Some(file),
                 quit: quit_rx,
                 stop: stop_tx,
-                tasks: vec![server],
+                tasks: vec![server, announce],
             }
         };
         runtime.tasks.push(tokio::spawn(on_signal(

@@ -3,12 +3,15 @@
 //! The CLI watches `<project root>/.genkit/runtimes/`, where the project root is the first
 //! directory, from the current one up, holding one of its marker files (`package.json`,
 //! `go.mod`, ... but not `Cargo.toml`), or the current directory when none does. A runtime writes
-//! `<id>-<epochMs>.json` there once its listener is up, and removes it when it stops.
+//! `<id>-<epochMs>.json` there once its listener is up, writes it again while the CLI has not
+//! called `/api/notify` (see [`ANNOUNCE_DELAYS`]), and removes it when it stops.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::error::GenkitError;
 use crate::status::Status;
@@ -87,6 +90,9 @@ pub(crate) struct RuntimeInfo {
 #[derive(Debug)]
 pub(crate) struct RuntimeFile {
     path: PathBuf,
+    body: Vec<u8>,
+    /// Set by [`RuntimeFile::remove`]: a later [`RuntimeFile::rewrite`] must not bring it back.
+    removed: AtomicBool,
 }
 
 impl RuntimeFile {
@@ -98,30 +104,50 @@ impl RuntimeFile {
         ms: u128,
     ) -> Result<Self, GenkitError> {
         let dir = root.join(".genkit").join("runtimes");
-        let io = |what: &str, e: std::io::Error| {
-            GenkitError::with_status(
-                Status::Internal,
-                format!(
-                    "cannot write the Genkit runtime file ({what} {}): {e}",
-                    dir.display()
-                ),
-            )
-        };
         tokio::fs::create_dir_all(&dir)
             .await
-            .map_err(|e| io("creating", e))?;
+            .map_err(|e| io_error("creating", &dir, e))?;
         let name = format!("{}-{ms}.json", info.id.replace(['/', '\\'], "_"));
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp"));
         let body =
             serde_json::to_vec_pretty(info).map_err(|e| GenkitError::json("runtime file", e))?;
-        tokio::fs::write(&tmp, body)
+        let file = Self {
+            path: dir.join(name),
+            body,
+            removed: AtomicBool::new(false),
+        };
+        file.put().await?;
+        Ok(file)
+    }
+
+    /// Writes the same file again, so a watcher that missed it sees its directory change.
+    ///
+    /// Does nothing once the file was removed, and removes what it wrote if that happened
+    /// meanwhile.
+    pub(crate) async fn rewrite(&self) -> Result<(), GenkitError> {
+        if self.removed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.put().await?;
+        if self.removed.load(Ordering::SeqCst) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        Ok(())
+    }
+
+    async fn put(&self) -> Result<(), GenkitError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        tokio::fs::write(&tmp, &self.body)
             .await
-            .map_err(|e| io("writing into", e))?;
-        tokio::fs::rename(&tmp, &path)
+            .map_err(|e| io_error("writing into", dir, e))?;
+        tokio::fs::rename(&tmp, &self.path)
             .await
-            .map_err(|e| io("renaming in", e))?;
-        Ok(Self { path })
+            .map_err(|e| io_error("renaming in", dir, e))
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -130,6 +156,7 @@ impl RuntimeFile {
 
     /// Removes the file now (also done on drop).
     pub(crate) fn remove(&self) {
+        self.removed.store(true, Ordering::SeqCst);
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -138,6 +165,58 @@ impl Drop for RuntimeFile {
     fn drop(&mut self) {
         self.remove();
     }
+}
+
+fn io_error(what: &str, dir: &Path, e: std::io::Error) -> GenkitError {
+    GenkitError::with_status(
+        Status::Internal,
+        format!(
+            "cannot write the Genkit runtime file ({what} {}): {e}",
+            dir.display()
+        ),
+    )
+}
+
+/// How long to wait for the CLI's `/api/notify` before writing the runtime file again.
+///
+/// The CLI (genkit-cli 1.x, chokidar 3) lists its runtimes directory and only then starts
+/// watching it; a runtime that writes its file in between, as a fast native binary started by
+/// `genkit start` can, is never seen. The CLI notifies every runtime it adds, so a runtime that
+/// hears nothing rewrites its file: any change in the directory makes the watcher read it again.
+pub(crate) const ANNOUNCE_DELAYS: [Duration; 4] = [
+    Duration::from_millis(1000),
+    Duration::from_millis(2000),
+    Duration::from_millis(4000),
+    Duration::from_millis(8000),
+];
+
+/// Rewrites `file` after each of `delays` until `notified` turns true; returns the rewrites.
+pub(crate) async fn announce(
+    file: &RuntimeFile,
+    mut notified: watch::Receiver<bool>,
+    delays: &[Duration],
+) -> usize {
+    let mut rewrites = 0;
+    for delay in delays {
+        // notified, or the server is gone (nobody will notify)
+        if tokio::time::timeout(*delay, notified.wait_for(|n| *n))
+            .await
+            .is_ok()
+        {
+            return rewrites;
+        }
+        match file.rewrite().await {
+            Ok(()) => {
+                rewrites += 1;
+                tracing::debug!(target: "genkit_core::reflection", "no notify from the Genkit CLI yet: rewrote {}", file.path().display());
+            }
+            Err(e) => {
+                tracing::warn!(target: "genkit_core::reflection", "{e}");
+                return rewrites;
+            }
+        }
+    }
+    rewrites
 }
 
 #[cfg(test)]
@@ -206,6 +285,64 @@ mod tests {
         let path = file.path().to_path_buf();
         drop(file);
         assert!(!path.exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn info() -> RuntimeInfo {
+        RuntimeInfo {
+            id: "7-3100".into(),
+            pid: 7,
+            reflection_server_url: "http://127.0.0.1:3100".into(),
+            timestamp: iso_utc(1000),
+            name: None,
+            genkit_version: "rust/0.1.0".into(),
+            reflection_api_spec_version: 1,
+        }
+    }
+
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).unwrap().ino()
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_unnotified_runtime_rewrites_its_file_until_notified() {
+        let root = temp_dir("announce");
+        let file = RuntimeFile::write(&root, &info(), 1000).await.unwrap();
+        let body = std::fs::read(file.path()).unwrap();
+        let first = inode(file.path());
+        let (tx, rx) = watch::channel(false);
+        let delays = [Duration::from_millis(5); 3];
+        assert_eq!(announce(&file, rx.clone(), &delays).await, 3);
+        // a new file (renamed in), the same content, no temporary file left
+        assert_ne!(inode(file.path()), first);
+        assert_eq!(std::fs::read(file.path()).unwrap(), body);
+        let names: Vec<_> = std::fs::read_dir(file.path().parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["7-3100-1000.json"]);
+        tx.send_replace(true);
+        let before = inode(file.path());
+        assert_eq!(announce(&file, rx, &delays).await, 0);
+        assert_eq!(inode(file.path()), before);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_removed_file_is_not_written_again() {
+        let root = temp_dir("removed");
+        let file = RuntimeFile::write(&root, &info(), 1000).await.unwrap();
+        file.remove();
+        let (_tx, rx) = watch::channel(false);
+        announce(&file, rx, &[Duration::from_millis(1)]).await;
+        assert!(!file.path().exists());
+        // the server gone (the sender dropped) ends the loop at once
+        let (tx, rx) = watch::channel(false);
+        drop(tx);
+        assert_eq!(announce(&file, rx, &[Duration::from_secs(600)]).await, 0);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
