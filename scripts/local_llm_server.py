@@ -24,6 +24,13 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--alias", default="qwen2.5-coder-0.5b")
     ap.add_argument(
+        "--slot-dir",
+        default="",
+        help="directory for llama.cpp's slot files; when given, the server answers "
+        "POST /slots/ID?action=save|restore, which scripts/local-llm uses to keep the "
+        "computed prompt across restarts",
+    )
+    ap.add_argument(
         "--api-key-env",
         default="",
         help="name of an environment variable holding an API key; when it is set "
@@ -53,6 +60,11 @@ def main(argv):
     params.model_alias = args.alias
     params.webui = False
     params.fit_params = False  # only matters with GPUs; saves ~1 s at start
+    if args.slot_dir:
+        os.makedirs(args.slot_dir, exist_ok=True)
+        params.endpoint_slots = True
+        # llama.cpp appends the file name to this string as it is
+        params.slot_save_path = os.path.join(args.slot_dir, "")
     if args.api_key_env:
         key = os.environ.get(args.api_key_env, "")
         if key:
