@@ -53,6 +53,7 @@ use serde_json::json;
 
 use crate::model_choice::steady_config;
 use crate::scripted::{calls, first_prompt, last_outputs, reply};
+use crate::unstreamed_retry::UnstreamedRetry;
 
 /// The agent's name (its actions are `/agent/async_review`, ...).
 pub const AGENT: &str = "async_review";
@@ -154,7 +155,8 @@ pub fn agent(model: &str, store: impl SessionStore + 'static) -> Agent {
                             .tool_responses(resume.respond.unwrap_or_default())
                             .tool_restarts(resume.restart.unwrap_or_default());
                     }
-                    let response = crate::agent_turn::generate(&sess, call).await?;
+                    // streamed when the turn is read; the local server sometimes fails a streamed call
+                    let response = sess.generate(call.middleware(UnstreamedRetry)).await?;
                     if let Some(usage) = response.total_usage() {
                         sess.record_usage(usage.clone());
                     }

@@ -67,7 +67,6 @@
 //! They are the markdown files of `docs/`, included here so that
 //! `cargo test -p examples --all-features --doc` compiles (and, unless marked `no_run`, runs) every Rust block in them.
 
-pub mod agent_turn;
 pub mod approval;
 pub mod async_review;
 pub mod console;

@@ -47,6 +47,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::unstreamed_retry::UnstreamedRetry;
+
 /// The system prompt.
 pub const SYSTEM: &str = "You are a support agent. Refunds need a supervisor: call \
     approve_refund with the order and the amount, then tell the customer the outcome.";
@@ -111,7 +113,8 @@ pub fn agent(
                             .tool_responses(resume.respond.unwrap_or_default())
                             .tool_restarts(resume.restart.unwrap_or_default());
                     }
-                    let response = crate::agent_turn::generate(&sess, call).await?;
+                    // streamed when the turn is read; the local server sometimes fails a streamed call
+                    let response = sess.generate(call.middleware(UnstreamedRetry)).await?;
                     sess.set_messages(
                         response
                             .messages()

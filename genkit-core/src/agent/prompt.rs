@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -224,23 +223,8 @@ where
             for m in sess.middleware() {
                 call = call.middleware_arc(Arc::clone(m));
             }
-            // with no one reading chunks (a plain `send`, a detached run), no stream to drive
-            let response = if sess.streams() {
-                let mut stream = call.stream();
-                while let Some(chunk) = stream.next().await {
-                    // the aggregated repeat of an interrupted message is announced below instead
-                    if chunk.aggregated == Some(true) {
-                        continue;
-                    }
-                    sess.send_chunk(AgentStreamChunk {
-                        model_chunk: Some(chunk),
-                        ..Default::default()
-                    });
-                }
-                stream.response().await?
-            } else {
-                call.await?
-            };
+            // the aggregated repeat of an interrupted message is announced below instead
+            let response = sess.generate(call).await?;
             if let Some(usage) = response.total_usage() {
                 sess.record_usage(usage.clone());
             }

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -20,6 +21,7 @@ use super::store::{Book, StoreHandle};
 use super::validate;
 use crate::context::ActionContext;
 use crate::error::GenkitError;
+use crate::generate::{GenerateBuilder, GenerateResponse};
 use crate::genkit::Genkit;
 use crate::session::format_timestamp;
 use crate::status::Status;
@@ -342,6 +344,66 @@ where
     /// on. A body may skip producing chunks (streaming a model call) when it is.
     pub fn streams(&self) -> bool {
         self.shared.emitter.streams()
+    }
+
+    /// Runs a model call of this turn the way prompt agents run theirs: streamed when someone
+    /// reads the turn's chunks, each model chunk forwarded as the turn's own (the aggregated
+    /// repeat of an interrupted message left out, as the turn's end announces it), and a plain
+    /// call otherwise, with no stream to drive. The usage is not recorded: pass the response's
+    /// [`total_usage`](crate::GenerateResponse::total_usage) to
+    /// [`record_usage`](Self::record_usage) when the turn should report it.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use genkit_core::agent::{Agent, SessionRunner};
+    /// use genkit_core::prelude::*;
+    /// use genkit_core::testing::EchoModel;
+    /// use genkit_core::AgentResult;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), GenkitError> {
+    /// let agent: Agent = Agent::custom("echo", |sess: SessionRunner| async move {
+    ///     let turn_sess = sess.clone();
+    ///     sess.run(move |_input, _turn| {
+    ///         let sess = turn_sess.clone();
+    ///         async move {
+    ///             let call = sess.genkit().generate().model("echo").messages(sess.messages());
+    ///             let response = sess.generate(call).await?;
+    ///             sess.set_messages(response.messages().to_vec());
+    ///             Ok(Default::default())
+    ///         }
+    ///     })
+    ///     .await?;
+    ///     Ok(AgentResult { message: sess.messages().last().cloned(), ..Default::default() })
+    /// })
+    /// .build();
+    /// let ai = Genkit::builder().model(EchoModel::new("echo")).agent(agent.clone()).build()?;
+    /// let mut chat = agent.chat(&ai);
+    /// let mut stream = chat.send_stream("hello");
+    /// let mut streamed = String::new();
+    /// while let Some(chunk) = stream.next().await {
+    ///     if let Some(model_chunk) = chunk.model_chunk {
+    ///         streamed.push_str(&model_chunk.text());
+    ///     }
+    /// }
+    /// assert!(stream.response().await?.text().contains("hello"));
+    /// assert!(streamed.contains("hello"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn generate(&self, call: GenerateBuilder) -> Result<GenerateResponse, GenkitError> {
+        if !self.streams() {
+            return call.await;
+        }
+        let mut stream = call.stream();
+        while let Some(chunk) = stream.next().await {
+            if chunk.aggregated == Some(true) {
+                continue;
+            }
+            self.send_chunk(AgentStreamChunk {
+                model_chunk: Some(chunk),
+                ..Default::default()
+            });
+        }
+        stream.response().await
     }
 
     /// Fires when the run is aborted.
