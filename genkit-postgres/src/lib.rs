@@ -44,7 +44,8 @@
 //! In the configured schema (`genkit` by default): `snapshots` (one row per snapshot: key
 //! columns, status and times for lookups, the snapshot without its state as `header json`,
 //! and a reference to its state), `states` (never updated: a checkpoint or a patch against its
-//! base), and `schema_version`. See `docs/agents.md`, "Running on many machines", for sizing
+//! base), `resume_claims` (which snapshot consumed an interrupted one: a claim is one insert),
+//! and `schema_version`. See `docs/agents.md`, "Running on many machines", for sizing
 //! and operations.
 
 #![deny(missing_docs)]

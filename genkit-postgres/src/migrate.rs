@@ -37,13 +37,20 @@ impl Migration {
 }
 
 /// The newest schema version this code knows (and needs).
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "snapshots (one row per snapshot, the state by reference) and states (checkpoints and JSON Patch diffs)",
-    sql: v1,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "snapshots (one row per snapshot, the state by reference) and states (checkpoints and JSON Patch diffs)",
+        sql: v1,
+    },
+    Migration {
+        version: 2,
+        description: "resume_claims (which snapshot consumed an interrupted one: a claim is one insert)",
+        sql: v2,
+    },
+];
 
 /// Every migration, oldest first.
 pub fn migrations() -> &'static [Migration] {
@@ -87,6 +94,27 @@ CREATE INDEX {index_prefix}snapshots_latest ON {snapshots} (scope, session_id, c
 CREATE INDEX {index_prefix}snapshots_listing ON {snapshots} (scope, created_order DESC, snapshot_id DESC);
 CREATE INDEX {index_prefix}snapshots_children ON {snapshots} (scope, parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX {index_prefix}states_base ON {states} (base_id) WHERE base_id IS NOT NULL;
+"#
+    )
+}
+
+/// Version 2: resume claims in a table of their own, so that claiming an interrupted snapshot
+/// is one insert instead of a rewrite of the snapshot (the trait's default keeps the claim in
+/// the snapshot's last message). The first claim of a snapshot holds: the primary key makes a
+/// racing second insert do nothing. Claims made under version 1 stay in the messages' metadata
+/// and are not carried over.
+fn v2(t: &Tables) -> String {
+    let claims = &t.claims;
+    format!(
+        r#"
+CREATE TABLE {claims} (
+    scope text COLLATE "C" NOT NULL,
+    snapshot_id text COLLATE "C" NOT NULL,
+    claimed_by text COLLATE "C" NOT NULL,
+    claimed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (scope, snapshot_id)
+);
+COMMENT ON TABLE {claims} IS 'genkit-rs resume claims: snapshot_id is an interrupted snapshot, claimed_by the snapshot that consumed its answers';
 "#
     )
 }

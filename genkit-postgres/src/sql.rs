@@ -10,6 +10,7 @@ pub(crate) struct Tables {
     pub quoted_schema: String,
     pub snapshots: String,
     pub states: String,
+    pub claims: String,
     pub versions: String,
     pub index_prefix: String,
     pub lock_namespace: i32,
@@ -38,6 +39,7 @@ impl Tables {
             schema: schema.to_owned(),
             snapshots: format!("{q}.\"snapshots\""),
             states: format!("{q}.\"states\""),
+            claims: format!("{q}.\"resume_claims\""),
             versions: format!("{q}.\"schema_version\""),
             index_prefix: String::new(),
             lock_namespace: fnv1a32(&format!("genkit-rs session store {schema}")),
@@ -117,11 +119,15 @@ pub(crate) struct Statements {
     pub list: String,
     /// $1 state ids: their chains, by root then depth.
     pub chains: String,
+    /// $1 scope, $2 snapshot id, $3 child: a row when this call made the claim.
+    pub claim: String,
+    /// $1 scope, $2 snapshot id: the claimant.
+    pub claimant: String,
 }
 
 impl Statements {
     pub fn new(t: &Tables) -> Self {
-        let (snapshots, states) = (&t.snapshots, &t.states);
+        let (snapshots, states, claims) = (&t.snapshots, &t.states, &t.claims);
         let filter = filter_clause(3, 4, 5);
         Statements {
             get: read_with_chain(
@@ -172,6 +178,15 @@ impl Statements {
                    SELECT c.root, st.id, st.base_id, st.depth, st.body FROM {states} st JOIN chain c \
                      ON st.id = c.base_id AND st.depth = c.depth - 1 \
                  ) SELECT root, depth, body FROM chain ORDER BY root, depth"
+            ),
+            claim: format!(
+                "INSERT INTO {claims} (scope, snapshot_id, claimed_by) \
+                 SELECT $1, $2, $3 WHERE EXISTS ( \
+                   SELECT 1 FROM {snapshots} WHERE scope = $1 AND snapshot_id = $2) \
+                 ON CONFLICT (scope, snapshot_id) DO NOTHING RETURNING claimed_by"
+            ),
+            claimant: format!(
+                "SELECT claimed_by FROM {claims} WHERE scope = $1 AND snapshot_id = $2"
             ),
         }
     }

@@ -340,6 +340,39 @@ impl Inner {
         .await
     }
 
+    /// A claim: one insert, which the primary key turns into nothing when a claim exists;
+    /// then, only in that case, the claimant. A retry after a lost reply finds its own claim.
+    async fn claim_once(
+        &self,
+        scope: &StoreScope,
+        parent: &str,
+        child: &str,
+    ) -> Result<Option<String>, Failure> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&self.sql.claim)
+            .await
+            .map_err(PostgresError::db("claim resume"))?;
+        if client
+            .query_opt(&stmt, &[&scope.as_str(), &parent, &child])
+            .await
+            .map_err(PostgresError::db("claim resume"))?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let stmt = client
+            .prepare_cached(&self.sql.claimant)
+            .await
+            .map_err(PostgresError::db("claim resume"))?;
+        let row = client
+            .query_opt(&stmt, &[&scope.as_str(), &parent])
+            .await
+            .map_err(PostgresError::db("claim resume"))?;
+        // no row: the snapshot does not exist, so there is nothing to claim
+        Ok(row.map(|r| r.get::<_, String>(0)).filter(|by| by != child))
+    }
+
     async fn save_once(
         &self,
         scope: &StoreScope,
@@ -624,6 +657,23 @@ impl SessionStore for PostgresSessionStore {
             let inner = &self.inner;
             with_retries(&inner.retry, "save snapshot", || {
                 inner.save_once(scope, &id, mutator)
+            })
+            .await
+        })
+    }
+
+    fn claim_resume<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        parent: &'a str,
+        child: &'a str,
+    ) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            validate_id("snapshot id", parent)?;
+            validate_id("snapshot id", child)?;
+            let inner = &self.inner;
+            with_retries(&inner.retry, "claim resume", || {
+                inner.claim_once(scope, parent, child)
             })
             .await
         })

@@ -102,6 +102,71 @@ async fn a_schema_newer_than_this_code_is_a_typed_error_and_migrations_run_once(
 }
 
 #[tokio::test]
+async fn a_version_1_schema_is_migrated_to_the_current_one_keeping_its_snapshots() {
+    let Some(url) = common::url_or_skip("a_version_1_schema_is_migrated") else {
+        return;
+    };
+    let schema = common::fresh_schema("upgrade");
+    let raw = common::raw(&url).await;
+    // the schema as a version 1 store left it, with one snapshot
+    let v1 = genkit_postgres::migrations()[0].sql(&schema).unwrap();
+    raw.batch_execute(&format!(
+        "CREATE SCHEMA \"{schema}\";
+         CREATE TABLE \"{schema}\".schema_version (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+         {v1}
+         INSERT INTO \"{schema}\".schema_version (version, description) VALUES (1, 'v1');"
+    ))
+    .await
+    .unwrap();
+    let old = common::builder(&url, &schema)
+        .run_migrations(false)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(old, PostgresError::SchemaOutdated { found: 1, wanted, .. } if wanted == SCHEMA_VERSION),
+        "{old:?}"
+    );
+    raw.execute(
+        &format!(
+            "INSERT INTO \"{schema}\".snapshots (scope, snapshot_id, session_id, created_order, status, header) \
+             VALUES ('global', 'asked', 'sess', now(), 'completed', '{{\"snapshotId\":\"asked\",\"sessionId\":\"sess\",\"createdAt\":\"2026-01-01T00:00:00Z\",\"status\":\"completed\"}}')"
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+
+    let store = common::builder(&url, &schema).connect().await.unwrap();
+    let versions: Vec<i32> = raw
+        .query(
+            &format!("SELECT version FROM \"{schema}\".schema_version ORDER BY version"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    let scope = StoreScope::global();
+    assert!(store.get_snapshot(&scope, "asked").await.unwrap().is_some());
+    assert_eq!(
+        store.claim_resume(&scope, "asked", "a").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_resume(&scope, "asked", "b")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("a")
+    );
+    common::drop_schema(&url, &schema).await;
+}
+
+#[tokio::test]
 async fn a_long_session_is_stored_as_checkpoints_and_diffs_not_rewritten_per_turn() {
     let Some(url) = common::url_or_skip("a_long_session_is_stored_as_checkpoints_and_diffs") else {
         return;

@@ -4,8 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use serde_json::Value;
-
 use super::error::AgentError;
 use super::runner::{lock, Data};
 use crate::error::GenkitError;
@@ -15,10 +13,6 @@ use crate::session::{
 use crate::wire::{
     AgentFinishReason, GenerationUsage, RuntimeError, SessionSnapshot, SnapshotStatus,
 };
-
-/// Where a resume records which snapshot consumed an interrupted one: metadata of the
-/// interrupted model message, written into the stored snapshot atomically.
-pub(crate) const CONSUMED_BY: &str = "agentResumedBy";
 
 /// The turn bookkeeping of one invocation.
 #[derive(Debug, Default)]
@@ -175,41 +169,7 @@ impl StoreHandle {
     /// Records that `child` consumes the answers of interrupted snapshot `parent`; refused
     /// when another snapshot already did.
     pub(crate) async fn claim_resume(&self, parent: &str, child: &str) -> Result<(), GenkitError> {
-        let taken: Arc<Mutex<Option<String>>> = Arc::default();
-        let cell = Arc::clone(&taken);
-        let child_owned = child.to_owned();
-        let mutator = move |current: Option<&SessionSnapshot>| {
-            *lock(&cell) = None;
-            let Some(current) = current else {
-                return Ok(None);
-            };
-            let mut next = current.clone();
-            let Some(last) = next
-                .state
-                .as_mut()
-                .and_then(|s| s.messages.as_mut())
-                .and_then(|m| m.to_mut().last_mut())
-            else {
-                return Ok(None);
-            };
-            let meta = last.metadata.get_or_insert_with(Default::default);
-            match meta.get(CONSUMED_BY).and_then(Value::as_str) {
-                Some(by) if by != child_owned => {
-                    *lock(&cell) = Some(by.to_owned());
-                    Ok(None)
-                }
-                Some(_) => Ok(None),
-                None => {
-                    meta.insert(CONSUMED_BY.to_owned(), Value::from(child_owned.clone()));
-                    Ok(Some(next))
-                }
-            }
-        };
-        self.store
-            .save_snapshot(&self.scope, Some(parent), &mutator)
-            .await?;
-        let by = lock(&taken).clone();
-        match by {
+        match self.store.claim_resume(&self.scope, parent, child).await? {
             Some(consumed_by) => Err(AgentError::AlreadyResumed {
                 snapshot_id: parent.to_owned(),
                 consumed_by,

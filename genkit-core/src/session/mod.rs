@@ -75,6 +75,10 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 /// [`HeartbeatWindow`]).
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where [`SessionStore::claim_resume`]'s default records a claim: metadata of the interrupted
+/// snapshot's last (model) message.
+pub(crate) const CONSUMED_BY: &str = "agentResumedBy";
+
 /// The future every [`SessionStore`] method returns.
 pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, SessionStoreError>>;
 
@@ -356,6 +360,85 @@ pub trait SessionStore: Send + Sync {
         snapshot_id: Option<&'a str>,
         mutator: &'a SnapshotMutator<'a>,
     ) -> StoreFuture<'a, Option<SessionSnapshot>>;
+
+    /// Records that snapshot `child` consumes the answers of the interrupted snapshot `parent`
+    /// (an answer is a side effect: an approval must not be replayed). The first claim holds
+    /// for good. Answers the snapshot that consumed `parent` before, when it is not `child`;
+    /// `None` when this claim holds (made now or by an earlier call for `child`) or when
+    /// `parent` does not exist or has no message to claim.
+    ///
+    /// The default writes the claim into `parent`'s last message's metadata
+    /// (`agentResumedBy`) with a [`save_snapshot`](Self::save_snapshot), so it costs a save of
+    /// the snapshot; a database store can keep claims in a table of their own and make a claim
+    /// one insert.
+    ///
+    /// ```
+    /// use genkit_core::session::{InMemorySessionStore, SessionStore, StoreScope};
+    /// use genkit_core::{Message, SessionSnapshot, SessionState};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), genkit_core::session::SessionStoreError> {
+    /// let store = InMemorySessionStore::new();
+    /// let scope = StoreScope::global();
+    /// let state = SessionState { messages: Some(vec![Message::model("asking")].into()), ..Default::default() };
+    /// let turn = SessionSnapshot::new_turn("chat-1", None, state);
+    /// let asked = store.save_snapshot(&scope, None, &|_| Ok(Some(turn.clone()))).await?;
+    /// let asked = asked.expect("the mutator wrote").snapshot_id;
+    /// assert_eq!(store.claim_resume(&scope, &asked, "answer-1").await?, None);
+    /// assert_eq!(store.claim_resume(&scope, &asked, "answer-1").await?, None);
+    /// let second = store.claim_resume(&scope, &asked, "answer-2").await?;
+    /// assert_eq!(second.as_deref(), Some("answer-1"));
+    /// # Ok(()) }
+    /// ```
+    fn claim_resume<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        parent: &'a str,
+        child: &'a str,
+    ) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            // what the last run of the mutator saw; a rerun overwrites it, so it stays pure in effect
+            let taken: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+            let seen = |by: Option<String>| {
+                *taken
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = by;
+            };
+            let mutator = |current: Option<&SessionSnapshot>| {
+                seen(None);
+                let Some(current) = current else {
+                    return Ok(None);
+                };
+                let mut next = current.clone();
+                let Some(last) = next
+                    .state
+                    .as_mut()
+                    .and_then(|s| s.messages.as_mut())
+                    .and_then(|m| m.to_mut().last_mut())
+                else {
+                    return Ok(None);
+                };
+                let meta = last.metadata.get_or_insert_with(Default::default);
+                match meta.get(CONSUMED_BY).and_then(serde_json::Value::as_str) {
+                    Some(by) if by != child => {
+                        seen(Some(by.to_owned()));
+                        Ok(None)
+                    }
+                    Some(_) => Ok(None),
+                    None => {
+                        meta.insert(CONSUMED_BY.to_owned(), serde_json::Value::from(child));
+                        Ok(Some(next))
+                    }
+                }
+            };
+            self.save_snapshot(scope, Some(parent), &mutator).await?;
+            let by = taken
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            Ok(by)
+        })
+    }
 
     /// Whether [`watch_status`](Self::watch_status) works (an agent can abort detached runs
     /// only then).

@@ -224,6 +224,10 @@ cases! {
     ScopesAreIsolated => "scopes_are_isolated", scopes_are_isolated;
     /// Listing: newest first, pages, and every pending interrupt of the scope.
     Listing => "listing", listing;
+    /// Resume claims: the first holds for good (again for its own child, refused to others,
+    /// from another instance too, exactly one winner among racing claimers), per scope; a
+    /// claim on a missing snapshot claims nothing.
+    ResumeClaims => "resume_claims", resume_claims;
 }
 
 /// Runs one case on fresh backing data.
@@ -278,7 +282,8 @@ macro_rules! session_store_conformance {
             concurrent_writers ConcurrentWriters, large_state LargeState,
             nul_characters NulCharacters, expired_heartbeat ExpiredHeartbeat,
             not_found NotFound, corrupted_data CorruptedData, torn_write TornWrite,
-            scopes_are_isolated ScopesAreIsolated, listing Listing);
+            scopes_are_isolated ScopesAreIsolated, listing Listing,
+            resume_claims ResumeClaims);
     };
     (@cases $module:ident, $harness:expr; $($test:ident $variant:ident),+) => {
         mod $module {
@@ -1713,5 +1718,86 @@ async fn listing<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
         "listing one session gave {} snapshots",
         page.snapshots.len()
     );
+    Ok(())
+}
+
+async fn resume_claims<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
+    let one = h.open(b).await?;
+    let two = h.open(b).await?;
+    let acme = StoreScope::new("tenants/acme").map_err(Fail::from)?;
+    let globex = StoreScope::new("tenants/globex").map_err(Fail::from)?;
+
+    let missing = one.claim_resume(&acme, "no-such-snapshot", "child").await?;
+    ensure!(
+        missing.is_none(),
+        "a claim on a missing snapshot answered {missing:?}"
+    );
+
+    for scope in [&acme, &globex] {
+        put_as(
+            &one,
+            scope,
+            "asked",
+            &turn("sess-claim", None, t(0), "approve?"),
+        )
+        .await?;
+    }
+    let first = one.claim_resume(&acme, "asked", "answer-1").await?;
+    ensure!(first.is_none(), "the first claim was refused: {first:?}");
+    let again = one.claim_resume(&acme, "asked", "answer-1").await?;
+    ensure!(
+        again.is_none(),
+        "a repeated claim by the same child was refused: {again:?}"
+    );
+    let other = two.claim_resume(&acme, "asked", "answer-2").await?;
+    ensure!(
+        other.as_deref() == Some("answer-1"),
+        "a second child's claim, on another instance, answered {other:?} (expected it to name answer-1)"
+    );
+    let elsewhere = two.claim_resume(&globex, "asked", "answer-2").await?;
+    ensure!(
+        elsewhere.is_none(),
+        "a claim in one scope blocked the same snapshot id in another: {elsewhere:?}"
+    );
+    ensure!(
+        must_get(&one, &acme, "asked").await?.status() == SnapshotStatus::Completed,
+        "a claim changed the snapshot's status"
+    );
+
+    // Racing on two instances: exactly one claimer wins, and every other names it.
+    for round in 0..8u64 {
+        let id = format!("race-{round}");
+        put_as(
+            &one,
+            &acme,
+            &id,
+            &turn("sess-claim", None, t(round + 1), "pay?"),
+        )
+        .await?;
+        let children: Vec<String> = (0..8).map(|i| format!("child-{round}-{i}")).collect();
+        let claims = futures::future::join_all(children.iter().enumerate().map(|(i, child)| {
+            let store = if i % 2 == 0 { &one } else { &two };
+            store.claim_resume(&acme, &id, child)
+        }))
+        .await;
+        let mut winners = Vec::new();
+        let mut named = Vec::new();
+        for (child, claim) in children.iter().zip(claims) {
+            match claim? {
+                None => winners.push(child.clone()),
+                Some(by) => named.push(by),
+            }
+        }
+        ensure!(
+            winners.len() == 1,
+            "round {round}: {} racing claims won ({winners:?})",
+            winners.len()
+        );
+        ensure!(
+            named.iter().all(|by| by == &winners[0]),
+            "round {round}: the refused claims named {named:?}, not the winner {}",
+            winners[0]
+        );
+    }
     Ok(())
 }
