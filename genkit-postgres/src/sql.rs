@@ -105,11 +105,11 @@ pub(crate) struct Statements {
     pub latest: String,
     /// $1 lock namespace, $2 key.
     pub lock: String,
-    /// $1 scope, $2 base id, $3 depth, $4 body: answers the new id.
-    pub insert_state: String,
     /// $1 scope, $2 id, $3 session, $4 parent, $5 created, $6 status, $7 finish, $8 heartbeat,
     /// $9 header, $10 state id.
     pub upsert: String,
+    /// As `upsert`, pointing at a state row it inserts: $10 base id, $11 depth, $12 body.
+    pub upsert_with_state: String,
     /// $1 channel, $2 payload.
     pub notify: String,
     /// $1 scope, $2 id: the raw status and heartbeat.
@@ -129,6 +129,10 @@ impl Statements {
     pub fn new(t: &Tables) -> Self {
         let (snapshots, states, claims) = (&t.snapshots, &t.states, &t.claims);
         let filter = filter_clause(3, 4, 5);
+        let on_conflict = "ON CONFLICT (scope, snapshot_id) DO UPDATE SET \
+            parent_id = EXCLUDED.parent_id, status = EXCLUDED.status, \
+            finish_reason = EXCLUDED.finish_reason, heartbeat_order = EXCLUDED.heartbeat_order, \
+            header = EXCLUDED.header, state_id = EXCLUDED.state_id, saved_at = now()";
         Statements {
             get: read_with_chain(
                 t,
@@ -145,17 +149,17 @@ impl Statements {
                 ),
             ),
             lock: "SELECT pg_advisory_xact_lock($1::integer, $2::integer)".to_owned(),
-            insert_state: format!(
-                "INSERT INTO {states} (scope, base_id, depth, body) VALUES ($1, $2, $3, $4) RETURNING id"
-            ),
             upsert: format!(
                 "INSERT INTO {snapshots} AS s (scope, snapshot_id, session_id, parent_id, created_order, status, \
                    finish_reason, heartbeat_order, header, state_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (scope, snapshot_id) DO UPDATE SET \
-                   parent_id = EXCLUDED.parent_id, status = EXCLUDED.status, \
-                   finish_reason = EXCLUDED.finish_reason, heartbeat_order = EXCLUDED.heartbeat_order, \
-                   header = EXCLUDED.header, state_id = EXCLUDED.state_id, saved_at = now()"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {on_conflict}"
+            ),
+            upsert_with_state: format!(
+                "WITH st AS (INSERT INTO {states} (scope, base_id, depth, body) VALUES ($1, $10, $11, $12) RETURNING id) \
+                 INSERT INTO {snapshots} AS s (scope, snapshot_id, session_id, parent_id, created_order, status, \
+                   finish_reason, heartbeat_order, header, state_id) \
+                 SELECT $1, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::text, $8::timestamptz, $9::json, st.id \
+                 FROM st {on_conflict}"
             ),
             notify: "SELECT pg_notify($1, $2)".to_owned(),
             status: format!(

@@ -414,8 +414,10 @@ impl Inner {
             source,
         };
 
-        let state_id = match &next.state {
-            None => None,
+        // the state to point at: none, a version already stored, or a new row written by the
+        // same statement as the snapshot's (one round trip for both)
+        let (state_id, new_state) = match &next.state {
+            None => (None, None),
             Some(state) => {
                 let value = serde_json::to_value(state).map_err(serialize)?;
                 let own = existing.as_ref().and_then(|s| s.version.clone());
@@ -435,22 +437,12 @@ impl Inner {
                     (None, None) => None,
                 };
                 match plan(base.as_ref(), value, self.checkpoint_every) {
-                    Write::Same(state_id) => Some(state_id),
+                    Write::Same(state_id) => (Some(state_id), None),
                     Write::New {
                         base_id,
                         depth,
                         body,
-                    } => {
-                        let insert = tx
-                            .prepare_cached(&self.sql.insert_state)
-                            .await
-                            .map_err(db("save snapshot: write state"))?;
-                        let row = tx
-                            .query_one(&insert, &[&scope.as_str(), &base_id, &depth, &Json(&body)])
-                            .await
-                            .map_err(db("save snapshot: write state"))?;
-                        Some(row.get::<_, i64>(0))
-                    }
+                    } => (None, Some((base_id, depth, body))),
                 }
             }
         };
@@ -463,14 +455,10 @@ impl Inner {
         let status = next.status();
         let finish = next.finish_reason.as_ref().map(|f| f.as_str().to_owned());
         let session = next.session_id.clone().unwrap_or_default();
-        let upsert = tx
-            .prepare_cached(&self.sql.upsert)
-            .await
-            .map_err(db("save snapshot: write"))?;
         let changed = current.is_some_and(|c| c.status() != status);
         let status_str = status.as_str();
         let header = Json(&header);
-        let params: [&(dyn ToSql + Sync); 10] = [
+        let snapshot_params: [&(dyn ToSql + Sync); 9] = [
             &scope_str,
             &id,
             &session,
@@ -480,8 +468,20 @@ impl Inner {
             &finish,
             &heartbeat,
             &header,
-            &state_id,
         ];
+        let new_body = new_state.as_ref().map(|(_, _, body)| Json(body));
+        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match (&new_state, &new_body) {
+            (Some((base_id, depth, _)), Some(body)) => {
+                (&self.sql.upsert_with_state, vec![base_id, depth, body])
+            }
+            _ => (&self.sql.upsert, vec![&state_id]),
+        };
+        let upsert = tx
+            .prepare_cached(statement)
+            .await
+            .map_err(db("save snapshot: write"))?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            snapshot_params.iter().copied().chain(extra).collect();
         let write = tx.execute(&upsert, &params);
         if changed {
             let note = payload(scope, id, &status);
