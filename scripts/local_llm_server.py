@@ -27,8 +27,8 @@ def parse_args(argv):
         "--slot-dir",
         default="",
         help="directory for llama.cpp's slot files; when given, the server answers "
-        "POST /slots/ID?action=save|restore, which scripts/local-llm uses to keep the "
-        "computed prompt across restarts",
+        "POST /slots/ID?action=save|restore, saves slot 0 there once its first request is "
+        "done, and scripts/local-llm restores it at the next start",
     )
     ap.add_argument(
         "--api-key-env",
@@ -37,6 +37,53 @@ def parse_args(argv):
         "and non-empty the server answers 401 without 'Authorization: Bearer KEY'",
     )
     return ap.parse_args(argv)
+
+
+def keep_first_prompt(host, port, api_key, stop):
+    """Saves slot 0 (slot0.bin) once the first request after the start is done.
+
+    The first request is the one a restarted server is most likely to see again: a program's
+    fixed prefix (system prompt, tools), such as the demo's question. The last one (what the
+    slot holds at a stop) often shares little of it: the demo's resume offers no tools, and
+    the tools come right after the system prompt. Polls GET /slots every 0.1 s until the slot
+    has been busy and is idle again; a request that comes at once after the first may win the
+    race, and then its prompt is saved instead. Best effort: errors only skip the save.
+    """
+    import json
+    import urllib.request
+
+    base = f"http://{host}:{port}/slots"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    busy = False
+    while not stop.wait(0.1):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(base, headers=headers), timeout=2) as r:
+                slots = json.load(r)
+        except Exception:
+            continue
+        processing = any(s.get("is_processing") for s in slots if s.get("id") == 0)
+        if processing:
+            busy = True
+            continue
+        if not busy:
+            continue
+        save = urllib.request.Request(
+            base + "/0?action=save",
+            data=json.dumps({"filename": "slot0.bin"}).encode(),
+            headers={**headers, "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(save, timeout=10) as r:
+                saved = json.load(r)
+            print(
+                f"local_llm_server: saved the first request's prompt ({saved.get('n_saved')} tokens)",
+                file=sys.stderr,
+                flush=True,
+            )
+        except Exception as e:
+            print(f"local_llm_server: slot save skipped: {e}", file=sys.stderr, flush=True)
+        return
 
 
 def main(argv):
@@ -65,10 +112,9 @@ def main(argv):
         params.endpoint_slots = True
         # llama.cpp appends the file name to this string as it is
         params.slot_save_path = os.path.join(args.slot_dir, "")
-    if args.api_key_env:
-        key = os.environ.get(args.api_key_env, "")
-        if key:
-            params.api_keys = [key]
+    key = os.environ.get(args.api_key_env, "") if args.api_key_env else ""
+    if key:
+        params.api_keys = [key]
 
     stop = threading.Event()
 
@@ -95,6 +141,13 @@ def main(argv):
         file=sys.stderr,
         flush=True,
     )
+
+    if args.slot_dir:
+        threading.Thread(
+            target=keep_first_prompt,
+            args=(args.host, args.port, key, stop),
+            daemon=True,
+        ).start()
 
     while not stop.wait(3600):
         pass
