@@ -442,7 +442,7 @@ impl Inner {
                         base_id,
                         depth,
                         body,
-                    } => (None, Some((base_id, depth, body))),
+                    } => (None, Some((base_id, depth, Json(body)))),
                 }
             }
         };
@@ -469,12 +469,11 @@ impl Inner {
             &heartbeat,
             &header,
         ];
-        let new_body = new_state.as_ref().map(|(_, _, body)| Json(body));
-        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match (&new_state, &new_body) {
-            (Some((base_id, depth, _)), Some(body)) => {
+        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match &new_state {
+            Some((base_id, depth, body)) => {
                 (&self.sql.upsert_with_state, vec![base_id, depth, body])
             }
-            _ => (&self.sql.upsert, vec![&state_id]),
+            None => (&self.sql.upsert, vec![&state_id]),
         };
         let upsert = tx
             .prepare_cached(statement)
