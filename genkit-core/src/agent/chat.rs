@@ -341,16 +341,11 @@ where
         context: ActionContext,
         trusted: bool,
     ) -> Result<Outcome, GenkitError> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        for input in inputs {
-            let _ = tx.send(input);
-        }
-        drop(tx);
         self.invoke(
             ai,
             Invocation {
                 init,
-                inputs: rx,
+                inputs,
                 chunks,
                 context,
                 trusted,

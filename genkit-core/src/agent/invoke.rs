@@ -26,7 +26,7 @@ use crate::wire::{
 /// What a caller hands an invocation.
 pub(crate) struct Invocation {
     pub init: AgentInit,
-    pub inputs: mpsc::UnboundedReceiver<AgentInput>,
+    pub inputs: Vec<AgentInput>,
     pub chunks: Option<mpsc::UnboundedSender<AgentStreamChunk>>,
     pub context: ActionContext,
     pub trusted: bool,
@@ -245,13 +245,15 @@ impl<S: 'static> Agent<S> {
             }
         };
         let Invocation {
-            inputs: mut caller_inputs,
+            inputs: caller_inputs,
             chunks,
             context,
             trusted,
             ..
         } = inv;
-        let (tx, rx) = mpsc::unbounded_channel();
+        // futures' channel, not tokio's: tokio's allocates a block of 32 inputs up front, and
+        // an invocation mostly carries one
+        let (tx, rx) = futures::channel::mpsc::unbounded();
         let parent = resolved.snapshot.as_ref().map(|s| s.snapshot_id.clone());
         let shared = Arc::new(Shared {
             agent: self.inner.name.clone(),
@@ -285,7 +287,7 @@ impl<S: 'static> Agent<S> {
         let agent = self.clone();
         let pipe = async move {
             let mut detach_tx = Some(detach_tx);
-            while let Some(input) = caller_inputs.recv().await {
+            for input in caller_inputs {
                 let payload = input.message.is_some() || super::validate::is_resume(&input);
                 if payload {
                     if let Some(m) = &input.message {
@@ -299,7 +301,7 @@ impl<S: 'static> Agent<S> {
                         let _ = tx.send(result);
                     }
                 }
-                if payload && tx.send(input).is_err() {
+                if payload && tx.unbounded_send(input).is_err() {
                     break;
                 }
             }

@@ -151,7 +151,7 @@ pub(crate) struct Shared {
     pub genkit: Genkit,
     pub context: ActionContext,
     pub data: Mutex<Data>,
-    pub inputs: tokio::sync::Mutex<mpsc::UnboundedReceiver<AgentInput>>,
+    pub inputs: tokio::sync::Mutex<futures::channel::mpsc::UnboundedReceiver<AgentInput>>,
     /// Messages of inputs received but not yet started (a detached snapshot records them).
     pub queued: Mutex<VecDeque<Message>>,
     pub emitter: Emitter,
@@ -436,7 +436,7 @@ where
         loop {
             let input = {
                 let mut rx = self.shared.inputs.lock().await;
-                match rx.recv().await {
+                match futures::StreamExt::next(&mut *rx).await {
                     Some(input) => input,
                     None => return Ok(()),
                 }

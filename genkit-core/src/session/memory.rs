@@ -52,7 +52,8 @@ struct Entry {
     snapshot: Arc<SessionSnapshot>,
     /// `createdAt` parsed once.
     created: Option<SystemTime>,
-    status: watch::Sender<SnapshotStatus>,
+    /// Made on the first subscription, so a save nobody watches allocates no channel.
+    status: Option<watch::Sender<SnapshotStatus>>,
 }
 
 impl Entry {
@@ -150,17 +151,19 @@ impl InMemorySessionStore {
             Some(entry) => {
                 // createdAt is kept on rewrite (finalize), so the latest does not move.
                 entry.snapshot = stored;
-                entry.status.send_if_modified(|s| {
-                    let changed = *s != status;
-                    *s = status;
-                    changed
-                });
+                if let Some(watchers) = &entry.status {
+                    watchers.send_if_modified(|s| {
+                        let changed = *s != status;
+                        *s = status;
+                        changed
+                    });
+                }
             }
             None => {
                 let entry = Entry {
                     snapshot: stored,
                     created,
-                    status: watch::Sender::new(status),
+                    status: None,
                 };
                 let ahead = match session.latest.as_ref().and_then(|l| snapshots.get(l)) {
                     Some(current) => entry.key() > current.key(),
@@ -182,11 +185,19 @@ impl InMemorySessionStore {
         id: &str,
     ) -> Result<Option<StatusStream>, SessionStoreError> {
         validate_id("snapshot id", id)?;
-        let scopes = self.lock();
-        let Some(entry) = scopes.0.get(scope).and_then(|s| s.snapshots.get(id)) else {
+        let mut scopes = self.lock();
+        let Some(entry) = scopes
+            .0
+            .get_mut(scope)
+            .and_then(|s| s.snapshots.get_mut(id))
+        else {
             return Ok(None);
         };
-        let mut rx = entry.status.subscribe();
+        let current = entry.snapshot.status();
+        let mut rx = entry
+            .status
+            .get_or_insert_with(|| watch::Sender::new(current))
+            .subscribe();
         let first = rx.borrow_and_update().clone();
         let changes = futures::stream::unfold(rx, |mut rx| async move {
             rx.changed().await.ok()?;

@@ -174,13 +174,22 @@ fn check_segment(s: &str) -> Result<(), &'static str> {
     if s.len() > 255 {
         return Err("longer than 255 bytes");
     }
-    if s.contains(['/', '\\']) || s.contains("..") {
+    // one pass over the bytes (every store call checks its ids); only a non-ASCII id needs
+    // its characters decoded, for the control characters beyond ASCII
+    let (mut separator, mut control, mut ascii, mut previous) = (false, false, true, 0u8);
+    for &b in s.as_bytes() {
+        separator |= b == b'/' || b == b'\\' || (b == b'.' && previous == b'.');
+        control |= b.is_ascii_control();
+        ascii &= b.is_ascii();
+        previous = b;
+    }
+    if separator {
         return Err("contains a path separator or '..'");
     }
     if s.starts_with('.') {
         return Err("starts with '.'");
     }
-    if s.chars().any(|c| c.is_control()) {
+    if control || (!ascii && s.chars().any(char::is_control)) {
         return Err("contains control characters");
     }
     Ok(())
@@ -632,4 +641,47 @@ pub(crate) fn page_of(
         None
     };
     (page, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_segment;
+
+    /// The rule as first written, four passes over the id: the one-pass check must agree.
+    fn reference(s: &str) -> Result<(), &'static str> {
+        if s.is_empty() {
+            return Err("empty");
+        }
+        if s.len() > 255 {
+            return Err("longer than 255 bytes");
+        }
+        if s.contains(['/', '\\']) || s.contains("..") {
+            return Err("contains a path separator or '..'");
+        }
+        if s.starts_with('.') {
+            return Err("starts with '.'");
+        }
+        if s.chars().any(|c| c.is_control()) {
+            return Err("contains control characters");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_one_pass_id_check_agrees_with_the_rule() {
+        let pieces = [
+            "", "a", ".", "..", "/", "\\", "\n", "\u{7f}", "\u{85}", "\u{9f}", "é", "€", "-", "x.y",
+        ];
+        let mut cases = vec!["x".repeat(255), "x".repeat(256), "é".repeat(128)];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    cases.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for s in &cases {
+            assert_eq!(check_segment(s), reference(s), "{s:?}");
+        }
+    }
 }

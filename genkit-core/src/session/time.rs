@@ -79,16 +79,39 @@ impl Clock for ManualClock {
 /// ```
 pub fn format_timestamp(t: SystemTime) -> String {
     let at = utc(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.microsecond()
-    )
+    let Ok(year) = u32::try_from(at.year()) else {
+        // before year 0: the calendar's own rendering, sign included
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.microsecond()
+        );
+    };
+    // every save stamps a snapshot, so this is written digit by digit rather than through
+    // `format!` (a tenth of the instructions)
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    put_digits(&mut out[0..4], year);
+    put_digits(&mut out[5..7], u8::from(at.month()).into());
+    put_digits(&mut out[8..10], at.day().into());
+    put_digits(&mut out[11..13], at.hour().into());
+    put_digits(&mut out[14..16], at.minute().into());
+    put_digits(&mut out[17..19], at.second().into());
+    put_digits(&mut out[20..26], at.microsecond());
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Writes the last `field.len()` decimal digits of `value` into `field`, zero-padded.
+fn put_digits(field: &mut [u8], mut value: u32) {
+    for slot in field.iter_mut().rev() {
+        // `value % 10` is below 10, so the cast keeps it whole
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// `t` as a UTC calendar time; times outside the calendar's years 1 to 9999 (no clock gives
@@ -107,9 +130,47 @@ pub(crate) fn utc(t: SystemTime) -> OffsetDateTime {
 /// (`toISOString`) and Go (`time.Time`, whose zero value is year 1) write them. `None` for
 /// anything else.
 pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .map(SystemTime::from)
+    parse_own(s).or_else(|| {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .ok()
+            .map(SystemTime::from)
+    })
+}
+
+/// The shape [`format_timestamp`] writes (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), parsed without the
+/// general RFC 3339 parser: stores read back their own timestamps on every save. `None` for
+/// anything else, which the general parser then judges (a leap second included).
+fn parse_own(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() != 27 {
+        return None;
+    }
+    for (i, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        if b[i] != sep {
+            return None;
+        }
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let small = |from: usize, to: usize| num(from, to).and_then(|n| u8::try_from(n).ok());
+    let month = time::Month::try_from(small(5, 7)?).ok()?;
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, small(8, 10)?).ok()?;
+    let at = date
+        .with_hms_micro(small(11, 13)?, small(14, 16)?, small(17, 19)?, num(20, 26)?)
+        .ok()?;
+    Some(SystemTime::from(at.assume_utc()))
 }
 
 #[cfg(test)]
@@ -149,6 +210,56 @@ mod tests {
         assert_eq!(
             UNIX_EPOCH.duration_since(before).unwrap(),
             Duration::from_millis(500)
+        );
+    }
+
+    #[test]
+    fn the_own_shape_parses_as_the_general_parser_does() {
+        for s in [
+            "2026-12-03T08:15:42.123456Z",
+            "0001-01-01T00:00:00.000000Z",
+            "9999-12-31T23:59:59.999999Z",
+            "2024-02-29T00:00:00.000001Z",
+        ] {
+            let general = OffsetDateTime::parse(s, &Rfc3339)
+                .map(SystemTime::from)
+                .ok();
+            assert_eq!(parse_own(s), general, "{s}");
+            assert!(general.is_some(), "{s}");
+        }
+        // wrong in the own shape: refused by both, or left to the general parser
+        for s in [
+            "2023-02-29T00:00:00.000000Z",
+            "2026-13-01T00:00:00.000000Z",
+            "2026-12-03T24:00:00.000000Z",
+            "2026-12-03T08:15:42.12345xZ",
+            "2026-12-03T08:15:42.123456+",
+            "+026-12-03T08:15:42.123456Z",
+        ] {
+            assert_eq!(parse_own(s), None, "{s}");
+            assert_eq!(parse_timestamp(s), None, "{s}");
+        }
+        let leap = "2016-12-31T23:59:60.000000Z";
+        assert_eq!(parse_own(leap), None);
+        assert_eq!(
+            parse_timestamp(leap),
+            OffsetDateTime::parse(leap, &Rfc3339)
+                .map(SystemTime::from)
+                .ok()
+        );
+    }
+
+    #[test]
+    fn formatting_matches_the_calendar_rendering_and_handles_years_before_zero() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_764_749_742_000_007);
+        assert_eq!(format_timestamp(t), "2025-12-03T08:15:42.000007Z");
+        let long_ago = UNIX_EPOCH - Duration::from_secs(62_200_000_000 + 86_400 * 366);
+        let s = format_timestamp(long_ago);
+        assert!(s.starts_with('-'), "{s}");
+        assert_eq!(
+            parse_timestamp(&s),
+            None,
+            "not RFC 3339, never written by a clock"
         );
     }
 
