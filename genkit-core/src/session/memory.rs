@@ -54,6 +54,8 @@ struct Entry {
     created: Option<SystemTime>,
     /// Made on the first subscription, so a save nobody watches allocates no channel.
     status: Option<watch::Sender<SnapshotStatus>>,
+    /// The snapshot that consumed this one's answers ([`SessionStore::claim_resume`]).
+    resumed_by: Option<String>,
 }
 
 impl Entry {
@@ -164,6 +166,7 @@ impl InMemorySessionStore {
                     snapshot: stored,
                     created,
                     status: None,
+                    resumed_by: None,
                 };
                 let ahead = match session.latest.as_ref().and_then(|l| snapshots.get(l)) {
                     Some(current) => entry.key() > current.key(),
@@ -177,6 +180,38 @@ impl InMemorySessionStore {
             }
         }
         Ok(Some(next))
+    }
+
+    fn claim_now(
+        &self,
+        scope: &StoreScope,
+        parent: &str,
+        child: &str,
+    ) -> Result<Option<String>, SessionStoreError> {
+        validate_id("snapshot id", parent)?;
+        let mut scopes = self.lock();
+        let Some(entry) = scopes
+            .0
+            .get_mut(scope)
+            .and_then(|s| s.snapshots.get_mut(parent))
+        else {
+            return Ok(None);
+        };
+        let has_message = entry
+            .snapshot
+            .state
+            .as_ref()
+            .and_then(|s| s.messages.as_ref())
+            .is_some_and(|m| !m.is_empty());
+        Ok(match &entry.resumed_by {
+            _ if !has_message => None,
+            Some(by) if by != child => Some(by.clone()),
+            Some(_) => None,
+            None => {
+                entry.resumed_by = Some(child.to_owned());
+                None
+            }
+        })
     }
 
     fn watch_now(
@@ -276,6 +311,18 @@ impl SessionStore for InMemorySessionStore {
         mutator: &'a SnapshotMutator<'a>,
     ) -> StoreFuture<'a, Option<SessionSnapshot>> {
         let r = self.save_now(scope, snapshot_id, mutator);
+        Box::pin(async move { r })
+    }
+
+    /// A claim is a field of the snapshot's entry, set under the store's lock: no save of the
+    /// snapshot, no copy of its history.
+    fn claim_resume<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        parent: &'a str,
+        child: &'a str,
+    ) -> StoreFuture<'a, Option<String>> {
+        let r = self.claim_now(scope, parent, child);
         Box::pin(async move { r })
     }
 
