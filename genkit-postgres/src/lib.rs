@@ -55,6 +55,7 @@ mod connect;
 mod error;
 mod migrate;
 mod patch;
+mod recent;
 mod retry;
 mod sql;
 mod state;

@@ -152,14 +152,14 @@ impl Statements {
             upsert: format!(
                 "INSERT INTO {snapshots} AS s (scope, snapshot_id, session_id, parent_id, created_order, status, \
                    finish_reason, heartbeat_order, header, state_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {on_conflict}"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {on_conflict} RETURNING s.state_id"
             ),
             upsert_with_state: format!(
                 "WITH st AS (INSERT INTO {states} (scope, base_id, depth, body) VALUES ($1, $10, $11, $12) RETURNING id) \
                  INSERT INTO {snapshots} AS s (scope, snapshot_id, session_id, parent_id, created_order, status, \
                    finish_reason, heartbeat_order, header, state_id) \
                  SELECT $1, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::text, $8::timestamptz, $9::json, st.id \
-                 FROM st {on_conflict}"
+                 FROM st {on_conflict} RETURNING s.state_id"
             ),
             notify: "SELECT pg_notify($1, $2)".to_owned(),
             status: format!(

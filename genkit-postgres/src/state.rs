@@ -40,44 +40,42 @@ pub(crate) fn rebuild(chain: Vec<(i32, Value)>) -> Result<(i32, Value), String> 
 pub(crate) enum Write {
     /// The state did not change: keep pointing at this version.
     Same(i64),
-    /// A new row: `base_id` and `depth` (none and 0 for a checkpoint) and its body.
+    /// A new row: `base_id` and `depth` (none and 0 for a checkpoint) and its body: a patch,
+    /// or `None` for the whole state (a checkpoint).
     New {
         base_id: Option<i64>,
         depth: i32,
-        body: Value,
+        patch: Option<Value>,
     },
 }
 
 /// Chooses between reusing, a diff and a checkpoint. A diff is written when the chain stays
 /// under `checkpoint_every` versions and the patch is smaller than half the state; otherwise
 /// a checkpoint, so a read never applies more than `checkpoint_every - 1` patches.
-pub(crate) fn plan(base: Option<&Version>, next: Value, checkpoint_every: i32) -> Write {
-    let Some(base) = base else {
-        return Write::New {
-            base_id: None,
-            depth: 0,
-            body: next,
-        };
+pub(crate) fn plan(base: Option<&Version>, next: &Value, checkpoint_every: i32) -> Write {
+    let checkpoint = Write::New {
+        base_id: None,
+        depth: 0,
+        patch: None,
     };
-    if base.value == next {
+    let Some(base) = base else {
+        return checkpoint;
+    };
+    if base.value == *next {
         return Write::Same(base.id);
     }
     if base.depth + 1 < checkpoint_every {
-        let ops = patch::diff(&base.value, &next);
+        let ops = patch::diff(&base.value, next);
         let patch = Value::Array(ops);
-        if approx_size(&patch) * 2 < approx_size(&next) {
+        if approx_size(&patch) * 2 < approx_size(next) {
             return Write::New {
                 base_id: Some(base.id),
                 depth: base.depth + 1,
-                body: patch,
+                patch: Some(patch),
             };
         }
     }
-    Write::New {
-        base_id: None,
-        depth: 0,
-        body: next,
-    }
+    checkpoint
 }
 
 /// The serialized size of `v`, within a small factor, without serializing it.
@@ -113,13 +111,13 @@ mod tests {
         for n in 1..=12 {
             let next = history(30 + n * 3);
             let id = rows.len() as i64 + 1;
-            let (base_id, depth, body) = match plan(current.as_ref(), next.clone(), every) {
+            let (base_id, depth, body) = match plan(current.as_ref(), &next, every) {
                 Write::Same(_) => unreachable!("the state changed"),
                 Write::New {
                     base_id,
                     depth,
-                    body,
-                } => (base_id, depth, body),
+                    patch,
+                } => (base_id, depth, patch.unwrap_or_else(|| next.clone())),
             };
             assert!(depth < every);
             if n > 1 && depth == 0 {
@@ -144,7 +142,7 @@ mod tests {
             current = Some(Version { id, depth, value });
         }
         assert!(matches!(
-            plan(current.as_ref(), history(66), every),
+            plan(current.as_ref(), &history(66), every),
             Write::Same(12)
         ));
     }
@@ -168,7 +166,7 @@ mod tests {
             depth: 1,
             value: json!({"messages": ["a", "b", "c"]}),
         };
-        match plan(Some(&base), json!({"other": "entirely"}), 16) {
+        match plan(Some(&base), &json!({"other": "entirely"}), 16) {
             Write::New {
                 base_id: None,
                 depth: 0,

@@ -20,6 +20,7 @@ use crate::config::PostgresStoreBuilder;
 use crate::connect::{target, Connector};
 use crate::error::PostgresError;
 use crate::migrate::migrate;
+use crate::recent::RecentVersions;
 use crate::retry::{with_retries, Failure, RetryPolicy};
 use crate::sql::{snapshot_lock_key, Statements, Tables};
 use crate::state::{plan, rebuild, Version, Write};
@@ -79,16 +80,24 @@ pub(crate) struct Inner {
     sql: Statements,
     retry: RetryPolicy,
     checkpoint_every: i32,
+    /// The state versions last read or written, so continuing a parent's chain mostly needs
+    /// no read of the parent.
+    recent: RecentVersions,
     pub(crate) pg_config: tokio_postgres::Config,
     pub(crate) connector: Connector,
     pub(crate) hub: Arc<Hub>,
     target: String,
 }
 
+/// How many sessions' newest state versions a store keeps in memory (one per session: a save
+/// replaces its parent's). Each is the state as a JSON value, so this bounds the memory at
+/// that many states.
+const RECENT_VERSIONS: usize = 1024;
+
 /// A snapshot as read, with the state version it points at.
 struct Stored {
     snapshot: SessionSnapshot,
-    version: Option<Version>,
+    version: Option<Arc<Version>>,
 }
 
 fn pool_error(e: PoolError) -> PostgresError {
@@ -142,6 +151,7 @@ impl PostgresSessionStore {
                 tables,
                 retry: b.retry,
                 checkpoint_every: b.checkpoint_every,
+                recent: RecentVersions::new(RECENT_VERSIONS),
                 pg_config,
                 connector,
                 hub: Arc::new(Hub::new(b.poll_interval, b.safety_poll)),
@@ -275,11 +285,14 @@ impl Inner {
                         .map_err(|e| self.corrupted(scope, &id, format!("state: {e}")))?;
                     snapshot.state = Some(state);
                 }
-                Some(Version {
+                let version = Arc::new(Version {
                     id: state_id,
                     depth,
                     value,
-                })
+                });
+                self.recent
+                    .put(scope.as_str(), &id, Arc::clone(&version), None);
+                Some(version)
             }
         };
         Ok(Some(Stored { snapshot, version }))
@@ -416,33 +429,42 @@ impl Inner {
 
         // the state to point at: none, a version already stored, or a new row written by the
         // same statement as the snapshot's (one round trip for both)
-        let (state_id, new_state) = match &next.state {
-            None => (None, None),
+        let (state_id, new_state, value, base_depth) = match &next.state {
+            None => (None, None, None, None),
             Some(state) => {
                 let value = serde_json::to_value(state).map_err(serialize)?;
                 let own = existing.as_ref().and_then(|s| s.version.clone());
                 let base = match (own, &next.parent_id) {
                     (Some(v), _) => Some(v),
-                    (None, Some(parent)) => {
-                        // continue the parent's chain; a parent that does not read means a checkpoint
-                        let rows = tx
-                            .query(&get, &[&scope.as_str(), parent])
-                            .await
-                            .map_err(db("save snapshot: read parent"))?;
-                        self.decode_as(scope, rows, parent, false)
-                            .ok()
-                            .flatten()
-                            .and_then(|s| s.version)
-                    }
+                    (None, Some(parent)) => match self.recent.get(scope.as_str(), parent) {
+                        Some(v) => Some(v),
+                        None => {
+                            // continue the parent's chain; a parent that does not read means a
+                            // checkpoint
+                            let rows = tx
+                                .query(&get, &[&scope.as_str(), parent])
+                                .await
+                                .map_err(db("save snapshot: read parent"))?;
+                            self.decode_as(scope, rows, parent, false)
+                                .ok()
+                                .flatten()
+                                .and_then(|s| s.version)
+                        }
+                    },
                     (None, None) => None,
                 };
-                match plan(base.as_ref(), value, self.checkpoint_every) {
-                    Write::Same(state_id) => (Some(state_id), None),
+                match plan(base.as_deref(), &value, self.checkpoint_every) {
+                    Write::Same(state_id) => (
+                        Some(state_id),
+                        None,
+                        Some(value),
+                        base.as_ref().map(|b| b.depth),
+                    ),
                     Write::New {
                         base_id,
                         depth,
-                        body,
-                    } => (None, Some((base_id, depth, Json(body)))),
+                        patch,
+                    } => (None, Some((base_id, depth, patch)), Some(value), None),
                 }
             }
         };
@@ -469,10 +491,13 @@ impl Inner {
             &heartbeat,
             &header,
         ];
+        // the body of a new state row: its patch, or the whole state for a checkpoint
+        let body = new_state
+            .as_ref()
+            .and_then(|(_, _, patch)| patch.as_ref().or(value.as_ref()))
+            .map(Json);
         let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match &new_state {
-            Some((base_id, depth, body)) => {
-                (&self.sql.upsert_with_state, vec![base_id, depth, body])
-            }
+            Some((base_id, depth, _)) => (&self.sql.upsert_with_state, vec![base_id, depth, &body]),
             None => (&self.sql.upsert, vec![&state_id]),
         };
         let upsert = tx
@@ -481,20 +506,37 @@ impl Inner {
             .map_err(db("save snapshot: write"))?;
         let params: Vec<&(dyn ToSql + Sync)> =
             snapshot_params.iter().copied().chain(extra).collect();
-        let write = tx.execute(&upsert, &params);
-        if changed {
+        let write = tx.query_one(&upsert, &params);
+        let written = if changed {
             let note = payload(scope, id, &status);
             let notify_params: [&(dyn ToSql + Sync); 2] = [&self.tables.channel, &note];
             let notify = tx.execute(self.sql.notify.as_str(), &notify_params);
             let (w, n) = futures::join!(write, notify);
-            w.map_err(db("save snapshot: write"))?;
             n.map_err(db("save snapshot: notify"))?;
+            w.map_err(db("save snapshot: write"))?
         } else {
-            write.await.map_err(db("save snapshot: write"))?;
-        }
+            write.await.map_err(db("save snapshot: write"))?
+        };
+        let written_state: Option<i64> = written
+            .try_get(0)
+            .map_err(|e| self.corrupted(scope, id, e.to_string()))?;
         tx.commit().await.map_err(db("save snapshot: commit"))?;
         if changed {
             self.hub.publish(scope.as_str(), id, &status);
+        }
+        if let (Some(state_id), Some(value)) = (written_state, value) {
+            let depth = new_state.as_ref().map_or_else(
+                // the same row as the base's, so the base's depth
+                || base_depth.unwrap_or(0),
+                |(_, depth, _)| *depth,
+            );
+            let version = Arc::new(Version {
+                id: state_id,
+                depth,
+                value,
+            });
+            self.recent
+                .put(scope.as_str(), id, version, next.parent_id.as_deref());
         }
         Ok(Some(next))
     }

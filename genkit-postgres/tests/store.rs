@@ -248,3 +248,72 @@ async fn a_long_session_is_stored_as_checkpoints_and_diffs_not_rewritten_per_tur
     drop(store);
     common::drop_schema(&url, &schema).await;
 }
+
+/// A store keeps the state versions it last read or wrote, to diff a child against its parent
+/// without reading the parent back. Another process may have rewritten the parent since: the
+/// child must still read back exactly, from either process, and the parent as rewritten.
+#[tokio::test]
+async fn a_parent_rewritten_by_another_process_still_gives_exact_children() {
+    let Some(url) = common::url_or_skip("a_parent_rewritten_by_another_process") else {
+        return;
+    };
+    let schema = common::fresh_schema("recent");
+    let a = common::builder(&url, &schema).connect().await.unwrap();
+    let b = common::builder(&url, &schema).connect().await.unwrap();
+    let scope = StoreScope::global();
+    // what is compared: the history (a turn's state also names its session)
+    let messages_of = |s: &SessionState| Some(s.messages().to_vec());
+    let messages = |s: &SessionSnapshot| s.state.as_ref().and_then(messages_of);
+    let state = |texts: &[&str]| SessionState {
+        messages: Some(
+            texts
+                .iter()
+                .map(|t| Message::user(*t))
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        ..Default::default()
+    };
+    let first = SessionSnapshot::new_turn("s", None, state(&["one", "two"]));
+    let parent = a
+        .save_snapshot(&scope, None, &|_| Ok(Some(first.clone())))
+        .await
+        .unwrap()
+        .unwrap()
+        .snapshot_id;
+    // b rewrites the parent with another history; a still has the first one in memory
+    let rewritten = state(&["one", "two", "three (rewritten by b)"]);
+    b.save_snapshot(&scope, Some(&parent), &|current| {
+        let mut next = current.cloned().expect("the parent exists");
+        next.state = Some(rewritten.clone());
+        Ok(Some(next))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // a continues from the parent: its child is diffed against what a saw
+    let child_state = state(&["one", "two", "four (the child's)"]);
+    let child = SessionSnapshot::new_turn("s", Some(parent.clone()), child_state.clone());
+    let child_id = a
+        .save_snapshot(&scope, None, &|_| Ok(Some(child.clone())))
+        .await
+        .unwrap()
+        .unwrap()
+        .snapshot_id;
+    for store in [&a, &b] {
+        let read = store
+            .get_snapshot(&scope, &child_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(messages(&read), messages_of(&child_state));
+        let p = store.get_snapshot(&scope, &parent).await.unwrap().unwrap();
+        assert_eq!(messages(&p), messages_of(&rewritten));
+    }
+    // and a fresh process, with nothing in memory, reads the same
+    let c = common::builder(&url, &schema).connect().await.unwrap();
+    let read = c.get_snapshot(&scope, &child_id).await.unwrap().unwrap();
+    assert_eq!(messages(&read), messages_of(&child_state));
+    drop((a, b, c));
+    common::drop_schema(&url, &schema).await;
+}
