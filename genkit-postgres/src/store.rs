@@ -429,8 +429,9 @@ impl Inner {
 
         // the state to point at: none, a version already stored, or a new row written by the
         // same statement as the snapshot's (one round trip for both)
-        let (state_id, new_state, value, base_depth) = match &next.state {
-            None => (None, None, None, None),
+        // and, for the cache, the state and its version's depth
+        let planned = match &next.state {
+            None => None,
             Some(state) => {
                 let value = serde_json::to_value(state).map_err(serialize)?;
                 let own = existing.as_ref().and_then(|s| s.version.clone());
@@ -453,20 +454,18 @@ impl Inner {
                     },
                     (None, None) => None,
                 };
-                match plan(base.as_deref(), &value, self.checkpoint_every) {
-                    Write::Same(state_id) => (
-                        Some(state_id),
-                        None,
-                        Some(value),
-                        base.as_ref().map(|b| b.depth),
-                    ),
-                    Write::New {
-                        base_id,
-                        depth,
-                        patch,
-                    } => (None, Some((base_id, depth, patch)), Some(value), None),
-                }
+                let write = plan(base.as_deref(), &value, self.checkpoint_every);
+                let depth = match &write {
+                    // the base's own row
+                    Write::Same(_) => base.as_ref().map_or(0, |b| b.depth),
+                    Write::New { depth, .. } => *depth,
+                };
+                Some((value, write, depth))
             }
+        };
+        let state_id = match &planned {
+            Some((_, Write::Same(state_id), _)) => Some(*state_id),
+            _ => None,
         };
 
         let mut header = next.clone();
@@ -492,13 +491,17 @@ impl Inner {
             &header,
         ];
         // the body of a new state row: its patch, or the whole state for a checkpoint
-        let body = new_state
-            .as_ref()
-            .and_then(|(_, _, patch)| patch.as_ref().or(value.as_ref()))
-            .map(Json);
-        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match &new_state {
-            Some((base_id, depth, _)) => (&self.sql.upsert_with_state, vec![base_id, depth, &body]),
-            None => (&self.sql.upsert, vec![&state_id]),
+        let body = match &planned {
+            Some((value, Write::New { patch, .. }, _)) => {
+                Some(Json(patch.as_ref().unwrap_or(value)))
+            }
+            _ => None,
+        };
+        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match &planned {
+            Some((_, Write::New { base_id, depth, .. }, _)) => {
+                (&self.sql.upsert_with_state, vec![base_id, depth, &body])
+            }
+            _ => (&self.sql.upsert, vec![&state_id]),
         };
         let upsert = tx
             .prepare_cached(statement)
@@ -524,12 +527,7 @@ impl Inner {
         if changed {
             self.hub.publish(scope.as_str(), id, &status);
         }
-        if let (Some(state_id), Some(value)) = (written_state, value) {
-            let depth = new_state.as_ref().map_or_else(
-                // the same row as the base's, so the base's depth
-                || base_depth.unwrap_or(0),
-                |(_, depth, _)| *depth,
-            );
+        if let (Some(state_id), Some((value, _, depth))) = (written_state, planned) {
             let version = Arc::new(Version {
                 id: state_id,
                 depth,

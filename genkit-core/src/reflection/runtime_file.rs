@@ -58,17 +58,11 @@ pub(crate) fn iso_utc(ms: u128) -> String {
         .ok()
         .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)))
         .unwrap_or(UNIX_EPOCH);
-    let at = crate::session::utc(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
+    // the snapshots' format (`.ffffffZ`) cut to milliseconds: `t` has no finer digits
+    let mut s = crate::session::format_timestamp(t);
+    s.truncate(s.len().saturating_sub(4));
+    s.push('Z');
+    s
 }
 
 /// What the runtime file says; the CLI requires `id` (string), `pid` (number),

@@ -54,8 +54,6 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
-#[cfg(feature = "dev")]
-pub(crate) use self::time::utc;
 pub use self::time::{format_timestamp, parse_timestamp, Clock, ManualClock, SystemClock};
 pub use error::SessionStoreError;
 #[cfg(feature = "file-store")]

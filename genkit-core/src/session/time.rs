@@ -116,7 +116,7 @@ fn put_digits(field: &mut [u8], mut value: u32) {
 
 /// `t` as a UTC calendar time; times outside the calendar's years 1 to 9999 (no clock gives
 /// them) read as the epoch rather than panicking.
-pub(crate) fn utc(t: SystemTime) -> OffsetDateTime {
+fn utc(t: SystemTime) -> OffsetDateTime {
     let offset = match t.duration_since(UNIX_EPOCH) {
         Ok(after) => time::Duration::try_from(after).ok(),
         Err(before) => time::Duration::try_from(before.duration()).ok().map(|d| -d),
