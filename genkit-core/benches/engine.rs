@@ -59,6 +59,29 @@ impl Model for Fake {
     }
 }
 
+/// Answers "done" at once: a generate call with no tools, the engine's cheapest path (what
+/// `ai.generate()` adds to a model call; genkit-openai's `http` bench measures it over HTTP).
+struct Text;
+
+impl Model for Text {
+    fn name(&self) -> &str {
+        "text"
+    }
+
+    fn generate<'a>(
+        &'a self,
+        _req: &'a ModelRequest,
+        _ctx: ModelContext,
+    ) -> BoxFuture<'a, Result<ModelResponse, GenkitError>> {
+        Box::pin(async move {
+            Ok(ModelResponse::new(
+                Message::model("done"),
+                FinishReason::Stop,
+            ))
+        })
+    }
+}
+
 fn setup() -> (Genkit, Tool<Questions, String>) {
     let lookup = Tool::new(
         "lookup",
@@ -70,12 +93,23 @@ fn setup() -> (Genkit, Tool<Questions, String>) {
     let ask: Tool<Questions, String> = Tool::interrupt("ask_question", "ask");
     let ai = Genkit::builder()
         .model(Fake)
+        .model(Text)
         .default_model("fake")
         .tool(lookup)
         .tool(ask.clone())
         .build()
         .expect("instance");
     (ai, ask)
+}
+
+async fn plain(ai: &Genkit) {
+    let r = ai
+        .generate()
+        .model("text")
+        .prompt("hi")
+        .await
+        .expect("generate");
+    assert_eq!(r.text(), "done");
 }
 
 async fn tool_roundtrip(ai: &Genkit) {
@@ -168,6 +202,7 @@ fn engine(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(1));
+    g.bench_function("plain/conc=1", |b| b.to_async(&rt).iter(|| plain(&ai)));
     g.bench_function("tool_roundtrip/conc=1", |b| {
         b.to_async(&rt).iter(|| tool_roundtrip(&ai))
     });
@@ -211,7 +246,7 @@ criterion_group!(benches, engine);
 
 /// `engine count <mw> <n>`: runs `n` round trips with `mw` middlewares (`0`; `3`: declared
 /// empty; `3s`: declared empty, one shared value; `3f`: forwarding on every hook; `ir`: the
-/// interrupt and resume instead) on one thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
+/// interrupt and resume instead; `plain`: one call answered with text, no tools) on one thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
 /// criterion benches.
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -230,6 +265,7 @@ fn main() {
                     "3f" => tool_roundtrip_mw3(&ai, true).await,
                     "3s" => tool_roundtrip_shared(&ai, &shared).await,
                     "ir" => interrupt_resume(&ai, &ask).await,
+                    "plain" => plain(&ai).await,
                     _ => tool_roundtrip(&ai).await,
                 }
             }

@@ -39,13 +39,7 @@ impl Action for GenerateAction {
                 .context(run.context().clone());
             let response = match run.chunks() {
                 None => builder.await?,
-                Some(out) => {
-                    forward_json(out, |sink| async move {
-                        let (ai, call) = builder.into_call(Some(sink))?;
-                        super::run(&ai, call).await
-                    })
-                    .await?
-                }
+                Some(out) => forward_json(out, |sink| builder.into_run(Some(sink))).await?,
             };
             serde_json::to_value(response.to_wire())
                 .map_err(|e| GenkitError::json("generate response", e))

@@ -6,17 +6,18 @@
 
 use std::future::Future;
 
+use futures::future::{BoxFuture, Either};
 use serde_json::Value;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
-use super::{Call, GenerateResponse};
+use super::GenerateResponse;
 use crate::error::GenkitError;
 use crate::tool::ToolOutcome;
 use crate::trace::{
     record_error, record_interrupt, record_json, record_output, record_result, recording, span,
     SpanType,
 };
-use crate::wire::{ModelRequest, ModelResponse};
+use crate::wire::{GenerateActionOptions, ModelRequest, ModelResponse};
 
 /// False until some `tracing` dispatcher (global or scoped) has been set: until then no span
 /// can be enabled, so the helpers skip building spans and wrapping futures altogether.
@@ -24,26 +25,40 @@ fn may_trace() -> bool {
     tracing::dispatcher::has_been_set()
 }
 
-/// Runs one generate call (`run` gets the call back) inside a `generate` span, recording its
-/// options as input and its response as output.
-pub(crate) async fn generate<F, Fut>(call: Call, run: F) -> Result<GenerateResponse, GenkitError>
-where
-    F: FnOnce(Call) -> Fut,
-    Fut: Future<Output = Result<GenerateResponse, GenkitError>>,
-{
+/// The `generate` span of one call, its options recorded as input; `None` (and nothing built)
+/// while no subscriber can enable it.
+pub(crate) fn generate_span(options: &GenerateActionOptions) -> Option<Span> {
     if !may_trace() {
-        return run(call).await;
+        return None;
     }
     let span = span(SpanType::Util, "generate");
-    record_json(&span, crate::trace::attr::INPUT, &call.options);
-    let result = run(call).instrument(span.clone()).await;
-    if recording(&span) {
-        match &result {
-            Ok(response) => record_output(&span, &response.to_wire()),
-            Err(e) => record_error(&span, e),
+    record_json(&span, crate::trace::attr::INPUT, options);
+    Some(span)
+}
+
+/// Runs one generate call inside its span (from [`generate_span`]), recording its response as
+/// output. Untraced, the call's future is returned as it is; traced, it is boxed, since an
+/// instrumented future is larger and tracing is not the path to keep lean.
+pub(crate) fn generate<F>(
+    span: Option<Span>,
+    run: F,
+) -> Either<F, BoxFuture<'static, Result<GenerateResponse, GenkitError>>>
+where
+    F: Future<Output = Result<GenerateResponse, GenkitError>> + Send + 'static,
+{
+    let Some(span) = span else {
+        return Either::Left(run);
+    };
+    Either::Right(Box::pin(async move {
+        let result = run.instrument(span.clone()).await;
+        if recording(&span) {
+            match &result {
+                Ok(response) => record_output(&span, &response.to_wire()),
+                Err(e) => record_error(&span, e),
+            }
         }
-    }
-    result
+        result
+    }))
 }
 
 /// Runs one model call inside a model span.

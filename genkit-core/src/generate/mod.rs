@@ -13,6 +13,8 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::future::Either;
+use futures::FutureExt;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -384,11 +386,23 @@ impl GenerateBuilder {
             .output
             .as_ref()
             .and_then(|o| OutputFormat::requested(o).ok().flatten());
-        GenerateStream::new(format, move |sink| async move {
+        GenerateStream::new(format, move |sink| {
             let carried = self.carried();
-            let (ai, call) = self.into_call(Some(sink))?;
-            run(&ai, call).await.map(|r| r.carrying(carried))
+            self.into_run(Some(sink))
+                .map(move |r| r.map(|r| r.carrying(carried)))
         })
+    }
+
+    /// The engine's future for this call (set up before it is polled: see `engine::run`), or
+    /// the builder's error, ready.
+    pub(crate) fn into_run(
+        self,
+        chunks: Option<ChunkSink>,
+    ) -> impl Future<Output = Result<GenerateResponse, GenkitError>> + Send + 'static {
+        match self.into_call(chunks) {
+            Ok((ai, call)) => Either::Left(run(ai, call)),
+            Err(e) => Either::Right(std::future::ready(Err(e))),
+        }
     }
 
     pub(crate) fn into_call(
@@ -447,10 +461,10 @@ impl IntoFuture for GenerateBuilder {
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'static>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let carried = self.carried();
-            let (ai, call) = self.into_call(None)?;
-            run(&ai, call).await.map(|r| r.carrying(carried))
-        })
+        let carried = self.carried();
+        Box::pin(
+            self.into_run(None)
+                .map(move |r| r.map(|r| r.carrying(carried))),
+        )
     }
 }
