@@ -29,7 +29,7 @@ pub(crate) struct Carried {
 impl GenerateBuilder {
     /// What a resume of this call's response carries over.
     pub(super) fn carried(&self) -> Arc<Carried> {
-        let o = &self.options;
+        let o = &self.0.options;
         Arc::new(Carried {
             options: GenerateActionOptions {
                 model: o.model.clone(),
@@ -46,10 +46,10 @@ impl GenerateBuilder {
                 step_name: None,
                 use_: o.use_.clone(),
             },
-            extra_tools: self.extra_tools.clone(),
-            context: self.context.clone(),
-            tool_errors: self.tool_errors,
-            output_type: self.output_type.clone(),
+            extra_tools: self.0.extra_tools.clone(),
+            context: self.0.context.clone(),
+            tool_errors: self.0.tool_errors,
+            output_type: self.0.output_type.clone(),
         })
     }
 
@@ -137,20 +137,20 @@ impl Genkit {
         let mut builder = self.generate();
         match interrupted.carried() {
             Some(carried) => {
-                builder.options = carried.options.clone();
-                builder.extra_tools = carried.extra_tools.clone();
-                builder.context = carried.context.clone();
-                builder.tool_errors = carried.tool_errors;
-                builder.output_type = carried.output_type.clone();
+                builder.0.options = carried.options.clone();
+                builder.0.extra_tools = carried.extra_tools.clone();
+                builder.0.context = carried.context.clone();
+                builder.0.tool_errors = carried.tool_errors;
+                builder.0.output_type = carried.output_type.clone();
             }
             None => {
                 if let Some(request) = interrupted.request() {
                     let names: Vec<String> =
                         request.tools().iter().map(|t| t.name.clone()).collect();
-                    builder.options.config = request.config;
-                    builder.options.tool_choice = request.tool_choice;
+                    builder.0.options.config = request.config;
+                    builder.0.options.tool_choice = request.tool_choice;
                     if !names.is_empty() {
-                        builder.options.tools = Some(names);
+                        builder.0.options.tools = Some(names);
                     }
                 }
             }

@@ -56,7 +56,11 @@ impl From<&Message> for Message {
 /// # Ok(()) }
 /// ```
 #[must_use = "a generate call does nothing until awaited"]
-pub struct GenerateBuilder {
+pub struct GenerateBuilder(Box<Choices>);
+
+/// What a [`GenerateBuilder`] holds, boxed: every builder method takes and returns the
+/// builder by value, and each of those moves would otherwise copy all of it.
+struct Choices {
     ai: Genkit,
     options: GenerateActionOptions,
     system: Option<Vec<Part>>,
@@ -77,14 +81,14 @@ pub struct GenerateBuilder {
 impl std::fmt::Debug for GenerateBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GenerateBuilder")
-            .field("options", &self.options)
+            .field("options", &self.0.options)
             .finish_non_exhaustive()
     }
 }
 
 impl GenerateBuilder {
     pub(crate) fn new(ai: Genkit) -> Self {
-        Self {
+        Self(Box::new(Choices {
             ai,
             options: GenerateActionOptions::default(),
             system: None,
@@ -96,66 +100,68 @@ impl GenerateBuilder {
             layers: Vec::new(),
             named: Vec::new(),
             error: None,
-        }
+        }))
     }
 
     fn json_or_defer(&mut self, what: &str, value: impl Serialize) -> Option<Value> {
         match serde_json::to_value(value) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.error.get_or_insert(GenkitError::json(what, e));
+                self.0.error.get_or_insert(GenkitError::json(what, e));
                 None
             }
         }
     }
 
     fn resume_mut(&mut self) -> &mut ResumeOptions {
-        self.options
+        self.0
+            .options
             .resume
             .get_or_insert_with(ResumeOptions::default)
     }
 
     /// Starts from wire options (for example a `/util/generate` input).
     pub fn options(mut self, options: GenerateActionOptions) -> Self {
-        self.options = options;
-        self.output_type = None;
+        self.0.options = options;
+        self.0.output_type = None;
         self
     }
 
     /// The model, by name (`openai/gpt-4o-mini`); the instance's default otherwise.
     pub fn model(mut self, name: impl Into<String>) -> Self {
-        self.options.model = Some(name.into());
+        self.0.options.model = Some(name.into());
         self
     }
 
     /// A user message with this text, after any `messages`.
     pub fn prompt(mut self, text: impl Into<String>) -> Self {
-        self.prompt = Some(vec![Part::text(text)]);
+        self.0.prompt = Some(vec![Part::text(text)]);
         self
     }
 
     /// A user message with these parts (text, media, ...), after any `messages`.
     pub fn prompt_parts(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
-        self.prompt = Some(parts.into_iter().collect());
+        self.0.prompt = Some(parts.into_iter().collect());
         self
     }
 
     /// A system message, placed first.
     pub fn system(mut self, text: impl Into<String>) -> Self {
-        self.system = Some(vec![Part::text(text)]);
+        self.0.system = Some(vec![Part::text(text)]);
         self
     }
 
     /// The conversation so far, for example an interrupted response's
     /// [`messages`](GenerateResponse::messages).
     pub fn messages<M: Into<Message>>(mut self, messages: impl IntoIterator<Item = M>) -> Self {
-        self.options.messages = messages.into_iter().map(Into::into).collect();
+        self.0.options.messages = messages.into_iter().map(Into::into).collect();
         self
     }
 
     /// Registered tools the model may call, by name.
     pub fn tools<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
-        self.options
+        self.0
+            .options
             .tools
             .get_or_insert_with(Vec::new)
             .extend(names.into_iter().map(Into::into));
@@ -165,41 +171,41 @@ impl GenerateBuilder {
     /// A tool the model may call, by value (it need not be registered).
     pub fn tool(mut self, tool: impl IntoTool) -> Self {
         let tool = tool.into_tool();
-        let names = self.options.tools.get_or_insert_with(Vec::new);
+        let names = self.0.options.tools.get_or_insert_with(Vec::new);
         if !names.iter().any(|n| n == tool.name()) {
             names.push(tool.name().to_owned());
         }
-        self.extra_tools.push(tool);
+        self.0.extra_tools.push(tool);
         self
     }
 
     /// Whether the model may (`Auto`), must (`Required`) or must not (`None`) call tools.
     pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
-        self.options.tool_choice = Some(choice);
+        self.0.options.tool_choice = Some(choice);
         self
     }
 
     /// Model configuration (`temperature`, ...), any serializable value.
     pub fn config(mut self, config: impl Serialize) -> Self {
-        self.options.config = self.json_or_defer("config", config);
+        self.0.options.config = self.json_or_defer("config", config);
         self
     }
 
     /// Maximum tool rounds before the call fails (default 5).
     pub fn max_turns(mut self, turns: u32) -> Self {
-        self.options.max_turns = Some(turns);
+        self.0.options.max_turns = Some(turns);
         self
     }
 
     /// Return the model's tool requests instead of running them.
     pub fn return_tool_requests(mut self, yes: bool) -> Self {
-        self.options.return_tool_requests = Some(yes);
+        self.0.options.return_tool_requests = Some(yes);
         self
     }
 
     /// Context documents.
     pub fn docs(mut self, docs: impl IntoIterator<Item = DocumentData>) -> Self {
-        self.options.docs = Some(docs.into_iter().collect());
+        self.0.options.docs = Some(docs.into_iter().collect());
         self
     }
 
@@ -239,12 +245,13 @@ impl GenerateBuilder {
 
     /// The caller's context (auth, ...), visible to models and tools.
     pub fn context(mut self, context: ActionContext) -> Self {
-        self.context = context;
+        self.0.context = context;
         self
     }
 
     fn output_mut(&mut self) -> &mut GenerateActionOutputConfig {
-        self.options
+        self.0
+            .options
             .output
             .get_or_insert_with(GenerateActionOutputConfig::default)
     }
@@ -271,14 +278,14 @@ impl GenerateBuilder {
     pub fn output<T: schemars::JsonSchema + 'static>(mut self) -> Self {
         let typed = type_schema::<T>();
         self.output_mut().json_schema = Some(typed.schema.clone());
-        self.output_type = Some(typed);
+        self.0.output_type = Some(typed);
         self
     }
 
     /// Asks for structured output following a JSON schema given at run time.
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.output_mut().json_schema = Some(schema);
-        self.output_type = None;
+        self.0.output_type = None;
         self
     }
 
@@ -308,7 +315,7 @@ impl GenerateBuilder {
 
     /// What happens when the model calls an unknown tool or sends invalid arguments.
     pub fn tool_errors(mut self, mode: ToolErrorMode) -> Self {
-        self.tool_errors = mode;
+        self.0.tool_errors = mode;
         self
     }
 
@@ -333,7 +340,7 @@ impl GenerateBuilder {
     /// Wraps the call in a middleware already shared (an `Arc`).
     #[inline]
     pub fn middleware_arc(mut self, middleware: Arc<dyn Middleware>) -> Self {
-        self.layers.push(middleware);
+        self.0.layers.push(middleware);
         self
     }
 
@@ -352,13 +359,13 @@ impl GenerateBuilder {
     /// # Ok(()) }
     /// ```
     pub fn use_(mut self, reference: MiddlewareRef) -> Self {
-        match self.ai.resolve_middleware(&reference) {
-            Ok(m) => self.layers.push(m),
+        match self.0.ai.resolve_middleware(&reference) {
+            Ok(m) => self.0.layers.push(m),
             Err(e) => {
-                self.error.get_or_insert(e);
+                self.0.error.get_or_insert(e);
             }
         }
-        self.named.push(reference);
+        self.0.named.push(reference);
         self
     }
 
@@ -366,13 +373,13 @@ impl GenerateBuilder {
     /// folded into the messages. Middleware given by name is in `use`; middleware given by
     /// value has no wire form and is left out.
     pub fn to_options(&self) -> GenerateActionOptions {
-        let mut options = self.options.clone();
-        fold_messages(&mut options, self.system.clone(), self.prompt.clone());
-        if !self.named.is_empty() {
+        let mut options = self.0.options.clone();
+        fold_messages(&mut options, self.0.system.clone(), self.0.prompt.clone());
+        if !self.0.named.is_empty() {
             options
                 .use_
                 .get_or_insert_with(Vec::new)
-                .extend(self.named.iter().cloned());
+                .extend(self.0.named.iter().cloned());
         }
         options
     }
@@ -382,6 +389,7 @@ impl GenerateBuilder {
     pub fn stream(self) -> GenerateStream {
         // a format that does not parse fails the call itself, with its error
         let format = self
+            .0
             .options
             .output
             .as_ref()
@@ -409,31 +417,31 @@ impl GenerateBuilder {
         self,
         chunks: Option<ChunkSink>,
     ) -> Result<(Genkit, Call), GenkitError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.0.error {
             return Err(e);
         }
-        let mut options = self.options;
-        fold_messages(&mut options, self.system, self.prompt);
+        let mut options = self.0.options;
+        fold_messages(&mut options, self.0.system, self.0.prompt);
         let middleware = match options.use_.as_deref() {
-            None | Some([]) => self.layers,
+            None | Some([]) => self.0.layers,
             Some(references) => {
-                let mut middleware = Vec::with_capacity(references.len() + self.layers.len());
+                let mut middleware = Vec::with_capacity(references.len() + self.0.layers.len());
                 for reference in references {
-                    middleware.push(self.ai.resolve_middleware(reference)?);
+                    middleware.push(self.0.ai.resolve_middleware(reference)?);
                 }
-                middleware.extend(self.layers);
+                middleware.extend(self.0.layers);
                 middleware
             }
         };
         Ok((
-            self.ai,
+            self.0.ai,
             Call {
                 options,
-                extra_tools: self.extra_tools,
+                extra_tools: self.0.extra_tools,
                 middleware,
-                context: self.context,
-                tool_errors: self.tool_errors,
-                output_validator: self.output_type.map(|t| t.validator.clone()),
+                context: self.0.context,
+                tool_errors: self.0.tool_errors,
+                output_validator: self.0.output_type.map(|t| t.validator.clone()),
                 chunks,
             },
         ))

@@ -18,8 +18,14 @@ use crate::wire::{
 ///
 /// [`messages`](Self::messages) is the whole conversation, ending in the response message: it is
 /// all the state a paused generation needs. Persist it, and pass it back with answers to resume.
+#[derive(Clone)]
+pub struct GenerateResponse(Box<Parts>);
+
+/// What a [`GenerateResponse`] holds, boxed: a response passes through several layers (the
+/// engine, middleware, the builder's future) by value, and each move would otherwise copy
+/// all of it.
 #[derive(Debug, Clone)]
-pub struct GenerateResponse {
+struct Parts {
     /// Full history; the last message is the response message when `has_message`.
     history: Vec<Message>,
     has_message: bool,
@@ -73,7 +79,7 @@ impl GenerateResponse {
                 r
             })
             .filter(|r| *r != ModelRequest::default());
-        Self {
+        Self(Box::new(Parts {
             history,
             has_message,
             request,
@@ -83,7 +89,7 @@ impl GenerateResponse {
             output: None,
             total_usage: None,
             carried: None,
-        }
+        }))
     }
 
     /// Reads a response in Genkit's wire shape (for example from a JS runtime's
@@ -107,18 +113,18 @@ impl GenerateResponse {
     /// The response in Genkit's wire shape (`GenerateResponse` in genkit-schema.json), with the
     /// request that produced it.
     pub fn to_wire(&self) -> ModelResponse {
-        let mut wire = self.response.to_wire();
+        let mut wire = self.0.response.to_wire();
         wire.message = self.message().cloned();
-        let n = self.history.len() - usize::from(self.has_message);
+        let n = self.0.history.len() - usize::from(self.0.has_message);
         // without a model call (a resume whose restart interrupted again) the request still
         // carries the history, so the response reads back whole
-        wire.request = match (&self.request, n) {
+        wire.request = match (&self.0.request, n) {
             (Some(r), _) => Some(r.clone()),
             (None, 0) => None,
             (None, _) => Some(ModelRequest::default()),
         }
         .map(|mut r| {
-            r.messages = self.history[..n].to_vec();
+            r.messages = self.0.history[..n].to_vec();
             r
         });
         if wire.usage.is_none() {
@@ -132,17 +138,17 @@ impl GenerateResponse {
 
     /// The response message.
     pub fn message(&self) -> Option<&Message> {
-        self.history.last().filter(|_| self.has_message)
+        self.0.history.last().filter(|_| self.0.has_message)
     }
 
     /// The whole conversation, ending in the response message.
     pub fn messages(&self) -> &[Message] {
-        &self.history
+        &self.0.history
     }
 
     /// The whole conversation, by value.
     pub fn into_messages(self) -> Vec<Message> {
-        self.history
+        self.0.history
     }
 
     /// The text of the response message.
@@ -152,23 +158,23 @@ impl GenerateResponse {
 
     /// Why generation stopped; [`FinishReason::Interrupted`] when tools paused the loop.
     pub fn finish_reason(&self) -> Option<FinishReason> {
-        self.response.finish_reason.clone()
+        self.0.response.finish_reason.clone()
     }
 
     /// Detail on the finish reason.
     pub fn finish_message(&self) -> Option<&str> {
-        self.response.finish_message.as_deref()
+        self.0.response.finish_message.as_deref()
     }
 
     /// True when tools paused the loop: answer [`interrupts`](Self::interrupts) and resume.
     pub fn is_interrupted(&self) -> bool {
-        self.response.finish_reason == Some(FinishReason::Interrupted)
+        self.0.response.finish_reason == Some(FinishReason::Interrupted)
     }
 
     /// The paused tool requests, in request order; empty unless interrupted.
     pub fn interrupts(&self) -> &[Interrupt] {
-        self.interrupts.get_or_init(|| {
-            let interrupted = self.response.finish_reason == Some(FinishReason::Interrupted);
+        self.0.interrupts.get_or_init(|| {
+            let interrupted = self.0.response.finish_reason == Some(FinishReason::Interrupted);
             match self.message() {
                 Some(m) if interrupted => Interrupt::all_in_message(m),
                 _ => Vec::new(),
@@ -185,7 +191,7 @@ impl GenerateResponse {
 
     /// Token usage of the last model call.
     pub fn usage(&self) -> Option<&GenerationUsage> {
-        self.response.usage.as_deref()
+        self.0.response.usage.as_deref()
     }
 
     /// Token usage summed over every model call of this generation (each round of the tool
@@ -205,57 +211,58 @@ impl GenerateResponse {
     /// # Ok(()) }
     /// ```
     pub fn total_usage(&self) -> Option<&GenerationUsage> {
-        self.total_usage.as_deref()
+        self.0.total_usage.as_deref()
     }
 
     pub(crate) fn with_total_usage(mut self, total: Option<GenerationUsage>) -> Self {
-        self.total_usage = total.map(Box::new);
+        self.0.total_usage = total.map(Box::new);
         self
     }
 
     /// Plugin-specific data of the last model call.
     pub fn custom(&self) -> Option<&serde_json::Value> {
-        self.response.custom.as_ref()
+        self.0.response.custom.as_ref()
     }
 
     /// The provider's raw response of the last model call.
     pub fn raw(&self) -> Option<&serde_json::Value> {
-        self.response.raw.as_ref()
+        self.0.response.raw.as_ref()
     }
 
     /// The last request sent to the model, if the model was called.
     pub fn request(&self) -> Option<ModelRequest> {
-        self.request.as_ref()?;
+        self.0.request.as_ref()?;
         self.to_wire().request
     }
 
     pub(crate) fn carrying(mut self, carried: Arc<Carried>) -> Self {
-        self.carried = Some(carried);
+        self.0.carried = Some(carried);
         self
     }
 
     pub(super) fn carried(&self) -> Option<&Carried> {
-        self.carried.as_deref()
+        self.0.carried.as_deref()
     }
 
     pub(crate) fn with_format(mut self, format: Option<OutputFormat>) -> Self {
-        self.format = format;
+        self.0.format = format;
         self
     }
 
     pub(crate) fn with_output(mut self, output: Value) -> Self {
-        self.output = Some(output);
+        self.0.output = Some(output);
         self
     }
 
     /// The structured output as JSON, parsed from the text by the requested format (JSON when
     /// none was requested).
     pub fn output_value(&self) -> Result<Value, GenkitError> {
-        if let Some(parsed) = &self.output {
+        if let Some(parsed) = &self.0.output {
             return Ok(parsed.clone());
         }
         let text = self.text();
-        self.format
+        self.0
+            .format
             .unwrap_or(OutputFormat::Json)
             .parse_text(&text)
             .map_err(|reason| GenkitError::OutputInvalid {
@@ -269,7 +276,7 @@ impl GenerateResponse {
     /// keeps the response, raw text included, when the answer does not conform.
     pub fn output<T: DeserializeOwned>(&self) -> Result<T, GenkitError> {
         let parsed;
-        let value = match &self.output {
+        let value = match &self.0.output {
             Some(kept) => kept,
             None => {
                 parsed = self.output_value()?;
@@ -330,14 +337,29 @@ impl Meta {
     }
 }
 
+impl std::fmt::Debug for GenerateResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.0;
+        f.debug_struct("GenerateResponse")
+            .field("history", &p.history)
+            .field("has_message", &p.has_message)
+            .field("request", &p.request)
+            .field("response", &p.response)
+            .field("format", &p.format)
+            .field("output", &p.output)
+            .field("total_usage", &p.total_usage)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PartialEq for GenerateResponse {
     fn eq(&self, other: &Self) -> bool {
         // `interrupts` is derived from the rest
-        self.history == other.history
-            && self.has_message == other.has_message
-            && self.request == other.request
-            && self.response == other.response
-            && self.format == other.format
+        self.0.history == other.0.history
+            && self.0.has_message == other.0.has_message
+            && self.0.request == other.0.request
+            && self.0.response == other.0.response
+            && self.0.format == other.0.format
     }
 }
 
