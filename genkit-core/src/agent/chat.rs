@@ -332,15 +332,16 @@ where
     }
 
     /// Runs one invocation over `inputs`, streaming chunks to `chunks`.
-    pub(crate) async fn run_inputs(
-        &self,
-        ai: &Genkit,
+    // Not an `async fn`: it would store its arguments a second time beside the invocation.
+    pub(crate) fn run_inputs<'a>(
+        &'a self,
+        ai: &'a Genkit,
         init: AgentInit,
         inputs: Vec<AgentInput>,
         chunks: Option<mpsc::UnboundedSender<AgentStreamChunk>>,
         context: ActionContext,
         trusted: bool,
-    ) -> Result<Outcome, GenkitError> {
+    ) -> impl std::future::Future<Output = Result<Outcome, GenkitError>> + 'a {
         self.invoke(
             ai,
             Invocation {
@@ -351,7 +352,6 @@ where
                 trusted,
             },
         )
-        .await
     }
 }
 

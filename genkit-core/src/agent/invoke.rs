@@ -281,6 +281,25 @@ impl<S: 'static> Agent<S> {
             middleware: self.inner.middleware.clone(),
         });
 
+        if !caller_inputs.iter().any(|input| input.detach == Some(true)) {
+            // Nothing detaches, so nothing needs the input pipe, the detach channel or a
+            // boxed run that could move to a task: the inputs are queued up front (the pipe
+            // would queue them all at the body's first wait anyway), and the body runs here.
+            for input in caller_inputs {
+                if input.message.is_some() || super::validate::is_resume(&input) {
+                    if let Some(m) = &input.message {
+                        lock(&shared.queued).push_back(m.clone());
+                    }
+                    if tx.unbounded_send(input).is_err() {
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+            let result = (self.inner.body)(Arc::clone(&shared)).await;
+            return Ok(self.finish(&shared, result).await);
+        }
+
         // the input pipe: forwards inputs, acting on detach at once
         let (detach_tx, detach_rx) = oneshot::channel::<Result<String, GenkitError>>();
         let pipe_shared = Arc::clone(&shared);
