@@ -163,6 +163,78 @@ async fn a_second_resume_of_one_interrupted_snapshot_is_refused_naming_the_first
     );
 }
 
+/// A store that keeps its claims apart from the snapshots (the in-memory store; the PostgreSQL
+/// store's `resume_claims`) still honours a claim the interrupted history records: the default
+/// claim writes it on the interrupted message, and so did the PostgreSQL store's schema 1, so
+/// an approval claimed before a migration must not be replayable after it.
+#[tokio::test]
+async fn a_claim_the_interrupted_history_records_holds_in_a_store_that_keeps_claims_apart() {
+    use genkit_core::session::{SessionStore, StoreScope};
+    use std::sync::Arc;
+    let store = Arc::new(InMemorySessionStore::new());
+    let model = ProgrammableModel::new("pm");
+    let tool: Tool<Q, A> = Tool::interrupt("ask", "asks the user");
+    let agent: Agent = Agent::prompt("a", PromptSpec::new().model("pm").tools(["ask"]))
+        .shared_store(store.clone())
+        .build();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .tool(tool.clone())
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    model.push_response(ask("ask", "q1", json!({"query": "pay?"})));
+    let paused = agent.chat(&ai).send("buy").await.unwrap();
+    let snap = paused.snapshot_id().unwrap().to_owned();
+    let answer = tool
+        .respond(
+            &paused.interrupts()[0],
+            A {
+                answer: "yes".into(),
+            },
+        )
+        .unwrap();
+
+    // the claim as the history records it, by a resume made before the store kept claims apart
+    let scope = StoreScope::global();
+    let mut claimed = store.get_snapshot(&scope, &snap).await.unwrap().unwrap();
+    let messages = claimed.state.as_mut().unwrap().messages.as_mut().unwrap();
+    let last = messages.to_mut().last_mut().unwrap();
+    last.metadata
+        .get_or_insert_with(Default::default)
+        .insert("agentResumedBy".into(), json!("an-earlier-resume"));
+    store
+        .save_snapshot(&scope, Some(&snap), &|_| Ok(Some(claimed.clone())))
+        .await
+        .unwrap();
+
+    model.push_response(text("paid twice"));
+    let mut replay = agent
+        .load_chat(&ai, ChatRef::Snapshot(snap.clone()))
+        .await
+        .unwrap();
+    let refused = replay.resume([answer]).await.unwrap();
+    assert_eq!(refused.finish_reason(), Some(&AgentFinishReason::Failed));
+    let msg = &refused.error().unwrap().message;
+    assert!(
+        msg.contains(&snap) && msg.contains("an-earlier-resume"),
+        "{msg}"
+    );
+    assert_eq!(
+        model.requests().len(),
+        1,
+        "the replayed approval must not reach the model"
+    );
+    // and the store recorded no claim of its own for the refused resume
+    assert_eq!(
+        store
+            .claim_resume(&scope, &snap, "a-later-resume")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn an_agent_that_opts_into_branching_may_resume_one_snapshot_twice() {
     let fx = fixture(true);

@@ -569,6 +569,26 @@ where
         if self.shared.branching || !(abandoning || validate::is_resume(input)) {
             return Ok(());
         }
+        // A claim the history itself records (`agentResumedBy` on the interrupted message)
+        // holds too, whichever way the store keeps claims now: the default claim writes it
+        // there, and so did stores before they kept claims apart (the PostgreSQL store's
+        // schema 1), whose claims a store that only reads its own table would miss.
+        let recorded = {
+            let data = lock(&self.shared.data);
+            data.messages
+                .last()
+                .and_then(|m| m.metadata.as_ref())
+                .and_then(|m| m.get(crate::session::CONSUMED_BY))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        if let Some(consumed_by) = recorded.filter(|by| by != child) {
+            return Err(AgentError::AlreadyResumed {
+                snapshot_id: parent.clone(),
+                consumed_by,
+            }
+            .into());
+        }
         store.claim_resume(parent, child).await
     }
 
