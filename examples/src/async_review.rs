@@ -212,6 +212,16 @@ pub async fn session_chat(ai: &Genkit, agent: &Agent, session: &str) -> Result<C
         .await
 }
 
+/// How many messages session `session` holds so far (0 for a new one): where the next turn's
+/// messages begin, so a turn can be shown without the ones before it.
+pub async fn history_len(agent: &Agent, session: &str) -> Result<usize, GenkitError> {
+    Ok(agent
+        .snapshot(&ChatRef::Session(session.to_owned()))
+        .await?
+        .and_then(|s| s.state)
+        .map_or(0, |s| s.messages().len()))
+}
+
 /// The reviews session `session` waits on: the pending `request_review` calls of its latest
 /// snapshot. Empty when it waits on nothing; `NOT_FOUND` when there is no such session.
 pub async fn pending(agent: &Agent, session: &str) -> Result<Vec<Interrupt>, GenkitError> {

@@ -104,6 +104,9 @@ fn two_processes_share_nothing_but_the_session_store() {
     );
     assert!(stdout.contains("[model] answered (stop)"), "{stdout}");
     assert!(stdout.contains("approved (broken in transit)"), "{stdout}");
+    // the decided turn shows its own steps (the review answered now), not the first turn's
+    assert!(stdout.contains("[tool] request_review "), "{stdout}");
+    assert!(!stdout.contains("[tool] lookup_order"), "{stdout}");
 
     // the decided turn continues the interrupted one, which stays on record
     let done = latest_file(&store, "rev-1");

@@ -97,10 +97,12 @@ fn show_pending(pending: &[Interrupt]) -> Result<usize> {
     Ok(pending.len())
 }
 
-/// What the turn did: the tool calls that ran, and how the model ended (its answer's text
-/// too, unless it was streamed to the terminal already).
-fn show_turn(response: &AgentResponse, text_shown: bool) {
-    for step in tool_steps(response.messages()) {
+/// What the turn did: the tool calls that ran (in the messages from `from` on: this turn's,
+/// not the whole session's), and how the model ended (its answer's text too, unless it was
+/// streamed to the terminal already).
+fn show_turn(response: &AgentResponse, text_shown: bool, from: usize) {
+    let messages = response.messages();
+    for step in tool_steps(&messages[from.min(messages.len())..]) {
         println!("[tool] {step}");
     }
     match response.finish_reason() {
@@ -170,12 +172,13 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|| format!("review-{}", genkit_core::session::new_snapshot_id()));
             println!("Session: {session}");
             println!("[customer] {complaint}");
+            let before = async_review::history_len(&agent, &session).await?;
             let mut chat = async_review::session_chat(ai, &agent, &session).await?;
             let (response, text_shown) =
                 streamed_turn("the model", chat.send_stream(complaint.as_str()))
                     .await
                     .map_err(|e| backend.explain(e))?;
-            show_turn(&response, text_shown);
+            show_turn(&response, text_shown, before);
             if response.finish_reason() == Some(&AgentFinishReason::Failed) {
                 bail!("the turn failed; it is stored as {}", stored_at(&response));
             }
@@ -227,11 +230,13 @@ async fn main() -> Result<()> {
                 request_review::NAME
             );
             let answers = async_review::answers(&agent, &session, decision).await?;
+            // from the interrupted message on: the review call answered now, then what followed
+            let before = async_review::history_len(&agent, &session).await?;
             let mut chat = async_review::session_chat(ai, &agent, &session).await?;
             let (response, text_shown) = streamed_turn("the model", chat.resume_stream(answers))
                 .await
                 .map_err(|e| backend.explain(e))?;
-            show_turn(&response, text_shown);
+            show_turn(&response, text_shown, before.saturating_sub(1));
             match response.finish_reason() {
                 Some(AgentFinishReason::Interrupted) => {
                     println!(
