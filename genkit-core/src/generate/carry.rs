@@ -16,9 +16,21 @@ use crate::schema::TypeSchema;
 use crate::tool::ToolAction;
 use crate::wire::{GenerateActionOptions, Part, PartKind};
 
-/// The settings of a generate call, without its messages and answers.
-#[derive(Debug)]
+/// The settings of a generate call, without its messages and answers, as compact as the call
+/// allows: every response holds one, and a paused generation may be held for hours, by the
+/// thousands.
+#[derive(Debug, Clone)]
 pub(crate) struct Carried {
+    /// The model the call named (`None`: the instance's default).
+    model: Option<String>,
+    /// Everything else, when the call set something its response's last model request does
+    /// not record; `None` for the common call (a model, tools by name, a config, a tool
+    /// choice), which the request gives back whole.
+    rest: Option<Arc<Rest>>,
+}
+
+#[derive(Debug)]
+struct Rest {
     options: GenerateActionOptions,
     extra_tools: Vec<Arc<ToolAction>>,
     context: ActionContext,
@@ -28,29 +40,55 @@ pub(crate) struct Carried {
 
 impl GenerateBuilder {
     /// What a resume of this call's response carries over.
-    pub(super) fn carried(&self) -> Arc<Carried> {
-        let o = &self.0.options;
-        Arc::new(Carried {
-            options: GenerateActionOptions {
-                model: o.model.clone(),
-                docs: o.docs.clone(),
-                messages: Vec::new(),
-                tools: o.tools.clone(),
-                resources: o.resources.clone(),
-                tool_choice: o.tool_choice,
-                config: o.config.clone(),
-                output: o.output.clone(),
-                resume: None,
-                return_tool_requests: o.return_tool_requests,
-                max_turns: o.max_turns,
-                step_name: None,
-                use_: o.use_.clone(),
-            },
-            extra_tools: self.0.extra_tools.clone(),
-            context: self.0.context.clone(),
-            tool_errors: self.0.tool_errors,
-            output_type: self.0.output_type.clone(),
-        })
+    pub(super) fn carried(&self) -> Carried {
+        let b = &self.0;
+        let o = &b.options;
+        let model = o.model.clone();
+        // the last request records the tools (by name), the config and the tool choice as
+        // the call gave them, unless middleware could have changed the request, or the call
+        // may end without a model request (a restart that interrupts again)
+        let recorded = o.docs.is_none()
+            && o.resources.is_none()
+            && o.output.is_none()
+            && o.return_tool_requests.is_none()
+            && o.max_turns.is_none()
+            && o.use_.as_ref().is_none_or(Vec::is_empty)
+            && o.resume
+                .as_ref()
+                .and_then(|r| r.restart.as_ref())
+                .is_none_or(Vec::is_empty)
+            && b.extra_tools.is_empty()
+            && b.layers.is_empty()
+            && b.context.is_empty()
+            && b.tool_errors == ToolErrorMode::default()
+            && b.output_type.is_none();
+        if recorded {
+            return Carried { model, rest: None };
+        }
+        Carried {
+            model: None,
+            rest: Some(Arc::new(Rest {
+                options: GenerateActionOptions {
+                    model,
+                    docs: o.docs.clone(),
+                    messages: Vec::new(),
+                    tools: o.tools.clone(),
+                    resources: o.resources.clone(),
+                    tool_choice: o.tool_choice,
+                    config: o.config.clone(),
+                    output: o.output.clone(),
+                    resume: None,
+                    return_tool_requests: o.return_tool_requests,
+                    max_turns: o.max_turns,
+                    step_name: None,
+                    use_: o.use_.clone(),
+                },
+                extra_tools: b.extra_tools.clone(),
+                context: b.context.clone(),
+                tool_errors: b.tool_errors,
+                output_type: b.output_type.clone(),
+            })),
+        }
     }
 
     /// Answers to interrupts, respond parts and restart parts together: each goes where its
@@ -135,26 +173,103 @@ impl Genkit {
     /// [`from_wire`]: GenerateResponse::from_wire
     pub fn resume(&self, interrupted: &GenerateResponse) -> GenerateBuilder {
         let mut builder = self.generate();
-        match interrupted.carried() {
-            Some(carried) => {
-                builder.0.options = carried.options.clone();
-                builder.0.extra_tools = carried.extra_tools.clone();
-                builder.0.context = carried.context.clone();
-                builder.0.tool_errors = carried.tool_errors;
-                builder.0.output_type = carried.output_type.clone();
-            }
-            None => {
-                if let Some(request) = interrupted.request() {
-                    let names: Vec<String> =
-                        request.tools().iter().map(|t| t.name.clone()).collect();
-                    builder.0.options.config = request.config;
-                    builder.0.options.tool_choice = request.tool_choice;
-                    if !names.is_empty() {
-                        builder.0.options.tools = Some(names);
-                    }
+        let rest = interrupted.carried().and_then(|c| c.rest.as_deref());
+        if let Some(rest) = rest {
+            builder.0.options = rest.options.clone();
+            builder.0.extra_tools = rest.extra_tools.clone();
+            builder.0.context = rest.context.clone();
+            builder.0.tool_errors = rest.tool_errors;
+            builder.0.output_type = rest.output_type.clone();
+        } else {
+            // the common call, or a response read back from storage: what the last request
+            // recorded (and the model, when this process made the call)
+            builder.0.options.model = interrupted.carried().and_then(|c| c.model.clone());
+            if let Some(request) = interrupted.request() {
+                let names: Vec<String> = request.tools().iter().map(|t| t.name.clone()).collect();
+                builder.0.options.config = request.config;
+                builder.0.options.tool_choice = request.tool_choice;
+                if !names.is_empty() {
+                    builder.0.options.tools = Some(names);
                 }
             }
         }
         builder.messages(interrupted.messages())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+    use crate::testing::ProgrammableModel;
+    use crate::wire::ToolChoice;
+    use serde_json::json;
+
+    fn asking() -> ModelResponse {
+        let ask = ToolRequest::new("ask", Some("q".into()), json!({}));
+        ModelResponse::new(
+            Message::new(Role::Model, vec![Part::tool_request(ask)]),
+            FinishReason::Stop,
+        )
+    }
+
+    fn instance() -> Genkit {
+        let model = ProgrammableModel::new("pm");
+        model.push_response(asking());
+        model.push_response(asking());
+        let ask: Tool<(), String> = Tool::interrupt("ask", "Ask the user");
+        Genkit::builder()
+            .model(model)
+            .model(ProgrammableModel::new("other"))
+            .default_model("other")
+            .tool(ask)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_common_call_is_given_back_whole_from_its_last_request() {
+        let ai = instance();
+        let call = ai
+            .generate()
+            .model("pm")
+            .prompt("hi")
+            .tools(["ask"])
+            .tool_choice(ToolChoice::Required)
+            .config(json!({"temperature": 0.25}));
+        let expected = call.to_options();
+        let interrupted = call.await.unwrap();
+        // nothing beyond the model is kept: the request records the rest
+        assert!(interrupted.carried().is_some_and(|c| c.rest.is_none()));
+        let resumed = ai.resume(&interrupted).to_options();
+        assert_eq!(
+            resumed.model.as_deref(),
+            Some("pm"),
+            "not the default model"
+        );
+        assert_eq!(resumed.tools, expected.tools);
+        assert_eq!(resumed.tool_choice, expected.tool_choice);
+        assert_eq!(resumed.config, expected.config);
+        assert_eq!(resumed.messages, interrupted.messages());
+    }
+
+    #[tokio::test]
+    async fn a_call_with_more_than_its_request_records_keeps_it_all() {
+        let ai = instance();
+        let context = ActionContext::new().with("auth", json!({"uid": "u1"}));
+        let call = ai
+            .generate()
+            .model("pm")
+            .prompt("hi")
+            .tools(["ask"])
+            .max_turns(2)
+            .context(context.clone());
+        let interrupted = call.await.unwrap();
+        assert!(interrupted.carried().is_some_and(|c| c.rest.is_some()));
+        let resumed = ai.resume(&interrupted);
+        assert_eq!(resumed.0.context, context);
+        let options = resumed.to_options();
+        assert_eq!(options.max_turns, Some(2));
+        assert_eq!(options.model.as_deref(), Some("pm"));
+        assert_eq!(options.tools, Some(vec!["ask".to_owned()]));
     }
 }

@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use super::carry::Carried;
 
@@ -42,7 +42,7 @@ struct Parts {
     /// Usage summed over every model call of the generation (the tool loop's rounds).
     total_usage: Option<Box<GenerationUsage>>,
     /// How the call was made, for [`Genkit::resume`](crate::Genkit::resume); in memory only.
-    carried: Option<Arc<Carried>>,
+    carried: Option<Carried>,
 }
 
 impl GenerateResponse {
@@ -235,13 +235,13 @@ impl GenerateResponse {
         self.to_wire().request
     }
 
-    pub(crate) fn carrying(mut self, carried: Arc<Carried>) -> Self {
+    pub(crate) fn carrying(mut self, carried: Carried) -> Self {
         self.0.carried = Some(carried);
         self
     }
 
     pub(super) fn carried(&self) -> Option<&Carried> {
-        self.0.carried.as_deref()
+        self.0.carried.as_ref()
     }
 
     pub(crate) fn with_format(mut self, format: Option<OutputFormat>) -> Self {
