@@ -286,13 +286,8 @@ impl<S: 'static> Agent<S> {
             // boxed run that could move to a task: the inputs are queued up front (the pipe
             // would queue them all at the body's first wait anyway), and the body runs here.
             for input in caller_inputs {
-                if input.message.is_some() || super::validate::is_resume(&input) {
-                    if let Some(m) = &input.message {
-                        lock(&shared.queued).push_back(m.clone());
-                    }
-                    if tx.unbounded_send(input).is_err() {
-                        break;
-                    }
+                if queue(&shared, &input) && tx.unbounded_send(input).is_err() {
+                    break;
                 }
             }
             drop(tx);
@@ -307,14 +302,8 @@ impl<S: 'static> Agent<S> {
         let pipe = async move {
             let mut detach_tx = Some(detach_tx);
             for input in caller_inputs {
-                let payload = input.message.is_some() || super::validate::is_resume(&input);
-                if payload {
-                    if let Some(m) = &input.message {
-                        lock(&pipe_shared.queued).push_back(m.clone());
-                    }
-                }
-                let detach = input.detach == Some(true);
-                if detach {
+                let payload = queue(&pipe_shared, &input);
+                if input.detach == Some(true) {
                     let result = agent.detach_now(&pipe_shared, &input).await;
                     if let Some(tx) = detach_tx.take() {
                         let _ = tx.send(result);
@@ -636,6 +625,16 @@ impl<S> Agent<S> {
         }
         state
     }
+}
+
+/// Whether `input` is for the body (a message or a resume). Its message is queued first, so
+/// a detach's pending record holds every input not yet run.
+fn queue(shared: &Shared, input: &AgentInput) -> bool {
+    if let Some(m) = &input.message {
+        lock(&shared.queued).push_back(m.clone());
+        return true;
+    }
+    super::validate::is_resume(input)
 }
 
 fn stopped<S>(agent: &Agent<S>, reason: &str) -> GenkitError {

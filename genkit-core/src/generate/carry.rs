@@ -173,8 +173,8 @@ impl Genkit {
     /// [`from_wire`]: GenerateResponse::from_wire
     pub fn resume(&self, interrupted: &GenerateResponse) -> GenerateBuilder {
         let mut builder = self.generate();
-        let rest = interrupted.carried().and_then(|c| c.rest.as_deref());
-        if let Some(rest) = rest {
+        let carried = interrupted.carried();
+        if let Some(rest) = carried.and_then(|c| c.rest.as_deref()) {
             builder.0.options = rest.options.clone();
             builder.0.extra_tools = rest.extra_tools.clone();
             builder.0.context = rest.context.clone();
@@ -183,7 +183,7 @@ impl Genkit {
         } else {
             // the common call, or a response read back from storage: what the last request
             // recorded (and the model, when this process made the call)
-            builder.0.options.model = interrupted.carried().and_then(|c| c.model.clone());
+            builder.0.options.model = carried.and_then(|c| c.model.clone());
             if let Some(request) = interrupted.request() {
                 let names: Vec<String> = request.tools().iter().map(|t| t.name.clone()).collect();
                 builder.0.options.config = request.config;

@@ -148,9 +148,16 @@ impl Env {
         self.ai.history_seal()
     }
 
-    /// The instance's application states, for tools taking `State<S>`.
-    fn states(&self) -> &crate::tool::States {
-        self.ai.states()
+    /// What tool calls need, with their answers streamed at message index `index`.
+    fn tool_calls(&self, mode: ToolErrorMode, index: u32) -> CallEnv<'_> {
+        CallEnv {
+            tools: &self.tools,
+            context: &self.context,
+            mode,
+            progress: Stamped::new(&self.chunks, Role::Tool, index),
+            middleware: &self.middleware,
+            states: self.ai.states(),
+        }
     }
 }
 
@@ -292,14 +299,7 @@ async fn apply_resume(
     iteration: &mut Iteration,
     answers: crate::wire::ResumeOptions,
 ) -> Result<Option<GenerateResponse>, GenkitError> {
-    let call_env = CallEnv {
-        tools: &env.tools,
-        context: &env.context,
-        mode: ToolErrorMode::Fail,
-        progress: Stamped::new(&env.chunks, Role::Tool, iteration.message_index),
-        middleware: &env.middleware,
-        states: env.states(),
-    };
+    let call_env = env.tool_calls(ToolErrorMode::Fail, iteration.message_index);
     let messages = &mut iteration.request.messages;
     let sealed = env.seal().is_some();
     match resume(messages, answers, &call_env, sealed).await? {
@@ -387,14 +387,7 @@ async fn step(
         Decided::Done(done) => return Ok(Some(done)),
         Decided::RunTools(message, response) => (message, response),
     };
-    let call_env = CallEnv {
-        tools: &env.tools,
-        context: &env.context,
-        mode: env.tool_errors,
-        progress: Stamped::new(chunks, Role::Tool, index + 1),
-        middleware: &env.middleware,
-        states: env.states(),
-    };
+    let call_env = env.tool_calls(env.tool_errors, index + 1);
     match run_turn(&mut message, &call_env).await? {
         TurnOutcome::Interrupted => {
             if let Some(seal) = env.seal() {
