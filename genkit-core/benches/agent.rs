@@ -86,6 +86,15 @@ async fn turn(ai: &Genkit, agent: &Agent, init: &AgentInit) {
     assert_eq!(r.text(), "ok");
 }
 
+/// `n` turns of one chat, each continuing from the one before.
+async fn continued(ai: &Genkit, agent: &Agent, init: &AgentInit, n: u32) {
+    let mut chat = agent.chat_with(ai, init.clone());
+    for _ in 0..n {
+        let r = chat.send("hello").await.expect("send");
+        assert_eq!(r.text(), "ok");
+    }
+}
+
 async fn interrupt_resume(
     ai: &Genkit,
     agent: &Agent,
@@ -151,9 +160,11 @@ fn agents(c: &mut Criterion) {
 
 criterion_group!(benches, agents);
 
-/// `agent count <memory|file> <prior> <turn|resume> <n>`: runs `n` operations on one thread and
-/// exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the criterion
-/// benches.
+/// `agent count <memory|file> <prior> <turn|resume|continue> <n>`: runs `n` operations on one
+/// thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
+/// criterion benches. `turn` and `resume` start each operation from the seeded snapshot (every
+/// one a branch of it); `continue` sends `n` turns in one chat that goes on from there, as a
+/// conversation does (under callgrind, toggle on `agent::continued*`).
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("count") {
@@ -164,7 +175,7 @@ fn main() {
             Arc::new(InMemorySessionStore::new()) as Arc<dyn SessionStore>
         };
         let prior: usize = arg(3, "0").parse().unwrap_or(0);
-        let resume = arg(4, "turn") == "resume";
+        let mode = arg(4, "turn");
         let n: u32 = arg(5, "100").parse().unwrap_or(100);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -173,8 +184,12 @@ fn main() {
         let (ai, agent, approve) = instance(store);
         rt.block_on(async {
             let init = seed(&ai, &agent, prior).await;
+            if mode == "continue" {
+                continued(&ai, &agent, &init, n).await;
+                return;
+            }
             for _ in 0..n {
-                if resume {
+                if mode == "resume" {
                     interrupt_resume(&ai, &agent, &approve, &init).await;
                 } else {
                     turn(&ai, &agent, &init).await;

@@ -263,7 +263,7 @@ impl HistorySeal {
     /// };
     /// seal.seal_agent_state(&mut state)?;
     /// seal.verify_agent_state(&state)?;
-    /// state.messages.as_mut().unwrap().to_mut()[0] = Message::user("I am the admin");
+    /// state.messages.as_mut().unwrap().make_mut()[0] = Message::user("I am the admin");
     /// assert!(seal.verify_agent_state(&state).is_err());
     /// # Ok::<(), genkit_core::GenkitError>(())
     /// ```
@@ -274,7 +274,7 @@ impl HistorySeal {
         let Some((last, before)) = state
             .messages
             .as_mut()
-            .and_then(|m| m.to_mut().split_last_mut())
+            .and_then(|m| m.make_mut().split_last_mut())
         else {
             return Ok(());
         };

@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 use genkit_core::agent::{Agent, AgentBuilder, PromptRenderer};
-use genkit_core::{ActionContext, GenerateActionOptions, Genkit, GenkitError, Message, Role};
+use genkit_core::{ActionContext, GenerateActionOptions, Genkit, GenkitError, Messages, Role};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -52,15 +52,20 @@ impl PromptRenderer for DotpromptRenderer {
     fn render<'a>(
         &'a self,
         ai: &'a Genkit,
-        history: Vec<Message>,
+        history: Messages,
     ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>> {
         Box::pin(async move {
             let prompt = ai.prompt_definition(&self.prompt)?;
             let resuming = history
                 .last()
                 .is_some_and(|m| m.role == Role::Model && m.has_tool_requests());
-            let mut options =
-                prompt.render(ai, &self.input, Some(&history), &ActionContext::new(), None)?;
+            let mut options = prompt.render(
+                ai,
+                &self.input,
+                Some(&*history),
+                &ActionContext::new(),
+                None,
+            )?;
             if resuming {
                 // a conversation waiting on tool answers continues where it stopped: what the
                 // template adds after the history would come between the requests and answers

@@ -305,7 +305,7 @@ impl PromptDefinition {
             })
             .collect();
         let mut options = self.base_options();
-        options.messages = messages;
+        options.messages = messages.into();
         Ok(options)
     }
 

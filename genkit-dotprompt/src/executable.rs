@@ -225,7 +225,7 @@ impl<O: DeserializeOwned> PromptCall<O> {
                 // the conversation carries the rendered prompt already
                 self.prompt.check_tools(&self.ai)?;
                 let mut o = self.prompt.base_options();
-                o.messages = history.clone();
+                o.messages = history.clone().into();
                 o
             }
             (history, _) => {

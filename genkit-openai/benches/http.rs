@@ -468,7 +468,7 @@ fn setup() -> (Server, tokio::runtime::Runtime, Clients) {
         .build()
         .expect("plugin");
     let request = ModelRequest {
-        messages: vec![Message::user(PROMPT)],
+        messages: vec![Message::user(PROMPT)].into(),
         ..ModelRequest::default()
     };
     let model = plugin.model(MODEL_ID);

@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let request = ModelRequest {
-        messages: vec![Message::user("Look up everything.")],
+        messages: vec![Message::user("Look up everything.")].into(),
         ..ModelRequest::default()
     };
     let mut group = c.benchmark_group("tool_calls");

@@ -31,7 +31,7 @@ use crate::stream::{ChatCompletionChunk, StreamAccumulator};
 /// let model = openai.model("gpt-4o-mini");
 /// assert_eq!(model.name(), "openai/gpt-4o-mini");
 ///
-/// let request = ModelRequest { messages: vec![Message::user("Hi")], ..Default::default() };
+/// let request = ModelRequest { messages: vec![Message::user("Hi")].into(), ..Default::default() };
 /// let body = model.request_body(&request, false)?;
 /// assert_eq!(body["model"], "gpt-4o-mini");
 /// assert_eq!(body["messages"][0]["content"], "Hi");
@@ -102,7 +102,7 @@ impl OpenAIModel {
     /// ```
     /// # use genkit_core::{Message, ModelRequest};
     /// let model = genkit_openai::OpenAI::builder().build()?.model("gpt-4o-mini");
-    /// let request = ModelRequest { messages: vec![Message::user("Hi")], ..Default::default() };
+    /// let request = ModelRequest { messages: vec![Message::user("Hi")].into(), ..Default::default() };
     /// let body = model.request_body(&request, true)?;
     /// assert_eq!(body["stream_options"]["include_usage"], true);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -658,7 +658,7 @@ mod tests {
     #[test]
     fn plain_prompt_sends_only_what_is_set() {
         let r = ModelRequest {
-            messages: vec![Message::system("Be brief."), Message::user("Hello")],
+            messages: vec![Message::system("Be brief."), Message::user("Hello")].into(),
             tools: Some(vec![]),
             output: Some(OutputConfig::default()),
             ..ModelRequest::default()
@@ -706,7 +706,8 @@ mod tests {
                         )),
                     ],
                 ),
-            ],
+            ]
+            .into(),
             tools: Some(vec![ask_question()]),
             tool_choice: Some(ToolChoice::Required),
             ..ModelRequest::default()
@@ -754,7 +755,8 @@ mod tests {
                     Role::Model,
                     vec![Part::tool_request(past), Part::tool_request(asked)],
                 ),
-            ],
+            ]
+            .into(),
             tools: Some(vec![word, ask_question()]),
             ..ModelRequest::default()
         };
@@ -802,7 +804,7 @@ mod tests {
             .seed(42)
             .with("cache_prompt", true);
         let r = ModelRequest {
-            messages: vec![Message::user("hi")],
+            messages: vec![Message::user("hi")].into(),
             config: Some(serde_json::to_value(config).unwrap()),
             ..ModelRequest::default()
         };
@@ -825,7 +827,8 @@ mod tests {
                     input: None,
                     partial: None,
                 })],
-            )],
+            )]
+            .into(),
             ..ModelRequest::default()
         };
         assert_eq!(
@@ -839,7 +842,7 @@ mod tests {
     #[test]
     fn config_maps_genkit_names_and_passes_the_rest_through() {
         let r = ModelRequest {
-            messages: vec![Message::user("x")],
+            messages: vec![Message::user("x")].into(),
             config: Some(json!({
                 "temperature": 0, "maxOutputTokens": 5, "topP": 0.9, "topK": 3,
                 "stopSequences": ["\n"], "seed": 42, "user": "u1", "logprobs": null,
@@ -900,7 +903,7 @@ mod tests {
     #[test]
     fn tool_settings_need_tools() {
         let mut r = ModelRequest {
-            messages: vec![Message::user("x")],
+            messages: vec![Message::user("x")].into(),
             tool_choice: Some(ToolChoice::None),
             config: Some(json!({"parallel_tool_calls": false})),
             ..ModelRequest::default()
@@ -925,7 +928,7 @@ mod tests {
     #[test]
     fn streaming_asks_for_usage() {
         let r = ModelRequest {
-            messages: vec![Message::user("x")],
+            messages: vec![Message::user("x")].into(),
             ..ModelRequest::default()
         };
         let b = build("m", &r, true, MaxTokensField::default()).unwrap();
@@ -942,7 +945,8 @@ mod tests {
                     Part::text("What is this?"),
                     Part::media("https://example.com/cat.png", Some("image/png".into())),
                 ],
-            )],
+            )]
+            .into(),
             ..ModelRequest::default()
         };
         assert_eq!(
@@ -954,7 +958,8 @@ mod tests {
             messages: vec![Message::new(
                 Role::User,
                 vec![Part::media("data:audio/wav;base64,AAAA", None)],
-            )],
+            )]
+            .into(),
             ..ModelRequest::default()
         };
         let e = build("m", &audio, false, MaxTokensField::default()).unwrap_err();
@@ -964,7 +969,7 @@ mod tests {
     #[test]
     fn docs_go_into_the_last_user_message() {
         let r = ModelRequest {
-            messages: vec![Message::user("Q?")],
+            messages: vec![Message::user("Q?")].into(),
             docs: Some(vec![DocumentData {
                 content: vec![Part::text("fact one")],
                 metadata: None,
@@ -993,7 +998,7 @@ mod tests {
             "required": ["answer", "items"]
         });
         let r = ModelRequest {
-            messages: vec![Message::user("x")],
+            messages: vec![Message::user("x")].into(),
             output: Some(OutputConfig {
                 format: Some("json".into()),
                 schema: schema.as_object().cloned(),
@@ -1022,7 +1027,7 @@ mod tests {
         let map = json!({"type": "object", "additionalProperties": {"type": "integer"}});
         assert_eq!(strict_schema(&map), None);
         let r = ModelRequest {
-            messages: vec![Message::user("x")],
+            messages: vec![Message::user("x")].into(),
             output: Some(OutputConfig {
                 format: Some("json".into()),
                 schema: map.as_object().cloned(),
@@ -1038,7 +1043,7 @@ mod tests {
     #[test]
     fn json_without_schema_is_json_mode_and_unconstrained_is_nothing() {
         let mut r = ModelRequest {
-            messages: vec![Message::user("x")],
+            messages: vec![Message::user("x")].into(),
             output: Some(OutputConfig {
                 format: Some("json".into()),
                 ..OutputConfig::default()

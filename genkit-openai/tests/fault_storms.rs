@@ -52,7 +52,7 @@ fn retries(n: u32) -> RetryPolicy {
 /// and the answer can be traced back to it.
 fn request(i: usize) -> ModelRequest {
     ModelRequest {
-        messages: vec![Message::user(format!("call {i}"))],
+        messages: vec![Message::user(format!("call {i}"))].into(),
         ..ModelRequest::default()
     }
 }

@@ -35,7 +35,7 @@ fn model(base_url: &str, retry: RetryPolicy, timeout: Duration) -> OpenAIModel {
 
 fn request() -> ModelRequest {
     ModelRequest {
-        messages: vec![Message::user("Hello")],
+        messages: vec![Message::user("Hello")].into(),
         ..ModelRequest::default()
     }
 }

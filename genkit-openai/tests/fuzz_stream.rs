@@ -148,7 +148,7 @@ fn call(act: Act, stream: bool) -> Result<Outcome, TestCaseError> {
     let id = w.next.fetch_add(1, Ordering::Relaxed);
     w.cases.lock().unwrap().insert(id, act);
     let request = ModelRequest {
-        messages: vec![Message::user(format!("case {id}"))],
+        messages: vec![Message::user(format!("case {id}"))].into(),
         ..ModelRequest::default()
     };
     let chunks = Chunks::default();

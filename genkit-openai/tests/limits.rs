@@ -12,7 +12,7 @@ use genkit_openai::{OpenAI, OpenAIBuilder, OpenAIError, RetryPolicy, MAX_REPORTE
 
 fn request() -> ModelRequest {
     ModelRequest {
-        messages: vec![Message::user("Hello")],
+        messages: vec![Message::user("Hello")].into(),
         ..ModelRequest::default()
     }
 }

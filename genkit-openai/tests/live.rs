@@ -179,7 +179,7 @@ async fn max_output_tokens_cuts_at_the_limit() {
     let _turn = SERVER.lock().await;
     let started = Instant::now();
     let request = ModelRequest {
-        messages: vec![Message::user("Count from 1 to 50, separated by commas.")],
+        messages: vec![Message::user("Count from 1 to 50, separated by commas.")].into(),
         config: Some(json!({"temperature": 0, "maxOutputTokens": 5})),
         ..ModelRequest::default()
     };
@@ -368,7 +368,7 @@ async fn streamed_text_reassembles_to_the_plain_answer() {
     let started = Instant::now();
     let model = plugin.model(model);
     let request = ModelRequest {
-        messages: vec![Message::user("Say hello in five words.")],
+        messages: vec![Message::user("Say hello in five words.")].into(),
         config: Some(temperature_0()),
         ..ModelRequest::default()
     };
@@ -407,7 +407,7 @@ async fn streamed_tool_call() {
     let started = Instant::now();
     let tool = ask_question();
     let request = ModelRequest {
-        messages: vec![Message::user("Ask me a movie trivia question.")],
+        messages: vec![Message::user("Ask me a movie trivia question.")].into(),
         config: Some(temperature_0()),
         tools: Some(vec![tool.definition().clone()]),
         tool_choice: Some(ToolChoice::Required),

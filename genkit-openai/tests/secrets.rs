@@ -65,7 +65,7 @@ impl Write for Capture {
 
 fn request() -> ModelRequest {
     ModelRequest {
-        messages: vec![Message::user("Hello")],
+        messages: vec![Message::user("Hello")].into(),
         ..ModelRequest::default()
     }
 }

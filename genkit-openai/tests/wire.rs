@@ -81,7 +81,7 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
         (
             "plain",
             ModelRequest {
-                messages: vec![Message::user("Say hello in five words.")],
+                messages: vec![Message::user("Say hello in five words.")].into(),
                 config: Some(json!({"temperature": 0})),
                 tools: Some(vec![]),
                 output: Some(OutputConfig::default()),
@@ -91,7 +91,7 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
         (
             "tools, forced, with an answered interrupt in the history",
             ModelRequest {
-                messages: history.clone(),
+                messages: history.clone().into(),
                 tools: Some(vec![ask_question()]),
                 tool_choice: Some(ToolChoice::Required),
                 config: Some(json!({"parallelToolCalls": false})),
@@ -101,7 +101,7 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
         (
             "tool choice auto and none",
             ModelRequest {
-                messages: history,
+                messages: history.into(),
                 tools: Some(vec![ask_question()]),
                 tool_choice: Some(ToolChoice::None),
                 ..ModelRequest::default()
@@ -110,7 +110,7 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
         (
             "config mapping and passthrough",
             ModelRequest {
-                messages: vec![Message::user("x")],
+                messages: vec![Message::user("x")].into(),
                 config: Some(json!({
                     "temperature": 0.7, "maxOutputTokens": 64, "topP": 0.9,
                     "stopSequences": ["END"], "seed": 7, "frequencyPenalty": 0.5,
@@ -124,7 +124,7 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
         (
             "structured output",
             ModelRequest {
-                messages: vec![Message::user("Give me a movie.")],
+                messages: vec![Message::user("Give me a movie.")].into(),
                 output: Some(OutputConfig {
                     format: Some("json".into()),
                     schema: json!({
@@ -144,7 +144,7 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
         (
             "json mode",
             ModelRequest {
-                messages: vec![Message::user("JSON please.")],
+                messages: vec![Message::user("JSON please.")].into(),
                 output: Some(OutputConfig {
                     format: Some("json".into()),
                     ..OutputConfig::default()
@@ -162,7 +162,8 @@ fn requests() -> Vec<(&'static str, ModelRequest)> {
                         Part::media("https://example.com/cat.png", Some("image/png".into())),
                         Part::media("data:image/jpeg;base64,/9j/4AAQ", None),
                     ],
-                )],
+                )]
+                .into(),
                 docs: Some(vec![DocumentData {
                     content: vec![Part::text("Cats are mammals.")],
                     metadata: None,
@@ -288,7 +289,7 @@ async fn plain_and_streamed(json: &str, sse: &str) -> (ModelResponse, ModelRespo
     .await;
     let model = model_at(&server.base_url);
     let request = ModelRequest {
-        messages: vec![Message::user("x")],
+        messages: vec![Message::user("x")].into(),
         ..ModelRequest::default()
     };
     let plain = model.generate(&request, ModelContext::new()).await.unwrap();
@@ -457,7 +458,7 @@ async fn openai_refusal_and_length() {
     .await;
     let model = model_at(&server.base_url);
     let request = ModelRequest {
-        messages: vec![Message::user("x")],
+        messages: vec![Message::user("x")].into(),
         ..ModelRequest::default()
     };
     let refused = model.generate(&request, ModelContext::new()).await.unwrap();
@@ -565,7 +566,8 @@ fn the_plugin_builds_the_captured_tool_result_request() {
                     json!("b"),
                 ))],
             ),
-        ],
+        ]
+        .into(),
         tools: Some(vec![def]),
         tool_choice: Some(ToolChoice::Required),
         config: Some(json!({"temperature": 0})),

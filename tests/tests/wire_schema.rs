@@ -256,7 +256,8 @@ fn model_request_full() -> ModelRequest {
             Message::system("Be brief."),
             Message::new(Role::User, every_part()),
             Message::model("ok"),
-        ],
+        ]
+        .into(),
         config: Some(json!({"temperature": 0.2, "topK": 3})),
         tools: Some(vec![tool_definition_full()]),
         tool_choice: Some(ToolChoice::Required),
@@ -486,7 +487,7 @@ fn model_request_validates_as_model_request_and_generate_request() {
     assert_valid(
         &["ModelRequest", "GenerateRequest"],
         &ModelRequest {
-            messages: vec![Message::user("hi")],
+            messages: vec![Message::user("hi")].into(),
             ..ModelRequest::default()
         },
     );
@@ -513,7 +514,7 @@ fn generate_action_options_with_every_field_validate() {
     let options = GenerateActionOptions {
         model: Some("openai/gpt-4o-mini".into()),
         docs: Some(docs()),
-        messages: vec![Message::user("hi"), Message::new(Role::Model, every_part())],
+        messages: vec![Message::user("hi"), Message::new(Role::Model, every_part())].into(),
         tools: Some(vec!["lookup".into(), "/tool/confirm".into()]),
         resources: Some(vec!["file:///notes.txt".into()]),
         tool_choice: Some(ToolChoice::Auto),
@@ -628,7 +629,7 @@ async fn generate_response_chunks_validate_including_streamed_ones() {
     // chunks a model really streams
     let (sink, mut received) = ChunkSink::channel(1 << 16);
     let request = ModelRequest {
-        messages: vec![Message::user("stream me please")],
+        messages: vec![Message::user("stream me please")].into(),
         ..ModelRequest::default()
     };
     let response = EchoModel::new("echo")
@@ -821,7 +822,7 @@ async fn resume_options_with_respond_and_restart_validate_and_resumed_response_v
 async fn util_generate_action_output_validates_as_generate_response() {
     let Scenario { ai, .. } = scenario();
     let input = serde_json::to_value(GenerateActionOptions {
-        messages: vec![Message::user("Do the thing.")],
+        messages: vec![Message::user("Do the thing.")].into(),
         tools: Some(vec!["askUser".into(), "lookup".into()]),
         ..GenerateActionOptions::default()
     })

@@ -12,7 +12,8 @@ use crate::error::GenkitError;
 use crate::genkit::Genkit;
 use crate::wire::{
     AgentFinishReason, AgentResult, AgentStreamChunk, GenerateActionOptions,
-    GenerateActionOutputConfig, GenerateResponseChunk, Message, Part, ResumeOptions, Role,
+    GenerateActionOutputConfig, GenerateResponseChunk, Message, Messages, Part, ResumeOptions,
+    Role,
 };
 
 /// Marks the messages a render added around the history, so they are not stored.
@@ -29,11 +30,12 @@ pub trait PromptRenderer: Send + Sync + 'static {
     /// What the prompt is called (for errors).
     fn name(&self) -> &str;
 
-    /// The options for a turn over `history`.
+    /// The options for a turn over `history` (shared with the session: cloning it or
+    /// placing it in the options copies nothing).
     fn render<'a>(
         &'a self,
         ai: &'a Genkit,
-        history: Vec<Message>,
+        history: Messages,
     ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>>;
 
     /// True when `render` returns the history untouched, last, after whatever it adds (as
@@ -55,7 +57,8 @@ pub trait PromptRenderer: Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub struct PromptSpec {
     options: GenerateActionOptions,
-    system: Option<String>,
+    /// Built once: every turn puts this same message before the history.
+    system: Option<Message>,
 }
 
 impl PromptSpec {
@@ -72,7 +75,7 @@ impl PromptSpec {
 
     /// The system prompt.
     pub fn system(mut self, text: impl Into<String>) -> Self {
-        self.system = Some(text.into());
+        self.system = Some(Message::system(text.into()));
         self
     }
 
@@ -136,15 +139,16 @@ impl PromptRenderer for PromptSpec {
     fn render<'a>(
         &'a self,
         _ai: &'a Genkit,
-        history: Vec<Message>,
+        history: Messages,
     ) -> BoxFuture<'a, Result<GenerateActionOptions, GenkitError>> {
         Box::pin(async move {
             let mut options = self.options.clone();
-            options.messages = Vec::with_capacity(history.len() + 1);
+            options.messages = history;
             if let Some(system) = &self.system {
-                options.messages.push(Message::system(system.clone()));
+                // no copy when the history comes from the last turn, which dropped this same
+                // message from the front of its rendered history (see `prompt_body`)
+                options.messages.prepend(std::slice::from_ref(system));
             }
-            options.messages.extend(history);
             Ok(options)
         })
     }
@@ -190,10 +194,10 @@ where
         async move {
             let ai = sess.genkit().clone();
             let by_position = renderer.history_last();
-            let mut history = sess.messages();
+            let mut history = sess.history();
             let history_len = history.len();
             if !by_position {
-                for m in &mut history {
+                for m in history.make_mut() {
                     tag(m, HISTORY);
                 }
             }
@@ -203,7 +207,7 @@ where
             if by_position {
                 preamble = options.messages.len().saturating_sub(history_len);
             } else {
-                for m in &mut options.messages {
+                for m in options.messages.make_mut() {
                     if !untag(m, HISTORY) {
                         tag(m, PREAMBLE);
                     }
@@ -243,11 +247,11 @@ where
             // the history moves into the session (no copy)
             let mut kept = response.into_messages();
             if by_position {
-                kept.drain(..preamble.min(kept.len()));
+                kept.drop_first(preamble);
             } else {
                 kept.retain(|m| !is_tagged(m, PREAMBLE));
             }
-            sess.set_messages(kept);
+            sess.set_history(kept);
             if !requests.is_empty() {
                 sess.send_chunk(AgentStreamChunk {
                     model_chunk: Some(GenerateResponseChunk {

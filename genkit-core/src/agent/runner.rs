@@ -277,7 +277,12 @@ where
 
     /// Replaces the messages.
     pub fn set_messages(&self, messages: Vec<Message>) {
-        lock(&self.shared.data).messages = messages.into();
+        self.set_history(messages.into());
+    }
+
+    /// Replaces the messages with a shared history (as [`history`](Self::history) returns).
+    pub fn set_history(&self, messages: Messages) {
+        lock(&self.shared.data).messages = messages;
     }
 
     /// The custom state; `Ok(None)` when there is none yet.
@@ -501,7 +506,7 @@ where
                 Err(e) => Err(e),
                 Ok(()) => {
                     if let (Some(reason), true) = (&abandon, abandoning) {
-                        validate::abandon(lock(&shared.data).messages.to_mut(), reason);
+                        validate::abandon(&mut lock(&shared.data).messages, reason);
                     }
                     if let Some(m) = &input.message {
                         lock(&shared.data).messages.push(m.clone());

@@ -12,7 +12,7 @@ use super::error::AgentError;
 use crate::error::RequestId;
 use crate::protocol;
 use crate::tool::Interrupt;
-use crate::wire::{AgentInput, Message, Part, PartKind, Role, ToolRequest, ToolResponse};
+use crate::wire::{AgentInput, Message, Messages, Part, PartKind, Role, ToolRequest, ToolResponse};
 
 /// The pending requests of `history`, named for errors.
 pub(crate) fn pending_names(pending: &[Interrupt]) -> Vec<String> {
@@ -136,13 +136,13 @@ pub(crate) fn take_abandon(input: &mut AgentInput, trusted: bool) -> Option<Stri
 /// Answers every pending request of `history` with an explicit cancellation the model reads
 /// (`{"cancelled": true, "reason": ..}`), replaying pending sibling outputs as a resume would,
 /// so the history is a complete tool round again. Returns the abandoned requests.
-pub(crate) fn abandon(history: &mut Vec<Message>, reason: &str) -> Vec<String> {
+pub(crate) fn abandon(history: &mut Messages, reason: &str) -> Vec<String> {
     let pending = Interrupt::pending_in(history);
     if pending.is_empty() {
         return Vec::new();
     }
     let names = pending_names(&pending);
-    let Some(last) = history.last_mut() else {
+    let Some(last) = history.make_mut().last_mut() else {
         return names;
     };
     if let Some(m) = last.metadata.as_mut() {

@@ -14,7 +14,7 @@ use crate::context::ActionContext;
 use crate::genkit::Genkit;
 use crate::schema::TypeSchema;
 use crate::tool::ToolAction;
-use crate::wire::{GenerateActionOptions, Part, PartKind};
+use crate::wire::{GenerateActionOptions, Messages, Part, PartKind};
 
 /// The settings of a generate call, without its messages and answers, as compact as the call
 /// allows: every response holds one, and a paused generation may be held for hours, by the
@@ -71,7 +71,7 @@ impl GenerateBuilder {
                 options: GenerateActionOptions {
                     model,
                     docs: o.docs.clone(),
-                    messages: Vec::new(),
+                    messages: Messages::new(),
                     tools: o.tools.clone(),
                     resources: o.resources.clone(),
                     tool_choice: o.tool_choice,

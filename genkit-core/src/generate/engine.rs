@@ -313,8 +313,10 @@ async fn apply_resume(
         }
         Resumed::Interrupted => {
             let messages = &mut iteration.request.messages;
-            if let (Some(seal), Some((last, before))) = (env.seal(), messages.split_last_mut()) {
-                seal.seal(before, last)?;
+            if let Some(seal) = env.seal() {
+                if let Some((last, before)) = messages.make_mut().split_last_mut() {
+                    seal.seal(before, last)?;
+                }
             }
             if let Some(last) = messages.last() {
                 emit_interrupted(&env.chunks, iteration.message_index, last).await;

@@ -457,7 +457,7 @@ fn fold_messages(
     if let Some(parts) = system {
         options
             .messages
-            .insert(0, Message::new(Role::System, parts));
+            .prepend(&[Message::new(Role::System, parts)]);
     }
     if let Some(parts) = prompt {
         options.messages.push(Message::new(Role::User, parts));

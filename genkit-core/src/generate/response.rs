@@ -11,7 +11,7 @@ use crate::error::GenkitError;
 use crate::output::OutputFormat;
 use crate::tool::Interrupt;
 use crate::wire::{
-    FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, ToolRequest,
+    FinishReason, GenerationUsage, Message, Messages, ModelRequest, ModelResponse, ToolRequest,
 };
 
 /// The result of a generate call.
@@ -27,7 +27,7 @@ pub struct GenerateResponse(Box<Parts>);
 #[derive(Debug, Clone)]
 struct Parts {
     /// Full history; the last message is the response message when `has_message`.
-    history: Vec<Message>,
+    history: Messages,
     has_message: bool,
     /// The last model request, its messages moved into `history`.
     request: Option<ModelRequest>,
@@ -50,7 +50,7 @@ impl GenerateResponse {
     /// ending in the (revised) response message, and the model's response.
     pub(crate) fn assemble(
         request: Option<ModelRequest>,
-        history: Vec<Message>,
+        history: Messages,
         response: ModelResponse,
     ) -> Self {
         Self::build(request, history, true, response)
@@ -59,7 +59,7 @@ impl GenerateResponse {
     /// A response that ends the call without a new message (a middleware stopped the loop).
     pub(crate) fn without_message(
         request: Option<ModelRequest>,
-        history: Vec<Message>,
+        history: Messages,
         response: ModelResponse,
     ) -> Self {
         Self::build(request, history, false, response)
@@ -67,7 +67,7 @@ impl GenerateResponse {
 
     fn build(
         request: Option<ModelRequest>,
-        history: Vec<Message>,
+        history: Messages,
         has_message: bool,
         response: ModelResponse,
     ) -> Self {
@@ -75,7 +75,7 @@ impl GenerateResponse {
         // a request holding nothing but the history is the history alone (see `to_wire`)
         let request = request
             .map(|mut r| {
-                r.messages = Vec::new();
+                r.messages = Messages::new();
                 r
             })
             .filter(|r| *r != ModelRequest::default());
@@ -124,7 +124,9 @@ impl GenerateResponse {
             (None, _) => Some(ModelRequest::default()),
         }
         .map(|mut r| {
-            r.messages = self.0.history[..n].to_vec();
+            let mut history = self.0.history.clone();
+            history.truncate(n);
+            r.messages = history;
             r
         });
         if wire.usage.is_none() {
@@ -146,8 +148,8 @@ impl GenerateResponse {
         &self.0.history
     }
 
-    /// The whole conversation, by value.
-    pub fn into_messages(self) -> Vec<Message> {
+    /// The whole conversation, by value (shared with whoever else holds it: no copy).
+    pub fn into_messages(self) -> Messages {
         self.0.history
     }
 

@@ -23,7 +23,7 @@ use crate::error::{GenkitError, RequestId};
 use crate::protocol;
 use crate::seal::{self, HistorySeal};
 use crate::tool::{ToolOutcome, ToolOutput};
-use crate::wire::{JsonMap, Message, Part, PartKind, ResumeOptions, Role, ToolRequest};
+use crate::wire::{JsonMap, Message, Messages, Part, PartKind, ResumeOptions, Role, ToolRequest};
 
 /// What resuming produced.
 pub(crate) enum Resumed {
@@ -181,17 +181,16 @@ fn take_pending(part: &mut Part) -> Option<ToolOutput> {
 /// `sealed`: the instance seals histories (the seal itself was verified before); bound answers
 /// must then belong to their interrupt.
 pub(crate) async fn resume(
-    messages: &mut Vec<Message>,
+    messages: &mut Messages,
     resume: ResumeOptions,
     env: &CallEnv<'_>,
     sealed: bool,
 ) -> Result<Resumed, GenkitError> {
-    let Some(last) = messages.last_mut() else {
-        return Err(GenkitError::ResumePrecondition {
-            reason: "the history is empty; resume needs the interrupted model message last"
-                .to_owned(),
-        });
+    let empty = || GenkitError::ResumePrecondition {
+        reason: "the history is empty; resume needs the interrupted model message last".to_owned(),
     };
+    // read until the answers are checked; changed (a shared history copied) only after
+    let last = messages.last().ok_or_else(empty)?;
     if last.role != Role::Model || !last.has_tool_requests() {
         return Err(GenkitError::ResumePrecondition {
             reason: format!(
@@ -250,6 +249,7 @@ pub(crate) async fn resume(
             Some(Answer::Pending) | None => {}
         }
     }
+    let last = messages.make_mut().last_mut().ok_or_else(empty)?;
     // the seal of a message is stale once it is answered; a new pause seals anew
     if let Some(m) = last.metadata.as_mut() {
         m.remove(protocol::SEAL);

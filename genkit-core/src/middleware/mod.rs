@@ -333,7 +333,7 @@ impl Iteration {
     /// ```
     /// use genkit_core::middleware::Iteration;
     /// use genkit_core::{FinishReason, Message, ModelRequest};
-    /// let it = Iteration::new(ModelRequest { messages: vec![Message::user("hi")], ..Default::default() });
+    /// let it = Iteration::new(ModelRequest { messages: vec![Message::user("hi")].into(), ..Default::default() });
     /// let response = it.stop(FinishReason::Length, "out of budget");
     /// assert_eq!(response.finish_reason(), Some(FinishReason::Length));
     /// assert_eq!(response.messages().len(), 1);

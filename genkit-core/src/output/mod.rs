@@ -12,7 +12,7 @@ pub use partial_json::parse_partial;
 
 use crate::error::GenkitError;
 use crate::schema::Validator;
-use crate::wire::{GenerateActionOutputConfig, Message, ModelInfo, OutputConfig, Part, Role};
+use crate::wire::{GenerateActionOutputConfig, Messages, ModelInfo, OutputConfig, Part, Role};
 
 /// How the model's answer is shaped and parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,7 +202,7 @@ impl OutputPlan {
     }
 
     /// Adds the instructions to the last user message, once.
-    pub(crate) fn inject_instructions(&self, messages: &mut [Message]) {
+    pub(crate) fn inject_instructions(&self, messages: &mut Messages) {
         let Some(text) = &self.instructions else {
             return;
         };
@@ -213,7 +213,9 @@ impl OutputPlan {
         if already {
             return;
         }
-        if let Some(m) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
+        // changed in place only once found: a shared history is copied for the change
+        if let Some(i) = messages.iter().rposition(|m| m.role == Role::User) {
+            let m = &mut messages.make_mut()[i];
             let mut meta = Map::new();
             meta.insert(PURPOSE.to_owned(), json!("output"));
             m.content.push(Part::text(text.clone()).with_metadata(meta));

@@ -15,6 +15,7 @@ mod options;
 mod part;
 mod request;
 mod response;
+mod shared_vec;
 
 pub use agent::{
     AgentAbortRequest, AgentAbortResponse, AgentFinishReason, AgentInit, AgentInput, AgentMetadata,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::Message;
+use super::messages::Messages;
 use super::middleware::MiddlewareRef;
 use super::nullable::present;
 use super::part::{JsonMap, Part};
@@ -59,7 +59,7 @@ pub struct GenerateActionOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<Vec<DocumentData>>,
     /// The conversation.
-    pub messages: Vec<Message>,
+    pub messages: Messages,
     /// Names of the tools the model may call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::Message;
+use super::messages::Messages;
 use super::nullable::{present, present_shared};
 use super::part::{JsonMap, Part};
 use std::sync::Arc;
@@ -85,7 +85,7 @@ pub struct DocumentData {
 #[serde(rename_all = "camelCase")]
 pub struct ModelRequest {
     /// The conversation so far.
-    pub messages: Vec<Message>,
+    pub messages: Messages,
     /// Model-specific configuration (temperature, ...).
     #[serde(
         default,
