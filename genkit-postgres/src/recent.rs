@@ -75,11 +75,7 @@ mod tests {
     use serde_json::json;
 
     fn v(id: i64) -> Arc<Version> {
-        Arc::new(Version {
-            id,
-            depth: 0,
-            value: json!({ "n": id }),
-        })
+        Arc::new(Version::from_value(id, 0, json!({ "n": id }), None))
     }
 
     #[test]

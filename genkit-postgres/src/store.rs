@@ -10,7 +10,7 @@ use genkit_core::session::{
     SessionStore, SessionStoreError, SnapshotFilter, SnapshotMutator, SnapshotPage, StatusStream,
     StoreFuture, StoreScope,
 };
-use genkit_core::{SessionSnapshot, SessionState, SnapshotStatus};
+use genkit_core::{Messages, SessionSnapshot, SessionState, SnapshotStatus};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio_postgres::types::{Json, ToSql};
@@ -280,16 +280,22 @@ impl Inner {
                     chain.push((depth, body.0));
                 }
                 let (depth, value) = rebuild(chain).map_err(|e| self.corrupted(scope, &id, e))?;
-                if typed_state {
+                // the version's messages are the snapshot's own (shared): the turn that goes
+                // on from it appends to them, and its save diffs by position
+                let messages = if typed_state {
                     let state = SessionState::deserialize(&value)
                         .map_err(|e| self.corrupted(scope, &id, format!("state: {e}")))?;
+                    let messages = state.messages.clone();
                     snapshot.state = Some(state);
-                }
-                let version = Arc::new(Version {
-                    id: state_id,
-                    depth,
-                    value,
-                });
+                    messages
+                } else {
+                    value
+                        .get("messages")
+                        .map(Messages::deserialize)
+                        .transpose()
+                        .map_err(|e| self.corrupted(scope, &id, format!("messages: {e}")))?
+                };
+                let version = Arc::new(Version::from_value(state_id, depth, value, messages));
                 self.recent
                     .put(scope.as_str(), &id, Arc::clone(&version), None);
                 Some(version)
@@ -433,7 +439,6 @@ impl Inner {
         let planned = match &next.state {
             None => None,
             Some(state) => {
-                let value = serde_json::to_value(state).map_err(serialize)?;
                 let own = existing.as_ref().and_then(|s| s.version.clone());
                 let base = match (own, &next.parent_id) {
                     (Some(v), _) => Some(v),
@@ -454,17 +459,11 @@ impl Inner {
                     },
                     (None, None) => None,
                 };
-                let write = plan(base.as_deref(), &value, self.checkpoint_every);
-                let depth = match &write {
-                    // the base's own row
-                    Write::Same(_) => base.as_ref().map_or(0, |b| b.depth),
-                    Write::New { depth, .. } => *depth,
-                };
-                Some((value, write, depth))
+                Some(plan(base.as_deref(), state, self.checkpoint_every).map_err(serialize)?)
             }
         };
-        let state_id = match &planned {
-            Some((_, Write::Same(state_id), _)) => Some(*state_id),
+        let state_id = match planned.as_ref().map(|p| &p.write) {
+            Some(Write::Same(state_id)) => Some(*state_id),
             _ => None,
         };
 
@@ -491,18 +490,17 @@ impl Inner {
             &header,
         ];
         // the body of a new state row: its patch, or the whole state for a checkpoint
-        let body = match &planned {
-            Some((value, Write::New { patch, .. }, _)) => {
-                Some(Json(patch.as_ref().unwrap_or(value)))
-            }
+        let body = match planned.as_ref().map(|p| &p.write) {
+            Some(Write::New { body, .. }) => Some(Json(body)),
             _ => None,
         };
-        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) = match &planned {
-            Some((_, Write::New { base_id, depth, .. }, _)) => {
-                (&self.sql.upsert_with_state, vec![base_id, depth, &body])
-            }
-            _ => (&self.sql.upsert, vec![&state_id]),
-        };
+        let (statement, extra): (&str, Vec<&(dyn ToSql + Sync)>) =
+            match planned.as_ref().map(|p| &p.write) {
+                Some(Write::New { base_id, depth, .. }) => {
+                    (&self.sql.upsert_with_state, vec![base_id, depth, &body])
+                }
+                _ => (&self.sql.upsert, vec![&state_id]),
+            };
         let upsert = tx
             .prepare_cached(statement)
             .await
@@ -527,12 +525,8 @@ impl Inner {
         if changed {
             self.hub.publish(scope.as_str(), id, &status);
         }
-        if let (Some(state_id), Some((value, _, depth))) = (written_state, planned) {
-            let version = Arc::new(Version {
-                id: state_id,
-                depth,
-                value,
-            });
+        if let (Some(state_id), Some(planned)) = (written_state, planned) {
+            let version = Arc::new(planned.into_version(state_id));
             self.recent
                 .put(scope.as_str(), id, version, next.parent_id.as_deref());
         }

@@ -114,6 +114,24 @@ impl Messages {
         self.0.into_vec()
     }
 
+    /// How many leading messages `a` and `b` hold in the same slots of one storage: equal
+    /// without comparing them. A store that writes a turn as a diff against the state it
+    /// continues finds the turn's new messages this way (a turn appends in place to the
+    /// history it was given), without serializing or comparing the history.
+    ///
+    /// ```
+    /// use genkit_core::{Message, Messages};
+    /// let parent = Messages::from(vec![Message::user("hi"), Message::model("hello")]);
+    /// let mut turn = parent.clone();
+    /// turn.push(Message::user("and now?"));
+    /// assert_eq!(Messages::shared_len(&parent, &turn), 2);
+    /// let copy = Messages::from(parent.to_vec());
+    /// assert_eq!(Messages::shared_len(&parent, &copy), 0, "equal, but not shared");
+    /// ```
+    pub fn shared_len(a: &Self, b: &Self) -> usize {
+        SharedVec::shared_prefix(&a.0, &b.0)
+    }
+
     /// Whether `a` and `b` are the same shared history (not merely equal ones).
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         SharedVec::ptr_eq(&a.0, &b.0)
@@ -218,7 +236,13 @@ impl Serialize for Messages {
 
 impl<'de> Deserialize<'de> for Messages {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Vec::<Message>::deserialize(deserializer).map(Self::from)
+        let mut messages = Vec::<Message>::deserialize(deserializer)?;
+        // room for the next turn's messages: a loaded history is shared with the store's
+        // cache and the snapshot, and a full storage would be copied by the first append
+        if messages.capacity() - messages.len() < 2 {
+            messages.reserve(4);
+        }
+        Ok(Self::from(messages))
     }
 }
 

@@ -162,6 +162,17 @@ impl<T> SharedVec<T> {
             }
     }
 
+    /// How many leading elements `a` and `b` read from the same slots of the same storage
+    /// (equal without looking at them).
+    pub(crate) fn shared_prefix(a: &Self, b: &Self) -> usize {
+        match (&a.buf, &b.buf) {
+            (Some(x), Some(y)) if Arc::ptr_eq(x, y) && a.start == b.start => {
+                (a.end - a.start).min(b.end - b.start)
+            }
+            _ => 0,
+        }
+    }
+
     /// The storage when this view is its only holder, with the slots past the view (appended
     /// by holders since dropped) discarded, so that the view ends where the storage does.
     fn own(&mut self) -> Option<&mut Buf<T>> {
