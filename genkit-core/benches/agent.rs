@@ -2,9 +2,12 @@
 //!
 //! - `agent_turn`: one `send` on a server-managed prompt agent, the model answers with text;
 //! - `agent_interrupt_resume`: `send` -> the model asks an interrupt tool -> `load_chat` by the
-//!   interrupted snapshot id -> `resume` with the answer -> the model answers.
+//!   interrupted snapshot id -> `resume` with the answer -> the model answers;
+//! - `agent_turn_continued` (in-memory store): `send` after `send` in one chat.
 //!
-//! Each with the in-memory and the file store, from a fresh session (`prior=0`) and from a
+//! `agent_turn` and `agent_interrupt_resume` start every iteration from the same seeded
+//! snapshot, so from the second iteration on each one is a branch of it; a conversation that
+//! goes on (`agent_turn_continued`) never branches. Each with the in-memory and the file store, from a fresh session (`prior=0`) and from a
 //! session with 50 completed turns (`prior=50`), to show how cost grows with history. The model
 //! is in-process and instant, so what is measured is the agent, the engine and the store.
 
@@ -146,6 +149,20 @@ fn agents(c: &mut Criterion) {
             g.bench_function(format!("agent_turn/{store_name}/prior={prior}"), |b| {
                 b.to_async(&rt).iter(|| turn(&ai, &agent, &init))
             });
+            if store_name == "memory" {
+                // a conversation that goes on: each sample continues one chat from the seeded
+                // snapshot for all its iterations (no branch), so the history grows as it runs
+                g.bench_function(format!("agent_turn_continued/{store_name}/prior={prior}"), |b| {
+                    b.to_async(&rt).iter_custom(|iters| {
+                        let (ai, agent, init) = (&ai, &agent, &init);
+                        async move {
+                            let start = std::time::Instant::now();
+                            continued(ai, agent, init, iters as u32).await;
+                            start.elapsed()
+                        }
+                    })
+                });
+            }
             g.bench_function(
                 format!("agent_interrupt_resume/{store_name}/prior={prior}"),
                 |b| {

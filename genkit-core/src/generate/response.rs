@@ -223,12 +223,12 @@ impl GenerateResponse {
 
     /// Plugin-specific data of the last model call.
     pub fn custom(&self) -> Option<&serde_json::Value> {
-        self.0.response.custom.as_ref()
+        self.0.response.custom.as_deref()
     }
 
     /// The provider's raw response of the last model call.
     pub fn raw(&self) -> Option<&serde_json::Value> {
-        self.0.response.raw.as_ref()
+        self.0.response.raw.as_deref()
     }
 
     /// The last request sent to the model, if the model was called.
@@ -301,8 +301,9 @@ struct Meta {
     finish_message: Option<String>,
     latency_ms: Option<f64>,
     usage: Option<Box<GenerationUsage>>,
-    custom: Option<Value>,
-    raw: Option<Value>,
+    // boxed: rarely set, and a paused generation holds the rest (see the memory bench)
+    custom: Option<Box<Value>>,
+    raw: Option<Box<Value>>,
     operation: Option<Box<Value>>,
     candidates: Option<Vec<Value>>,
 }
@@ -314,8 +315,8 @@ impl From<ModelResponse> for Meta {
             finish_message: r.finish_message,
             latency_ms: r.latency_ms,
             usage: r.usage.map(Box::new),
-            custom: r.custom,
-            raw: r.raw,
+            custom: r.custom.map(Box::new),
+            raw: r.raw.map(Box::new),
             operation: r.operation.map(Box::new),
             candidates: r.candidates,
         }
@@ -330,8 +331,8 @@ impl Meta {
             finish_message: self.finish_message.clone(),
             latency_ms: self.latency_ms,
             usage: self.usage.as_deref().cloned(),
-            custom: self.custom.clone(),
-            raw: self.raw.clone(),
+            custom: self.custom.as_deref().cloned(),
+            raw: self.raw.as_deref().cloned(),
             request: None,
             operation: self.operation.as_deref().cloned(),
             candidates: self.candidates.clone(),
