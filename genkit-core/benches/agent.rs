@@ -152,16 +152,19 @@ fn agents(c: &mut Criterion) {
             if store_name == "memory" {
                 // a conversation that goes on: each sample continues one chat from the seeded
                 // snapshot for all its iterations (no branch), so the history grows as it runs
-                g.bench_function(format!("agent_turn_continued/{store_name}/prior={prior}"), |b| {
-                    b.to_async(&rt).iter_custom(|iters| {
-                        let (ai, agent, init) = (&ai, &agent, &init);
-                        async move {
-                            let start = std::time::Instant::now();
-                            continued(ai, agent, init, iters as u32).await;
-                            start.elapsed()
-                        }
-                    })
-                });
+                g.bench_function(
+                    format!("agent_turn_continued/{store_name}/prior={prior}"),
+                    |b| {
+                        b.to_async(&rt).iter_custom(|iters| {
+                            let (ai, agent, init) = (&ai, &agent, &init);
+                            async move {
+                                let start = std::time::Instant::now();
+                                continued(ai, agent, init, iters as u32).await;
+                                start.elapsed()
+                            }
+                        })
+                    },
+                );
             }
             g.bench_function(
                 format!("agent_interrupt_resume/{store_name}/prior={prior}"),

@@ -1,0 +1,101 @@
+//! A conversation that goes on shares one history storage across its turns, the store's
+//! snapshots and the generate calls: a turn appends to the history in place instead of copying
+//! it (docs/architecture.md, "One history, many holders"). A copy per turn would make a turn's
+//! cost grow with the conversation's length; only the storage's growth (capacity doubling) and
+//! branches may copy.
+
+use std::sync::Arc;
+
+use genkit_core::agent::{Agent, ChatRef, PromptSpec};
+use genkit_core::session::InMemorySessionStore;
+use genkit_core::testing::ProgrammableModel;
+use genkit_core::{FinishReason, Genkit, Message, Messages, ModelResponse, Role};
+
+fn text(t: &str) -> ModelResponse {
+    ModelResponse::new(Message::model(t), FinishReason::Stop)
+}
+
+fn fixture() -> (Genkit, ProgrammableModel, Agent) {
+    let model = ProgrammableModel::new("pm");
+    let agent: Agent = Agent::prompt(
+        "chatty",
+        // a system message: rendered before the history every turn
+        PromptSpec::new().model("pm").system("Be brief."),
+    )
+    .shared_store(Arc::new(InMemorySessionStore::new()))
+    .build();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    (ai, model, agent)
+}
+
+#[tokio::test]
+async fn turns_of_one_conversation_append_to_one_shared_history() {
+    let (ai, model, agent) = fixture();
+    let mut chat = agent.chat(&ai);
+    let turns = 40;
+    let mut previous: Option<Messages> = None;
+    let mut copies = 0;
+    for i in 0..turns {
+        model.push_response(text(&format!("answer {i}")));
+        let r = chat.send(format!("question {i}")).await.unwrap();
+        let now = r.state().messages.clone().unwrap();
+        assert_eq!(now.len(), 2 * (i + 1), "the system message is not stored");
+        assert_eq!(now[0].role, Role::User);
+        if let Some(before) = &previous {
+            if Messages::shared_len(before, &now) != before.len() {
+                copies += 1;
+            }
+        }
+        // the stored snapshot holds the same history, not a copy of it
+        let stored = agent
+            .snapshot(&ChatRef::Snapshot(r.snapshot_id().unwrap().to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = stored.state.unwrap().messages.unwrap();
+        assert_eq!(Messages::shared_len(&stored, &now), now.len());
+        previous = Some(now);
+    }
+    // the storage doubles when full: a few copies over 80 messages, not one per turn
+    assert!(copies <= 6, "{copies} of {turns} turns copied the history");
+
+    // what the model was sent each turn: the system message, then the history, in order
+    let sent = model.last_request().unwrap().messages;
+    assert_eq!(sent[0].role, Role::System);
+    assert_eq!(sent[0].text(), "Be brief.");
+    assert_eq!(sent.len(), 2 * turns);
+    assert_eq!(
+        sent.last().unwrap().text(),
+        format!("question {}", turns - 1)
+    );
+}
+
+#[tokio::test]
+async fn a_branch_from_an_old_snapshot_sees_only_its_own_history() {
+    let (ai, model, agent) = fixture();
+    let mut chat = agent.chat(&ai);
+    model.push_response(text("one"));
+    let first = chat.send("first").await.unwrap();
+    let fork_point = first.snapshot_id().unwrap().to_owned();
+    model.push_response(text("two"));
+    chat.send("second").await.unwrap();
+
+    // the storage's next slots are taken by the main line: the branch copies, and neither
+    // line sees the other's messages
+    let mut branch = agent
+        .load_chat(&ai, ChatRef::Snapshot(fork_point))
+        .await
+        .unwrap();
+    model.push_response(text("other two"));
+    let b = branch.send("another second").await.unwrap();
+    let texts: Vec<String> = b.messages().iter().map(Message::text).collect();
+    assert_eq!(texts, ["first", "one", "another second", "other two"]);
+    model.push_response(text("three"));
+    let main = chat.send("third").await.unwrap();
+    let texts: Vec<String> = main.messages().iter().map(Message::text).collect();
+    assert_eq!(texts, ["first", "one", "second", "two", "third", "three"]);
+}
