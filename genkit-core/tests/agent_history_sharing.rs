@@ -7,9 +7,14 @@
 use std::sync::Arc;
 
 use genkit_core::agent::{Agent, ChatRef, PromptSpec};
-use genkit_core::session::InMemorySessionStore;
+use genkit_core::session::{
+    InMemorySessionStore, SessionStore, SnapshotFilter, SnapshotMutator, StoreFuture, StoreScope,
+};
 use genkit_core::testing::ProgrammableModel;
-use genkit_core::{FinishReason, Genkit, Message, Messages, ModelResponse, Role};
+use genkit_core::{
+    ActionContext, AgentFinishReason, FinishReason, Genkit, Message, Messages, ModelResponse, Role,
+    SessionSnapshot, SessionState,
+};
 
 fn text(t: &str) -> ModelResponse {
     ModelResponse::new(Message::model(t), FinishReason::Stop)
@@ -98,4 +103,126 @@ async fn a_branch_from_an_old_snapshot_sees_only_its_own_history() {
     let main = chat.send("third").await.unwrap();
     let texts: Vec<String> = main.messages().iter().map(Message::text).collect();
     assert_eq!(texts, ["first", "one", "second", "two", "third", "three"]);
+}
+
+/// Counts the snapshot reads that reach the store.
+struct CountingStore {
+    inner: InMemorySessionStore,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl SessionStore for CountingStore {
+    fn get_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        snapshot_id: &'a str,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get_snapshot(scope, snapshot_id)
+    }
+
+    fn get_latest_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        session_id: &'a str,
+        filter: &'a SnapshotFilter,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        self.inner.get_latest_snapshot(scope, session_id, filter)
+    }
+
+    fn save_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        snapshot_id: Option<&'a str>,
+        mutator: &'a SnapshotMutator<'a>,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        self.inner.save_snapshot(scope, snapshot_id, mutator)
+    }
+}
+
+#[tokio::test]
+async fn a_loaded_chat_continues_from_the_snapshot_it_read_without_reading_it_again() {
+    let model = ProgrammableModel::new("pm");
+    let store = Arc::new(CountingStore {
+        inner: InMemorySessionStore::new(),
+        reads: Default::default(),
+    });
+    let agent: Agent = Agent::prompt("chatty", PromptSpec::new().model("pm"))
+        .shared_store(store.clone())
+        .build();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    model.push_response(text("one"));
+    let first = agent.chat(&ai).send("first").await.unwrap();
+    let id = first.snapshot_id().unwrap().to_owned();
+
+    let reads = || store.reads.load(std::sync::atomic::Ordering::SeqCst);
+    let before = reads();
+    let mut later = agent.load_chat(&ai, ChatRef::Snapshot(id)).await.unwrap();
+    model.push_response(text("two"));
+    let second = later.send("second").await.unwrap();
+    assert_eq!(reads() - before, 1, "one read, by load_chat");
+    let texts: Vec<String> = second.messages().iter().map(Message::text).collect();
+    assert_eq!(texts, ["first", "one", "second", "two"]);
+    // the turn after reads nothing either: it continues from its own snapshot
+    model.push_response(text("three"));
+    later.send("third").await.unwrap();
+    assert_eq!(model.requests()[2].messages.len(), 5);
+}
+
+#[tokio::test]
+async fn a_snapshot_loaded_without_a_context_is_not_used_under_another_tenants_context() {
+    let model = ProgrammableModel::new("pm");
+    let store = Arc::new(InMemorySessionStore::new());
+    let agent: Agent = Agent::prompt("scoped", PromptSpec::new().model("pm"))
+        .shared_store(store.clone())
+        .scope_from_context(|ctx| {
+            let uid = ctx
+                .get("auth")
+                .and_then(|a| a["uid"].as_str())
+                .unwrap_or("anonymous");
+            Ok(StoreScope::new(format!("users/{uid}"))?)
+        })
+        .build();
+    let ai = Genkit::builder()
+        .model(model.clone())
+        .agent(agent.clone())
+        .build()
+        .unwrap();
+    // a conversation in the global scope, which a chat without a context reads
+    let state = SessionState {
+        messages: Some(vec![Message::user("the global secret")].into()),
+        ..Default::default()
+    };
+    let mut snapshot = SessionSnapshot::new_turn("global-chat", None, state);
+    snapshot.snapshot_id = "global-1".into();
+    let id = snapshot.snapshot_id.clone();
+    store
+        .create_snapshot(&StoreScope::global(), snapshot)
+        .await
+        .unwrap()
+        .unwrap();
+    let loaded = agent
+        .load_chat(&ai, ChatRef::Snapshot(id.clone()))
+        .await
+        .unwrap();
+    // the same chat under mallory's context: her scope has no such snapshot
+    let mut as_mallory = loaded
+        .with_context(ActionContext::new().with("auth", serde_json::json!({"uid": "mallory"})));
+    model.push_response(text("leaked?"));
+    let r = as_mallory.send("what was said?").await.unwrap();
+    assert_eq!(r.finish_reason(), Some(&AgentFinishReason::Failed));
+    assert_eq!(
+        r.error().and_then(|e| e.status.as_deref()),
+        Some("NOT_FOUND"),
+        "{:?}",
+        r.error()
+    );
+    assert!(
+        model.requests().is_empty(),
+        "the model saw another scope's history"
+    );
 }

@@ -110,7 +110,10 @@ pub(crate) struct Statements {
     pub upsert: String,
     /// As `upsert`, pointing at a state row it inserts: $10 base id, $11 depth, $12 body.
     pub upsert_with_state: String,
+    pub create: String,
+    pub create_with_state: String,
     /// $1 channel, $2 payload.
+    pub drop_state: String,
     pub notify: String,
     /// $1 scope, $2 id: the raw status and heartbeat.
     pub status: String,
@@ -161,6 +164,27 @@ impl Statements {
                  SELECT $1, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::text, $8::timestamptz, $9::json, st.id \
                  FROM st {on_conflict} RETURNING s.state_id"
             ),
+            // a new snapshot in one autocommit statement: nothing written when the id is
+            // taken (no row back). With its new state row: the state is inserted only where
+            // the id is free; should a racing create take the id in between, the row comes
+            // back unused (the first column set, the second null) and the caller deletes it
+            create: format!(
+                "INSERT INTO {snapshots} AS s (scope, snapshot_id, session_id, parent_id, created_order, status, \
+                   finish_reason, heartbeat_order, header, state_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (scope, snapshot_id) DO NOTHING RETURNING s.state_id"
+            ),
+            create_with_state: format!(
+                "WITH st AS (INSERT INTO {states} (scope, base_id, depth, body) \
+                   SELECT $1, $10, $11, $12 WHERE NOT EXISTS ( \
+                     SELECT 1 FROM {snapshots} WHERE scope = $1 AND snapshot_id = $2) RETURNING id), \
+                 ins AS (INSERT INTO {snapshots} AS s (scope, snapshot_id, session_id, parent_id, created_order, status, \
+                   finish_reason, heartbeat_order, header, state_id) \
+                 SELECT $1, $2::text, $3::text, $4::text, $5::timestamptz, $6::text, $7::text, $8::timestamptz, $9::json, st.id \
+                 FROM st ON CONFLICT (scope, snapshot_id) DO NOTHING RETURNING s.state_id) \
+                 SELECT (SELECT id FROM st), (SELECT state_id FROM ins)"
+            ),
+            drop_state: format!("DELETE FROM {states} WHERE id = $1"),
             notify: "SELECT pg_notify($1, $2)".to_owned(),
             status: format!(
                 "SELECT status FROM {snapshots} WHERE scope = $1 AND snapshot_id = $2"

@@ -392,6 +392,117 @@ impl Inner {
         Ok(row.map(|r| r.get::<_, String>(0)).filter(|by| by != child))
     }
 
+    /// A new snapshot in one autocommit statement (see `SessionStore::create_snapshot`);
+    /// `None` when the id is taken.
+    async fn create_once(
+        &self,
+        scope: &StoreScope,
+        snapshot: &SessionSnapshot,
+    ) -> Result<Option<SessionSnapshot>, Failure> {
+        let db = PostgresError::db;
+        let id = snapshot.snapshot_id.as_str();
+        let next = finalize_snapshot(id, None, snapshot.clone())?;
+        let serialize = |source| SessionStoreError::Serialize {
+            snapshot_id: id.to_owned(),
+            source,
+        };
+        let client = self.client().await?;
+        let planned = match &next.state {
+            None => None,
+            Some(state) => {
+                let base = match &next.parent_id {
+                    None => None,
+                    Some(parent) => match self.recent.get(scope.as_str(), parent) {
+                        Some(v) => Some(v),
+                        None => {
+                            // as a save does: continue the parent's chain, or a checkpoint
+                            let get = client
+                                .prepare_cached(&self.sql.get)
+                                .await
+                                .map_err(db("create snapshot"))?;
+                            let rows = client
+                                .query(&get, &[&scope.as_str(), parent])
+                                .await
+                                .map_err(db("create snapshot: read parent"))?;
+                            self.decode_as(scope, rows, parent, false)
+                                .ok()
+                                .flatten()
+                                .and_then(|s| s.version)
+                        }
+                    },
+                };
+                Some(plan(base.as_deref(), state, self.checkpoint_every).map_err(serialize)?)
+            }
+        };
+        let columns = Columns::of(&next).map_err(serialize)?;
+        let scope_str = scope.as_str();
+        let row = columns.params(&scope_str, &id, &next.parent_id);
+        let corrupted = |e: tokio_postgres::Error| self.corrupted(scope, id, e.to_string());
+        let state_id: Option<i64> = match planned.as_ref().map(|p| &p.write) {
+            Some(Write::New {
+                base_id,
+                depth,
+                body,
+            }) => {
+                let stmt = client
+                    .prepare_cached(&self.sql.create_with_state)
+                    .await
+                    .map_err(db("create snapshot"))?;
+                let body = Json(body);
+                let extra: [&(dyn ToSql + Sync); 3] = [base_id, depth, &body];
+                let params: Vec<&(dyn ToSql + Sync)> = row.iter().copied().chain(extra).collect();
+                let written = client
+                    .query_one(&stmt, &params)
+                    .await
+                    .map_err(db("create snapshot: write"))?;
+                let inserted: Option<i64> = written.try_get(0).map_err(corrupted)?;
+                let used: Option<i64> = written.try_get(1).map_err(corrupted)?;
+                match (inserted, used) {
+                    (_, Some(state_id)) => Some(state_id),
+                    (None, None) => return Ok(None),
+                    (Some(unused), None) => {
+                        // a racing create took the id after the state row went in
+                        let drop = client
+                            .prepare_cached(&self.sql.drop_state)
+                            .await
+                            .map_err(db("create snapshot: drop unused state"))?;
+                        client
+                            .execute(&drop, &[&unused])
+                            .await
+                            .map_err(db("create snapshot: drop unused state"))?;
+                        return Ok(None);
+                    }
+                }
+            }
+            same => {
+                let state_id = match same {
+                    Some(Write::Same(state_id)) => Some(*state_id),
+                    _ => None,
+                };
+                let stmt = client
+                    .prepare_cached(&self.sql.create)
+                    .await
+                    .map_err(db("create snapshot"))?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    row.iter().copied().chain([&state_id as _]).collect();
+                match client
+                    .query_opt(&stmt, &params)
+                    .await
+                    .map_err(db("create snapshot: write"))?
+                {
+                    None => return Ok(None),
+                    Some(written) => written.try_get(0).map_err(corrupted)?,
+                }
+            }
+        };
+        if let (Some(state_id), Some(planned)) = (state_id, planned) {
+            let version = Arc::new(planned.into_version(state_id));
+            self.recent
+                .put(scope.as_str(), id, version, next.parent_id.as_deref());
+        }
+        Ok(Some(next))
+    }
+
     async fn save_once(
         &self,
         scope: &StoreScope,
@@ -467,28 +578,10 @@ impl Inner {
             _ => None,
         };
 
-        let mut header = next.clone();
-        header.state = None;
-        let header = serde_json::to_value(&header).map_err(serialize)?;
-        let created = parse_timestamp(&next.created_at).unwrap_or(UNIX_EPOCH);
-        let heartbeat = next.heartbeat_at.as_deref().and_then(parse_timestamp);
+        let columns = Columns::of(&next).map_err(serialize)?;
         let status = next.status();
-        let finish = next.finish_reason.as_ref().map(|f| f.as_str().to_owned());
-        let session = next.session_id.clone().unwrap_or_default();
         let changed = current.is_some_and(|c| c.status() != status);
-        let status_str = status.as_str();
-        let header = Json(&header);
-        let snapshot_params: [&(dyn ToSql + Sync); 9] = [
-            &scope_str,
-            &id,
-            &session,
-            &next.parent_id,
-            &created,
-            &status_str,
-            &finish,
-            &heartbeat,
-            &header,
-        ];
+        let snapshot_params = columns.params(&scope_str, &id, &next.parent_id);
         // the body of a new state row: its patch, or the whole state for a checkpoint
         let body = match planned.as_ref().map(|p| &p.write) {
             Some(Write::New { body, .. }) => Some(Json(body)),
@@ -626,6 +719,50 @@ impl Inner {
 
 /// A filter as statement parameters: raw statuses (or none: any), the expiry cutoff, the
 /// finish reason.
+/// A snapshot's columns but its state, as the write statements take them (`$1` to `$9`).
+struct Columns {
+    session: String,
+    created: SystemTime,
+    status: String,
+    finish: Option<String>,
+    heartbeat: Option<SystemTime>,
+    header: Json<Value>,
+}
+
+impl Columns {
+    fn of(next: &SessionSnapshot) -> Result<Self, serde_json::Error> {
+        let mut header = next.clone();
+        header.state = None;
+        Ok(Self {
+            session: next.session_id.clone().unwrap_or_default(),
+            created: parse_timestamp(&next.created_at).unwrap_or(UNIX_EPOCH),
+            status: next.status().as_str().to_owned(),
+            finish: next.finish_reason.as_ref().map(|f| f.as_str().to_owned()),
+            heartbeat: next.heartbeat_at.as_deref().and_then(parse_timestamp),
+            header: Json(serde_json::to_value(&header)?),
+        })
+    }
+
+    fn params<'a>(
+        &'a self,
+        scope: &'a &str,
+        id: &'a &str,
+        parent: &'a Option<String>,
+    ) -> [&'a (dyn ToSql + Sync); 9] {
+        [
+            scope,
+            id,
+            &self.session,
+            parent,
+            &self.created,
+            &self.status,
+            &self.finish,
+            &self.heartbeat,
+            &self.header,
+        ]
+    }
+}
+
 fn filter_params(filter: &SnapshotFilter) -> (Option<Vec<String>>, SystemTime, Option<String>) {
     let statuses = filter
         .statuses
@@ -690,6 +827,23 @@ impl SessionStore for PostgresSessionStore {
             let inner = &self.inner;
             with_retries(&inner.retry, "save snapshot", || {
                 inner.save_once(scope, &id, mutator)
+            })
+            .await
+        })
+    }
+
+    /// One `INSERT .. ON CONFLICT DO NOTHING` (with the state row in the same statement): no
+    /// transaction, no lock, one round trip.
+    fn create_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        snapshot: SessionSnapshot,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        Box::pin(async move {
+            validate_id("snapshot id", &snapshot.snapshot_id)?;
+            let inner = &self.inner;
+            with_retries(&inner.retry, "create snapshot", || {
+                inner.create_once(scope, &snapshot)
             })
             .await
         })

@@ -139,6 +139,9 @@ pub struct Chat<S = ()> {
     ai: Genkit,
     init: AgentInit,
     context: ActionContext,
+    /// The snapshot [`Agent::load_chat`] read: the next `send` continues from it instead of
+    /// reading it again (a snapshot that can be continued no longer changes).
+    loaded: Option<Box<SessionSnapshot>>,
 }
 
 impl<S> std::fmt::Debug for Chat<S> {
@@ -233,6 +236,7 @@ where
             ai: ai.clone(),
             init,
             context: ActionContext::default(),
+            loaded: None,
         }
     }
 
@@ -253,15 +257,22 @@ where
         }
         let resolved = self.resolve(ai, &init).await?;
         // pin the chat to what was found, so a concurrent turn of the session cannot move it
-        let init = match resolved.snapshot {
-            Some(s) => AgentInit {
-                snapshot_id: Some(s.snapshot_id),
-                session_id: Some(resolved.data.session_id),
-                ..Default::default()
-            },
-            None => init,
+        let (init, loaded) = match resolved.snapshot {
+            Some(mut snapshot) => {
+                let init = AgentInit {
+                    snapshot_id: Some(snapshot.snapshot_id.clone()),
+                    session_id: Some(resolved.data.session_id.clone()),
+                    ..Default::default()
+                };
+                // the state went into the conversation; it goes back for the next turn
+                snapshot.state = Some(resolved.data.to_state());
+                (init, Some(Box::new(snapshot)))
+            }
+            None => (init, None),
         };
-        Ok(self.chat_with(ai, init))
+        let mut chat = self.chat_with(ai, init);
+        chat.loaded = loaded;
+        Ok(chat)
     }
 
     /// The snapshot `id`, or the latest of a session, as a client may see it (a pending one
@@ -350,6 +361,7 @@ where
                 chunks,
                 context,
                 trusted,
+                loaded: None,
             },
         )
     }
@@ -362,6 +374,9 @@ where
     /// The caller's context for the next turns (auth and the like).
     pub fn with_context(mut self, context: ActionContext) -> Self {
         self.context = context;
+        // read in the scope of no context: a context may name another tenant's scope, where
+        // the next turn reads for itself
+        self.loaded = None;
         self
     }
 
@@ -391,17 +406,15 @@ where
         &mut self,
         input: impl IntoAgentInput,
     ) -> Result<AgentResponse<S>, GenkitError> {
-        let outcome = self
-            .agent
-            .run_inputs(
-                &self.ai,
-                self.init.clone(),
-                vec![input.into_agent_input()],
-                None,
-                self.context.clone(),
-                true,
-            )
-            .await?;
+        let invocation = Invocation {
+            init: self.init.clone(),
+            inputs: vec![input.into_agent_input()],
+            chunks: None,
+            context: self.context.clone(),
+            trusted: true,
+            loaded: self.loaded.take(),
+        };
+        let outcome = self.agent.invoke(&self.ai, invocation).await?;
         self.advance(&outcome);
         Ok(AgentResponse::new(outcome))
     }

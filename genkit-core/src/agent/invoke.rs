@@ -30,6 +30,9 @@ pub(crate) struct Invocation {
     pub chunks: Option<mpsc::UnboundedSender<AgentStreamChunk>>,
     pub context: ActionContext,
     pub trusted: bool,
+    /// The snapshot `init` names, already read (by `load_chat`): used instead of reading it
+    /// again. Boxed: the invocation lives in the run's future.
+    pub loaded: Option<Box<SessionSnapshot>>,
 }
 
 /// What an invocation produced: the wire output, and (for in-process callers) the state the
@@ -106,15 +109,19 @@ impl<S: 'static> Agent<S> {
         ai: &Genkit,
         init: &AgentInit,
     ) -> Result<Resolved, GenkitError> {
-        self.resolve_in(ai, init, self.inner.store.as_ref()).await
+        self.resolve_in(ai, init, self.inner.store.as_ref(), None)
+            .await
     }
 
-    /// Loads the conversation `init` names from `store` (the agent's store in a call's scope).
+    /// Loads the conversation `init` names from `store` (the agent's store in a call's scope);
+    /// `loaded` is that snapshot when the caller read it already (then it is checked, not
+    /// read again).
     pub(crate) async fn resolve_in(
         &self,
         ai: &Genkit,
         init: &AgentInit,
         store: Option<&StoreHandle>,
+        loaded: Option<Box<SessionSnapshot>>,
     ) -> Result<Resolved, GenkitError> {
         self.check_init(init)?;
         let name = &self.inner.name;
@@ -130,13 +137,16 @@ impl<S: 'static> Agent<S> {
         };
         let now = SystemTime::now();
         if let Some(id) = &init.snapshot_id {
-            let snapshot = store
-                .get(id)
-                .await?
-                .ok_or_else(|| AgentError::SnapshotNotFound {
-                    agent: name.clone(),
-                    snapshot_id: id.clone(),
-                })?;
+            let snapshot = match loaded.filter(|s| s.snapshot_id == *id) {
+                Some(snapshot) => *snapshot,
+                None => store
+                    .get(id)
+                    .await?
+                    .ok_or_else(|| AgentError::SnapshotNotFound {
+                        agent: name.clone(),
+                        snapshot_id: id.clone(),
+                    })?,
+            };
             let belongs = snapshot
                 .session_id
                 .clone()
@@ -224,7 +234,10 @@ impl<S: 'static> Agent<S> {
         inv: Invocation,
     ) -> Result<Outcome, GenkitError> {
         let store = self.store_for(&inv.context)?;
-        let resolved = match self.resolve_in(ai, &inv.init, store.as_ref()).await {
+        let resolved = match self
+            .resolve_in(ai, &inv.init, store.as_ref(), inv.loaded)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 if e.as_agent().is_some_and(AgentError::is_init_misuse) {

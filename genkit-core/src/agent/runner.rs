@@ -615,7 +615,7 @@ where
                 state: Some(lock(&shared.data).to_state()),
                 ..new_snapshot_times()
             };
-            match store.save_unless_aborted_saved(id, build(), &build).await {
+            match store.save_turn(id, build(), &build).await {
                 Ok(Some(saved)) => {
                     seam = Some(Data::from_state(
                         saved.state.unwrap_or_default(),

@@ -99,6 +99,23 @@ impl StoreHandle {
             .await
     }
 
+    /// Writes a finished turn's snapshot under its fresh id: one
+    /// [`create_snapshot`](SessionStore::create_snapshot), or, when a detached run's pending
+    /// record holds the id, [`save_unless_aborted_saved`](Self::save_unless_aborted_saved)
+    /// over it. `None` when that record was aborted.
+    pub(crate) async fn save_turn(
+        &self,
+        id: &str,
+        snapshot: SessionSnapshot,
+        rebuild: &(dyn Fn() -> SessionSnapshot + Send + Sync),
+    ) -> Result<Option<SessionSnapshot>, SessionStoreError> {
+        debug_assert_eq!(snapshot.snapshot_id, id);
+        if let Some(saved) = self.store.create_snapshot(&self.scope, snapshot).await? {
+            return Ok(Some(saved));
+        }
+        self.save_unless_aborted_saved(id, rebuild(), rebuild).await
+    }
+
     /// Writes a detached turn's pending record, only where nothing is stored yet (a turn that
     /// already finished keeps its outcome).
     pub(crate) async fn save_pending(

@@ -368,6 +368,44 @@ pub trait SessionStore: Send + Sync {
         mutator: &'a SnapshotMutator<'a>,
     ) -> StoreFuture<'a, Option<SessionSnapshot>>;
 
+    /// Writes `snapshot` under its own id, only if no snapshot of `scope` has that id: answers
+    /// it as stored, or `None` when one exists (nothing is written then).
+    ///
+    /// An agent's turn makes a fresh snapshot id, so when it ends nothing can be stored under
+    /// the id unless the turn detached and wrote its pending record: the turn writes its
+    /// snapshot with this, and only when it answers `None` with a
+    /// [`save_snapshot`](Self::save_snapshot) that reads the record first. The default is such
+    /// a save, whose mutator writes only where it finds nothing; a database store can make it
+    /// one insert, without a transaction or a lock.
+    ///
+    /// ```
+    /// use genkit_core::session::{InMemorySessionStore, SessionStore, StoreScope};
+    /// use genkit_core::{SessionSnapshot, SessionState};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), genkit_core::session::SessionStoreError> {
+    /// let store = InMemorySessionStore::new();
+    /// let scope = StoreScope::global();
+    /// let mut turn = SessionSnapshot::new_turn("chat-1", None, SessionState::default());
+    /// turn.snapshot_id = "turn-1".into();
+    /// let created = store.create_snapshot(&scope, turn.clone()).await?;
+    /// assert_eq!(created.map(|s| s.snapshot_id), Some(turn.snapshot_id.clone()));
+    /// assert_eq!(store.create_snapshot(&scope, turn).await?, None, "the id is taken");
+    /// # Ok(()) }
+    /// ```
+    fn create_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        snapshot: SessionSnapshot,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        Box::pin(async move {
+            let id = snapshot.snapshot_id.clone();
+            let mutator =
+                |current: Option<&SessionSnapshot>| Ok(current.is_none().then(|| snapshot.clone()));
+            self.save_snapshot(scope, Some(&id), &mutator).await
+        })
+    }
+
     /// Records that snapshot `child` consumes the answers of the interrupted snapshot `parent`
     /// (an answer is a side effect: an approval must not be replayed). The first claim holds
     /// for good. Answers the snapshot that consumed `parent` before, when it is not `child`;

@@ -18,7 +18,8 @@
 //! statuses, chains and "latest", branching, filtered latest, abort racing completion, status
 //! subscribers, a second store instance on the same data, 8 concurrent writers x 25 saves,
 //! multi-megabyte state, NUL characters, expired heartbeats, not-found answers, corrupted data,
-//! a crash between writing and renaming, scope isolation, and listing.
+//! a crash between writing and renaming, scope isolation, listing, resume claims, and
+//! create-only writes.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -228,6 +229,10 @@ cases! {
     /// from another instance too, exactly one winner among racing claimers), per scope; a
     /// claim on a missing snapshot claims nothing.
     ResumeClaims => "resume_claims", resume_claims;
+    /// Create-only writes: a new id is written and reads back; a taken id (a pending record
+    /// included, from another instance too) is refused and left as it was; of racing creates of
+    /// one id exactly one wins.
+    CreateOnly => "create_only", create_only;
 }
 
 /// Runs one case on fresh backing data.
@@ -283,7 +288,7 @@ macro_rules! session_store_conformance {
             nul_characters NulCharacters, expired_heartbeat ExpiredHeartbeat,
             not_found NotFound, corrupted_data CorruptedData, torn_write TornWrite,
             scopes_are_isolated ScopesAreIsolated, listing Listing,
-            resume_claims ResumeClaims);
+            resume_claims ResumeClaims, create_only CreateOnly);
     };
     (@cases $module:ident, $harness:expr; $($test:ident $variant:ident),+) => {
         mod $module {
@@ -1797,6 +1802,87 @@ async fn resume_claims<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
             named.iter().all(|by| by == &winners[0]),
             "round {round}: the refused claims named {named:?}, not the winner {}",
             winners[0]
+        );
+    }
+    Ok(())
+}
+
+async fn create_only<H: StoreHarness>(h: &H, b: &H::Backing) -> Outcome {
+    let one = h.open(b).await?;
+    let two = h.open(b).await?;
+    let scope = StoreScope::global();
+
+    let mut first = turn("sess-create", None, t(0), "hello");
+    first.snapshot_id = "created-1".into();
+    let created = one.create_snapshot(&scope, first.clone()).await?;
+    ensure!(
+        created.as_ref().map(|s| s.snapshot_id.as_str()) == Some("created-1"),
+        "a create of a new id answered {created:?}"
+    );
+    let read = must_get(&two, &scope, "created-1").await?;
+    ensure!(
+        read.state == first.state,
+        "a created snapshot read back with another state"
+    );
+
+    // a taken id: a completed turn, and a detached run's pending record
+    let mut other = turn("sess-create", None, t(1), "overwrite?");
+    other.snapshot_id = "created-1".into();
+    let refused = two.create_snapshot(&scope, other).await?;
+    ensure!(
+        refused.is_none(),
+        "a create of a taken id wrote {refused:?}"
+    );
+    ensure!(
+        must_get(&one, &scope, "created-1").await?.state == first.state,
+        "a refused create changed the stored snapshot"
+    );
+    let mut pending = turn("sess-create", Some("created-1"), t(2), "running");
+    pending.status = Some(SnapshotStatus::Pending);
+    pending.finish_reason = None;
+    pending.heartbeat_at = Some(format_timestamp(t(2)));
+    put_as(&one, &scope, "pending-1", &pending).await?;
+    let mut done = turn("sess-create", Some("created-1"), t(3), "done");
+    done.snapshot_id = "pending-1".into();
+    let refused = two.create_snapshot(&scope, done).await?;
+    ensure!(
+        refused.is_none(),
+        "a create over a pending record wrote {refused:?}"
+    );
+    ensure!(
+        must_get(&one, &scope, "pending-1").await?.status() == SnapshotStatus::Pending,
+        "a refused create changed the pending record"
+    );
+
+    // racing creates of one id on two instances: exactly one wins, and its state is stored
+    for round in 0..8u64 {
+        let id = format!("race-create-{round}");
+        let snaps: Vec<SessionSnapshot> = (0..6)
+            .map(|i| {
+                let mut s = turn("sess-create", None, t(10 + round), &format!("writer {i}"));
+                s.snapshot_id = id.clone();
+                s
+            })
+            .collect();
+        let results = futures::future::join_all(snaps.iter().enumerate().map(|(i, s)| {
+            let store = if i % 2 == 0 { &one } else { &two };
+            store.create_snapshot(&scope, s.clone())
+        }))
+        .await;
+        let mut winners = Vec::new();
+        for (s, r) in snaps.iter().zip(results) {
+            if r?.is_some() {
+                winners.push(s.state.clone());
+            }
+        }
+        ensure!(
+            winners.len() == 1,
+            "round {round}: {} racing creates of one id won",
+            winners.len()
+        );
+        ensure!(
+            must_get(&two, &scope, &id).await?.state == winners[0],
+            "round {round}: the stored snapshot is not the winner's"
         );
     }
     Ok(())

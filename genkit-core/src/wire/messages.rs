@@ -121,7 +121,9 @@ impl Messages {
     ///
     /// ```
     /// use genkit_core::{Message, Messages};
-    /// let parent = Messages::from(vec![Message::user("hi"), Message::model("hello")]);
+    /// let mut history = Vec::with_capacity(8); // room to append in place
+    /// history.extend([Message::user("hi"), Message::model("hello")]);
+    /// let parent = Messages::from(history);
     /// let mut turn = parent.clone();
     /// turn.push(Message::user("and now?"));
     /// assert_eq!(Messages::shared_len(&parent, &turn), 2);
