@@ -401,7 +401,7 @@ impl Inner {
     ) -> Result<Option<SessionSnapshot>, Failure> {
         let db = PostgresError::db;
         let id = snapshot.snapshot_id.as_str();
-        let next = finalize_snapshot(id, None, snapshot.clone())?;
+        let mut next = finalize_snapshot(id, None, snapshot.clone())?;
         let serialize = |source| SessionStoreError::Serialize {
             snapshot_id: id.to_owned(),
             source,
@@ -434,7 +434,7 @@ impl Inner {
                 Some(plan(base.as_deref(), state, self.checkpoint_every).map_err(serialize)?)
             }
         };
-        let columns = Columns::of(&next).map_err(serialize)?;
+        let columns = Columns::of(&mut next).map_err(serialize)?;
         let scope_str = scope.as_str();
         let row = columns.params(&scope_str, &id, &next.parent_id);
         let corrupted = |e: tokio_postgres::Error| self.corrupted(scope, id, e.to_string());
@@ -538,7 +538,7 @@ impl Inner {
             tx.rollback().await.map_err(db("save snapshot: rollback"))?;
             return Ok(None);
         };
-        let next = finalize_snapshot(id, current, next)?;
+        let mut next = finalize_snapshot(id, current, next)?;
         let serialize = |source| SessionStoreError::Serialize {
             snapshot_id: id.to_owned(),
             source,
@@ -578,7 +578,7 @@ impl Inner {
             _ => None,
         };
 
-        let columns = Columns::of(&next).map_err(serialize)?;
+        let columns = Columns::of(&mut next).map_err(serialize)?;
         let status = next.status();
         let changed = current.is_some_and(|c| c.status() != status);
         let snapshot_params = columns.params(&scope_str, &id, &next.parent_id);
@@ -730,16 +730,18 @@ struct Columns {
 }
 
 impl Columns {
-    fn of(next: &SessionSnapshot) -> Result<Self, serde_json::Error> {
-        let mut header = next.clone();
-        header.state = None;
+    /// `next`'s columns; its state is out of it while the header is serialized (no copy).
+    fn of(next: &mut SessionSnapshot) -> Result<Self, serde_json::Error> {
+        let state = next.state.take();
+        let header = serde_json::to_value(&*next);
+        next.state = state;
         Ok(Self {
             session: next.session_id.clone().unwrap_or_default(),
             created: parse_timestamp(&next.created_at).unwrap_or(UNIX_EPOCH),
             status: next.status().as_str().to_owned(),
             finish: next.finish_reason.as_ref().map(|f| f.as_str().to_owned()),
             heartbeat: next.heartbeat_at.as_deref().and_then(parse_timestamp),
-            header: Json(serde_json::to_value(&header)?),
+            header: Json(header?),
         })
     }
 
