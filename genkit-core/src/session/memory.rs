@@ -314,6 +314,28 @@ impl SessionStore for InMemorySessionStore {
         Box::pin(async move { r })
     }
 
+    /// A save whose mutator writes only where nothing is stored. It runs once, under the
+    /// store's lock, so the snapshot moves in (the default would copy it for a rerun).
+    fn create_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        snapshot: SessionSnapshot,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        let id = snapshot.snapshot_id.clone();
+        let slot = std::sync::Mutex::new(Some(snapshot));
+        let mutator = |current: Option<&SessionSnapshot>| {
+            Ok(match current {
+                Some(_) => None,
+                None => slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take(),
+            })
+        };
+        let r = self.save_now(scope, Some(&id), &mutator);
+        Box::pin(async move { r })
+    }
+
     /// A claim is a field of the snapshot's entry, set under the store's lock: no save of the
     /// snapshot, no copy of its history.
     fn claim_resume<'a>(
