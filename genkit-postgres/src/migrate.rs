@@ -37,7 +37,7 @@ impl Migration {
 }
 
 /// The newest schema version this code knows (and needs).
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         description: "resume_claims (which snapshot consumed an interrupted one: a claim is one insert)",
         sql: v2,
+    },
+    Migration {
+        version: 3,
+        description: "no foreign keys on state references (each cost a row lock on the referenced state per turn); a broken chain still reads as corrupted",
+        sql: v3,
     },
 ];
 
@@ -115,6 +120,29 @@ CREATE TABLE {claims} (
     PRIMARY KEY (scope, snapshot_id)
 );
 COMMENT ON TABLE {claims} IS 'genkit-rs resume claims: snapshot_id is an interrupted snapshot, claimed_by the snapshot that consumed its answers';
+"#
+    )
+}
+
+/// Version 3: the state references lose their foreign keys, and `states_base`, the index only
+/// their checks used. Each key made every turn's insert lock the row it names (`FOR KEY SHARE`:
+/// for a diff, the base state, which the store never updates or deletes), a write to an old page
+/// and its WAL record, to guard against a deletion this store never makes. Rows are still only
+/// ever inserted; the one the store deletes, a state whose create lost a race, nothing names. A
+/// state chain broken by hand reads back as `SessionStoreError::Corrupted`, naming the snapshot.
+fn v3(t: &Tables) -> String {
+    let Tables {
+        snapshots,
+        states,
+        quoted_schema,
+        index_prefix,
+        ..
+    } = t;
+    format!(
+        r#"
+ALTER TABLE {snapshots} DROP CONSTRAINT IF EXISTS snapshots_state_id_fkey;
+ALTER TABLE {states} DROP CONSTRAINT IF EXISTS states_base_id_fkey;
+DROP INDEX IF EXISTS {quoted_schema}."{index_prefix}states_base";
 "#
     )
 }

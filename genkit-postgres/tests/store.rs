@@ -149,6 +149,16 @@ async fn a_version_1_schema_is_migrated_to_the_current_one_keeping_its_snapshots
         .map(|r| r.get(0))
         .collect();
     assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    // version 3 took the foreign keys off the state references
+    let foreign_keys: i64 = raw
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = $1::text::regnamespace",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(foreign_keys, 0);
     let scope = StoreScope::global();
     assert!(store.get_snapshot(&scope, "asked").await.unwrap().is_some());
     assert_eq!(
@@ -315,5 +325,71 @@ async fn a_parent_rewritten_by_another_process_still_gives_exact_children() {
     let read = c.get_snapshot(&scope, &child_id).await.unwrap().unwrap();
     assert_eq!(messages(&read), messages_of(&child_state));
     drop((a, b, c));
+    common::drop_schema(&url, &schema).await;
+}
+
+/// The state rows have no foreign keys (version 3): a chain broken by hand, a diff's base
+/// deleted, must read back as a typed corruption naming the snapshot, never as a wrong state,
+/// and must not touch another session's snapshots.
+#[tokio::test]
+async fn a_state_chain_broken_by_hand_reads_as_corrupted_and_spares_other_sessions() {
+    let Some(url) = common::url_or_skip("a_state_chain_broken_by_hand") else {
+        return;
+    };
+    let schema = common::fresh_schema("broken");
+    let store = common::builder(&url, &schema).connect().await.unwrap();
+    let scope = StoreScope::global();
+    let mut ids = Vec::new();
+    for session in ["damaged", "intact"] {
+        let mut messages = Vec::new();
+        let mut parent = None;
+        for i in 0..3 {
+            messages.push(Message::user(format!("{session} turn {i}")));
+            let snap = SessionSnapshot::new_turn(
+                session,
+                parent.clone(),
+                SessionState {
+                    messages: Some(messages.clone().into()),
+                    ..Default::default()
+                },
+            );
+            let id = store
+                .save_snapshot(&scope, None, &|_| Ok(Some(snap.clone())))
+                .await
+                .unwrap()
+                .unwrap()
+                .snapshot_id;
+            parent = Some(id.clone());
+            ids.push((session, id, messages.clone()));
+        }
+    }
+    let raw = common::raw(&url).await;
+    // the middle turn's state is the base of the last turn's diff
+    let middle = &ids[1].1;
+    let deleted = raw
+        .execute(
+            &format!(
+                "DELETE FROM \"{schema}\".states WHERE id = \
+                 (SELECT state_id FROM \"{schema}\".snapshots WHERE snapshot_id = $1) AND depth > 0"
+            ),
+            &[middle],
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1, "the middle turn is stored as a diff");
+    // a process with nothing in memory reads from the rows alone
+    let fresh = common::builder(&url, &schema).connect().await.unwrap();
+    let last = &ids[2].1;
+    let err = fresh.get_snapshot(&scope, last).await.unwrap_err();
+    assert!(
+        matches!(&err, genkit_core::session::SessionStoreError::Corrupted { location, .. } if location.contains(&format!("{last:?}"))),
+        "{err:?}"
+    );
+    for (session, id, messages) in &ids[3..] {
+        let read = fresh.get_snapshot(&scope, id).await.unwrap().unwrap();
+        assert_eq!(read.session_id.as_deref(), Some(*session));
+        assert_eq!(read.state.unwrap().messages(), messages.as_slice());
+    }
+    drop((store, fresh));
     common::drop_schema(&url, &schema).await;
 }
