@@ -93,14 +93,17 @@ fn chain_step(t: &Tables) -> String {
 }
 
 /// A snapshot row chosen by `selector` (columns `snapshot_id, header, state_id`), then the
-/// chain of its state, checkpoint first: one round trip for a whole snapshot.
-fn read_with_chain(t: &Tables, selector: &str) -> String {
+/// chain of its state, checkpoint first: one round trip for a whole snapshot. No chain when
+/// the row's state is `known` (an expression: the state id the caller has in memory, or
+/// NULL): state rows never change, so the caller's copy is that state.
+fn read_with_chain(t: &Tables, selector: &str, known: &str) -> String {
     let states = &t.states;
     let step = chain_step(t);
     format!(
         "WITH RECURSIVE snap AS ({selector}), \
          chain AS ( \
            SELECT st.id, st.base_id, st.depth, st.body FROM {states} st JOIN snap ON st.id = snap.state_id \
+             WHERE snap.state_id IS DISTINCT FROM {known} \
            UNION ALL \
            SELECT st.id, st.base_id, st.depth, st.body FROM chain c {step} \
          ) \
@@ -114,7 +117,8 @@ fn read_with_chain(t: &Tables, selector: &str) -> String {
 /// The statements, built once per store for its schema.
 #[derive(Debug)]
 pub(crate) struct Statements {
-    /// $1 scope, $2 snapshot id.
+    /// $1 scope, $2 snapshot id, $3 the id of a state the caller holds (or NULL): when the
+    /// snapshot's state is that one, its chain is not sent.
     pub get: String,
     /// $1 scope, $2 session, $3 statuses, $4 cutoff, $5 finish reason.
     pub latest: String,
@@ -157,6 +161,7 @@ impl Statements {
                 &format!(
                     "SELECT snapshot_id, header, state_id FROM {snapshots} WHERE scope = $1 AND snapshot_id = $2"
                 ),
+                "$3::bigint",
             ),
             latest: read_with_chain(
                 t,
@@ -165,6 +170,7 @@ impl Statements {
                      WHERE s.scope = $1 AND s.session_id = $2 AND {filter} \
                      ORDER BY s.created_order DESC, s.snapshot_id DESC LIMIT 1"
                 ),
+                "NULL::bigint",
             ),
             lock: "SELECT pg_advisory_xact_lock($1::integer, $2::integer)".to_owned(),
             upsert: format!(
@@ -285,7 +291,7 @@ mod tests {
             .batch_execute(&format!(
                 "SET plan_cache_mode = force_generic_plan; \
                  PREPARE get_one AS {}; PREPARE get_chains AS {}; \
-                 EXECUTE get_one('global', 'none'); EXECUTE get_chains('{{1}}'::bigint[]); \
+                 EXECUTE get_one('global', 'none', NULL); EXECUTE get_chains('{{1}}'::bigint[]); \
                  INSERT INTO {states} (scope, base_id, depth, body) OVERRIDING SYSTEM VALUE \
                    SELECT 'global', CASE WHEN i % 16 = 1 THEN NULL ELSE i - 1 END, (i - 1) % 16, '{{}}' \
                    FROM generate_series(1, 3000) i; \
@@ -299,7 +305,7 @@ mod tests {
             .await
             .unwrap();
         for (name, args) in [
-            ("get_one", "'global', 'tip'"),
+            ("get_one", "'global', 'tip', NULL"),
             ("get_chains", "'{2992}'::bigint[]"),
         ] {
             let plan: Vec<String> = client
@@ -326,6 +332,12 @@ mod tests {
                 "{name}"
             );
         }
+        // a caller that holds the tip's state gets the snapshot row alone
+        let rows = client
+            .query("EXECUTE get_one('global', 'tip', 2992)", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
         client
             .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
             .await

@@ -235,17 +235,20 @@ impl Inner {
         rows: Vec<Row>,
         asked: &str,
     ) -> Result<Option<Stored>, Failure> {
-        self.decode_as(scope, rows, asked, true)
+        self.decode_as(scope, rows, asked, true, None)
     }
 
     /// As [`decode`](Self::decode); without `typed_state` the state stays a JSON value (in the
-    /// version) and is not deserialized: what continuing a parent's chain needs.
+    /// version) and is not deserialized: what continuing a parent's chain needs. `known` is
+    /// the version the read named as held (`get`'s third parameter): when the row points at
+    /// it, no chain came back and the state is rebuilt from it, its messages shared.
     fn decode_as(
         &self,
         scope: &StoreScope,
         rows: Vec<Row>,
         asked: &str,
         typed_state: bool,
+        known: Option<Arc<Version>>,
     ) -> Result<Option<Stored>, Failure> {
         let mut rows = rows.into_iter();
         let Some(head) = rows.next() else {
@@ -266,9 +269,18 @@ impl Inner {
         let mut snapshot: SessionSnapshot = serde_json::from_value(header.0)
             .map_err(|e| self.corrupted(scope, &id, format!("header: {e}")))?;
         snapshot.snapshot_id = id.clone();
-        let version = match state_id {
-            None => None,
-            Some(state_id) => {
+        let version = match (state_id, known) {
+            (None, _) => None,
+            (Some(state_id), Some(held)) if held.id == state_id => {
+                if typed_state {
+                    let mut state = SessionState::deserialize(&held.rest)
+                        .map_err(|e| self.corrupted(scope, &id, format!("state: {e}")))?;
+                    state.messages = held.messages.clone();
+                    snapshot.state = Some(state);
+                }
+                Some(held)
+            }
+            (Some(state_id), _) => {
                 let mut chain = Vec::new();
                 for row in rows {
                     let depth: i32 = row
@@ -310,11 +322,13 @@ impl Inner {
             .prepare_cached(&self.sql.get)
             .await
             .map_err(PostgresError::db("get snapshot"))?;
+        let held = self.recent.get(scope.as_str(), id);
+        let held_id = held.as_ref().map(|v| v.id);
         let rows = client
-            .query(&stmt, &[&scope.as_str(), &id])
+            .query(&stmt, &[&scope.as_str(), &id, &held_id])
             .await
             .map_err(PostgresError::db("get snapshot"))?;
-        self.decode(scope, rows, id)
+        self.decode_as(scope, rows, id, true, held)
     }
 
     async fn latest_once(
@@ -421,10 +435,10 @@ impl Inner {
                                 .await
                                 .map_err(db("create snapshot"))?;
                             let rows = client
-                                .query(&get, &[&scope.as_str(), parent])
+                                .query(&get, &[&scope.as_str(), parent, &None::<i64>])
                                 .await
                                 .map_err(db("create snapshot: read parent"))?;
-                            self.decode_as(scope, rows, parent, false)
+                            self.decode_as(scope, rows, parent, false, None)
                                 .ok()
                                 .flatten()
                                 .and_then(|s| s.version)
@@ -526,13 +540,15 @@ impl Inner {
         let key = snapshot_lock_key(scope.as_str(), id);
         let scope_str = scope.as_str();
         let lock_params: [&(dyn ToSql + Sync); 2] = [&self.tables.lock_namespace, &key];
-        let get_params: [&(dyn ToSql + Sync); 2] = [&scope_str, &id];
+        let held = self.recent.get(scope_str, id);
+        let held_id = held.as_ref().map(|v| v.id);
+        let get_params: [&(dyn ToSql + Sync); 3] = [&scope_str, &id, &held_id];
         // pipelined: the lock is taken before the read runs
         let (locked, rows) =
             futures::join!(tx.execute(&lock, &lock_params), tx.query(&get, &get_params));
         locked.map_err(db("save snapshot: lock"))?;
         let rows = rows.map_err(db("save snapshot: read"))?;
-        let existing = self.decode(scope, rows, id)?;
+        let existing = self.decode_as(scope, rows, id, true, held)?;
         let current = existing.as_ref().map(|s| &s.snapshot);
         let Some(next) = mutator(current)? else {
             tx.rollback().await.map_err(db("save snapshot: rollback"))?;
@@ -559,10 +575,10 @@ impl Inner {
                             // continue the parent's chain; a parent that does not read means a
                             // checkpoint
                             let rows = tx
-                                .query(&get, &[&scope.as_str(), parent])
+                                .query(&get, &[&scope.as_str(), parent, &None::<i64>])
                                 .await
                                 .map_err(db("save snapshot: read parent"))?;
-                            self.decode_as(scope, rows, parent, false)
+                            self.decode_as(scope, rows, parent, false, None)
                                 .ok()
                                 .flatten()
                                 .and_then(|s| s.version)
