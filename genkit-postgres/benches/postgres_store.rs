@@ -7,8 +7,9 @@
 //!   time of all N and the throughput);
 //! - `agent_interrupt_resume/{postgres,file}/history=N`: from a session with N completed turns
 //!   (how cost grows with history);
-//! - then, printed: turns per second and p50/p99 latency of one operation at each concurrency,
-//!   from a 3 s run each.
+//! - then, printed: turns per second, p50/p99 latency and this process's CPU time of one
+//!   operation at each concurrency from a fresh session, and at concurrency 16 from sessions
+//!   of 1, 50 and 200 turns; a 3 s run each.
 //!
 //! ```sh
 //! scripts/postgres start && eval "$(scripts/postgres env)"
@@ -123,9 +124,29 @@ fn file_store() -> Arc<dyn SessionStore> {
     Arc::new(FileSessionStore::new(dir))
 }
 
-/// `conc` operations at a time for `run`: operations per second and p50/p99 of one.
-async fn latencies(f: &Arc<Fixture>, conc: usize, run: Duration) -> (f64, Duration, Duration) {
-    let init = AgentInit::default();
+/// This process's CPU time so far (user + system, from `/proc/self/stat`; zero elsewhere).
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // the fields after the command name, which is in parentheses
+            let rest = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    // USER_HZ is 100 on every Linux this runs on
+    Duration::from_millis(ticks * 10)
+}
+
+/// `conc` operations at a time for `run`, each from `init`: operations per second, p50/p99
+/// of one, and this process's CPU time per operation.
+async fn latencies(
+    f: &Arc<Fixture>,
+    init: &AgentInit,
+    conc: usize,
+    run: Duration,
+) -> (f64, Duration, Duration, Duration) {
+    let cpu = cpu_time();
     let deadline = Instant::now() + run;
     let started = Instant::now();
     let tasks: Vec<_> = (0..conc)
@@ -149,7 +170,8 @@ async fn latencies(f: &Arc<Fixture>, conc: usize, run: Duration) -> (f64, Durati
     let secs = started.elapsed().as_secs_f64();
     all.sort();
     let pick = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    (all.len() as f64 / secs, pick(0.5), pick(0.99))
+    let cpu_per_op = (cpu_time() - cpu) / all.len().max(1) as u32;
+    (all.len() as f64 / secs, pick(0.5), pick(0.99), cpu_per_op)
 }
 
 fn main() {
@@ -216,16 +238,26 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    println!("\nstore     conc  turns/s   p50 (one op, 2 turns)  p99");
+    println!("\nstore     history  conc  turns/s   p50 (one op, 2 turns)  p99         client CPU/op");
     for (name, store) in &stores {
         let f = fixture(Arc::clone(store));
-        for conc in [1usize, 16, 128] {
-            let (ops, p50, p99) = rt.block_on(latencies(&f, conc, Duration::from_secs(3)));
+        // from a fresh session at each concurrency, then from longer ones at 16 (a loaded
+        // machine: wall time at concurrency 1 is mostly how fast idle cores wake up)
+        let fresh = AgentInit::default();
+        let mut runs: Vec<(usize, AgentInit, usize)> =
+            [1usize, 16, 128].map(|c| (0, fresh.clone(), c)).into();
+        for prior in [1usize, 50, 200] {
+            runs.push((prior, rt.block_on(seed(&f, prior)), 16));
+        }
+        for (prior, init, conc) in runs {
+            let (ops, p50, p99, cpu) =
+                rt.block_on(latencies(&f, &init, conc, Duration::from_secs(3)));
             println!(
-                "{name:<9} {conc:>4}  {:>7.0}   {:>8.2} ms             {:>8.2} ms",
+                "{name:<9} {prior:>7} {conc:>5}  {:>7.0}   {:>8.2} ms             {:>8.2} ms    {:>8.0} us",
                 ops * 2.0,
                 p50.as_secs_f64() * 1e3,
-                p99.as_secs_f64() * 1e3
+                p99.as_secs_f64() * 1e3,
+                cpu.as_secs_f64() * 1e6
             );
         }
     }
