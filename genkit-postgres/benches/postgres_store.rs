@@ -238,7 +238,9 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    println!("\nstore     history  conc  turns/s   p50 (one op, 2 turns)  p99         client CPU/op");
+    println!(
+        "\nstore     history  conc  turns/s   p50 (one op, 2 turns)  p99         client CPU/op"
+    );
     for (name, store) in &stores {
         let f = fixture(Arc::clone(store));
         // from a fresh session at each concurrency, then from longer ones at 16 (a loaded

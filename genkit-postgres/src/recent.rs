@@ -1,5 +1,6 @@
 //! [`RecentVersions`]: the state versions this process last read or wrote, by snapshot, so a
-//! save that continues a parent's chain does not read the parent back from the database.
+//! save that continues a parent's chain does not read the parent back from the database, and
+//! a read of one of those snapshots is sent its header without the chain.
 //!
 //! A state row is never changed once inserted, so a cached version is never wrong, only
 //! possibly old: the snapshot may point at a newer row since. A child diffed against an old
@@ -22,7 +23,7 @@ pub(crate) struct RecentVersions {
 #[derive(Debug, Default)]
 struct Entries {
     by_snapshot: HashMap<(String, String), Arc<Version>>,
-    /// Insertion order, for eviction; may name keys already removed.
+    /// Insertion order, for eviction: each key of `by_snapshot` once.
     order: VecDeque<(String, String)>,
 }
 
@@ -46,16 +47,13 @@ impl RecentVersions {
         self.entries().by_snapshot.get(&key).cloned()
     }
 
-    /// Records `version` for `snapshot`; `replaces` (its parent) is dropped, since a session
-    /// continues from its newest turn.
-    pub fn put(&self, scope: &str, snapshot: &str, version: Arc<Version>, replaces: Option<&str>) {
+    /// Records `version` for `snapshot`. A parent stays until it is the oldest: branches from
+    /// it (several children of one snapshot) read and diff against it too.
+    pub fn put(&self, scope: &str, snapshot: &str, version: Arc<Version>) {
         if self.capacity == 0 {
             return;
         }
         let mut e = self.entries();
-        if let Some(parent) = replaces {
-            e.by_snapshot.remove(&(scope.to_owned(), parent.to_owned()));
-        }
         let key = (scope.to_owned(), snapshot.to_owned());
         if e.by_snapshot.insert(key.clone(), version).is_none() {
             e.order.push_back(key);
@@ -79,17 +77,17 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_goes_first_and_a_child_replaces_its_parent() {
-        let r = RecentVersions::new(2);
-        r.put("s", "a", v(1), None);
-        r.put("s", "b", v(2), Some("a"));
-        assert!(r.get("s", "a").is_none(), "the parent was replaced");
-        assert_eq!(r.get("s", "b").map(|v| v.id), Some(2));
-        r.put("s", "c", v(3), None);
-        r.put("s", "d", v(4), None);
-        assert!(r.get("s", "b").is_none(), "evicted, oldest first");
-        assert_eq!(r.get("s", "c").map(|v| v.id), Some(3));
-        assert_eq!(r.get("s", "d").map(|v| v.id), Some(4));
+    fn the_oldest_goes_first_and_a_parent_stays_for_its_branches() {
+        let r = RecentVersions::new(3);
+        r.put("s", "a", v(1));
+        r.put("s", "b", v(2));
+        r.put("s", "c", v(3));
+        assert_eq!(r.get("s", "a").map(|v| v.id), Some(1), "a parent stays");
+        r.put("s", "d", v(4));
+        assert!(r.get("s", "a").is_none(), "evicted, oldest first");
+        for (id, n) in [("b", 2), ("c", 3), ("d", 4)] {
+            assert_eq!(r.get("s", id).map(|v| v.id), Some(n));
+        }
         assert!(
             r.get("other scope", "d").is_none(),
             "scopes never share entries"
@@ -99,21 +97,20 @@ mod tests {
     #[test]
     fn the_order_queue_stays_bounded_when_entries_are_replaced() {
         let r = RecentVersions::new(4);
-        let mut parent: Option<String> = None;
         for i in 0..10_000 {
-            let id = format!("snap-{i}");
-            r.put("s", &id, v(i), parent.as_deref());
-            parent = Some(id);
+            // a new version of one of a few snapshots, as a save that rewrites them makes
+            r.put("s", &format!("snap-{}", i % 3), v(i));
+            r.put("s", &format!("turn-{i}"), v(i));
         }
         let e = r.entries();
-        assert_eq!(e.by_snapshot.len(), 1);
+        assert_eq!(e.by_snapshot.len(), 4);
         assert!(e.order.len() <= 8, "{}", e.order.len());
     }
 
     #[test]
     fn capacity_zero_keeps_nothing() {
         let r = RecentVersions::new(0);
-        r.put("s", "a", v(1), None);
+        r.put("s", "a", v(1));
         assert!(r.get("s", "a").is_none());
     }
 }

@@ -89,9 +89,10 @@ pub(crate) struct Inner {
     target: String,
 }
 
-/// How many sessions' newest state versions a store keeps in memory (one per session: a save
-/// replaces its parent's). Each is the state as a JSON value, so this bounds the memory at
-/// that many states.
+/// How many state versions (the last read or written, by snapshot) a store keeps in memory.
+/// Each holds its state's messages (shared with the other versions of its conversation that
+/// extend the same history) and the rest as a JSON value, so this bounds the memory at that
+/// many states.
 const RECENT_VERSIONS: usize = 1024;
 
 /// A snapshot as read, with the state version it points at.
@@ -308,8 +309,7 @@ impl Inner {
                         .map_err(|e| self.corrupted(scope, &id, format!("messages: {e}")))?
                 };
                 let version = Arc::new(Version::from_value(state_id, depth, value, messages));
-                self.recent
-                    .put(scope.as_str(), &id, Arc::clone(&version), None);
+                self.recent.put(scope.as_str(), &id, Arc::clone(&version));
                 Some(version)
             }
         };
@@ -511,8 +511,7 @@ impl Inner {
         };
         if let (Some(state_id), Some(planned)) = (state_id, planned) {
             let version = Arc::new(planned.into_version(state_id));
-            self.recent
-                .put(scope.as_str(), id, version, next.parent_id.as_deref());
+            self.recent.put(scope.as_str(), id, version);
         }
         Ok(Some(next))
     }
@@ -636,8 +635,7 @@ impl Inner {
         }
         if let (Some(state_id), Some(planned)) = (written_state, planned) {
             let version = Arc::new(planned.into_version(state_id));
-            self.recent
-                .put(scope.as_str(), id, version, next.parent_id.as_deref());
+            self.recent.put(scope.as_str(), id, version);
         }
         Ok(Some(next))
     }
