@@ -167,10 +167,20 @@ async fn a_loaded_chat_continues_from_the_snapshot_it_read_without_reading_it_ag
     assert_eq!(reads() - before, 1, "one read, by load_chat");
     let texts: Vec<String> = second.messages().iter().map(Message::text).collect();
     assert_eq!(texts, ["first", "one", "second", "two"]);
-    // the turn after reads nothing either: it continues from its own snapshot
+    // the turn after reads nothing either: it continues from the snapshot it saved
     model.push_response(text("three"));
     later.send("third").await.unwrap();
+    assert_eq!(reads() - before, 1, "no read for a turn after a turn");
     assert_eq!(model.requests()[2].messages.len(), 5);
+    // and so does a chat that started fresh, interrupted or not
+    let before = reads();
+    let mut fresh = agent.chat(&ai);
+    for (i, answer) in ["a", "b", "c"].into_iter().enumerate() {
+        model.push_response(text(answer));
+        let r = fresh.send(format!("turn {i}")).await.unwrap();
+        assert_eq!(r.messages().len(), 2 * (i + 1));
+    }
+    assert_eq!(reads(), before, "a chat's own turns are never read back");
 }
 
 #[tokio::test]

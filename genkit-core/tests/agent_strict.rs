@@ -152,7 +152,7 @@ async fn a_second_resume_of_one_interrupted_snapshot_is_refused_naming_the_first
         .load_chat(&fx.ai, ChatRef::Snapshot(snap.clone()))
         .await
         .unwrap();
-    let refused = replay.resume([answer]).await.unwrap();
+    let refused = replay.resume([answer.clone()]).await.unwrap();
     assert_eq!(refused.finish_reason(), Some(&AgentFinishReason::Failed));
     let msg = &refused.error().unwrap().message;
     assert!(msg.contains(&snap) && msg.contains(&consumer), "{msg}");
@@ -161,6 +161,13 @@ async fn a_second_resume_of_one_interrupted_snapshot_is_refused_naming_the_first
         2,
         "the replayed approval must not reach the model"
     );
+    // the chat that paused continues from the snapshot it saved, without reading it back:
+    // the store's claim still refuses it
+    let again = chat.resume([answer]).await.unwrap();
+    assert_eq!(again.finish_reason(), Some(&AgentFinishReason::Failed));
+    let msg = &again.error().unwrap().message;
+    assert!(msg.contains(&snap) && msg.contains(&consumer), "{msg}");
+    assert_eq!(fx.model.requests().len(), 2);
 }
 
 /// A store that keeps its claims apart from the snapshots (the in-memory store; the PostgreSQL

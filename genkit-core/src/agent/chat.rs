@@ -414,8 +414,12 @@ where
             trusted: true,
             loaded: self.loaded.take(),
         };
-        let outcome = self.agent.invoke(&self.ai, invocation).await?;
+        let mut outcome = self.agent.invoke(&self.ai, invocation).await?;
+        let saved = outcome.saved.take();
         self.advance(&outcome);
+        // the next turn continues from the snapshot this one saved, as it was saved, instead
+        // of reading it back (the store still decides any claim on it)
+        self.loaded = saved.filter(|s| self.init.snapshot_id.as_ref() == Some(&s.snapshot_id));
         Ok(AgentResponse::new(outcome))
     }
 

@@ -42,6 +42,9 @@ pub(crate) struct Outcome {
     pub output: AgentOutput,
     pub state: SessionState,
     pub usage: Option<crate::wire::GenerationUsage>,
+    /// The snapshot the store saved under `output.snapshot_id`, as it saved it: what a chat
+    /// continues from without reading it back.
+    pub saved: Option<Box<SessionSnapshot>>,
 }
 
 /// The conversation an init names.
@@ -254,6 +257,7 @@ impl<S: 'static> Agent<S> {
                     },
                     state,
                     usage: None,
+                    saved: None,
                 });
             }
         };
@@ -364,6 +368,7 @@ impl<S: 'static> Agent<S> {
                 },
                 state: self.client_state(ai, data.to_state()),
                 usage: None,
+                saved: None,
             }
         };
         let detach_result = match select(task.as_mut(), detach_rx).await {
@@ -513,7 +518,7 @@ impl<S: 'static> Agent<S> {
         if let (Some(store), Some(id)) = (&store, &detached) {
             settle_pending(store, id, shared, body_error.clone()).await;
         }
-        let book = lock(&shared.book);
+        let mut book = lock(&shared.book);
         let usage = book.last_usage.clone();
         let failed = book.last_error.clone().or(body_error);
         if let Some(error) = failed {
@@ -535,6 +540,7 @@ impl<S: 'static> Agent<S> {
                 },
                 state: self.client_state(&shared.genkit, last_good.to_state()),
                 usage,
+                saved: None,
             };
         }
         let finish = result.finish_reason.or_else(|| book.last_finish.clone());
@@ -543,6 +549,10 @@ impl<S: 'static> Agent<S> {
             (data.session_id.clone(), data.to_state())
         };
         let state = self.client_state(&shared.genkit, state);
+        let saved = book
+            .last_saved
+            .take()
+            .filter(|s| book.last_committed.as_ref() == Some(&s.snapshot_id));
         Outcome {
             output: AgentOutput {
                 session_id: Some(session_id),
@@ -559,6 +569,7 @@ impl<S: 'static> Agent<S> {
             },
             state,
             usage,
+            saved,
         }
     }
 }
@@ -672,5 +683,6 @@ fn unreachable_outcome<S>(agent: &Agent<S>) -> Outcome {
         },
         state: SessionState::default(),
         usage: None,
+        saved: None,
     }
 }

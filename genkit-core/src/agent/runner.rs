@@ -602,6 +602,7 @@ where
         let mut stop = false;
         // the seam to roll back to; from a store, the state it saved (one copy less)
         let mut seam = None;
+        let mut saved_snapshot = None;
         if let (Some(store), Some(id)) = (&shared.store, &ctx.snapshot_id) {
             let session_id = lock(&shared.data).session_id.clone();
             // the turn is over: the live data stays as it is until this returns, so a store
@@ -617,10 +618,13 @@ where
             };
             match store.save_turn(id, build(), &build).await {
                 Ok(Some(saved)) => {
+                    // the history is shared, so keeping the saved snapshot for the chat's
+                    // next turn copies its header and custom state, not the messages
                     seam = Some(Data::from_state(
-                        saved.state.unwrap_or_default(),
+                        saved.state.clone().unwrap_or_default(),
                         session_id,
                     ));
+                    saved_snapshot = Some(Box::new(saved));
                 }
                 Ok(None) => stop = true,
                 Err(e) => {
@@ -647,6 +651,7 @@ where
         book.last_good = data;
         if ctx.snapshot_id.is_some() {
             book.last_committed = ctx.snapshot_id.clone();
+            book.last_saved = saved_snapshot;
         }
         book.in_flight = None;
         book.turn_index += 1;

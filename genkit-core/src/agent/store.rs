@@ -20,6 +20,8 @@ pub(crate) struct Book {
     pub turn_index: u32,
     /// The last snapshot written as a completed turn (the next turn's parent).
     pub last_committed: Option<String>,
+    /// That snapshot as the store saved it (when a store saved it in this invocation).
+    pub last_saved: Option<Box<SessionSnapshot>>,
     /// The snapshot id of the turn running now.
     pub in_flight: Option<String>,
     /// An id reserved (by a detach) for the next turn.
