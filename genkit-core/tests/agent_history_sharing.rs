@@ -180,6 +180,11 @@ async fn a_loaded_chat_continues_from_the_snapshot_it_read_without_reading_it_ag
         let r = fresh.send(format!("turn {i}")).await.unwrap();
         assert_eq!(r.messages().len(), 2 * (i + 1));
     }
+    model.push_response(text("streamed"));
+    let streamed = fresh.send_stream("turn 3").response().await.unwrap();
+    assert_eq!(streamed.messages().len(), 8);
+    model.push_response(text("after the stream"));
+    fresh.send("turn 4").await.unwrap();
     assert_eq!(reads(), before, "a chat's own turns are never read back");
 }
 

@@ -385,6 +385,16 @@ where
         &self.init
     }
 
+    /// Moves the chat on past a turn and answers it. The next turn continues from the
+    /// snapshot this one saved, as it was saved, instead of reading it back (the store still
+    /// decides any claim on it).
+    fn finish_turn(&mut self, mut outcome: Outcome) -> AgentResponse<S> {
+        let saved = outcome.saved.take();
+        self.advance(&outcome);
+        self.loaded = saved.filter(|s| self.init.snapshot_id.as_ref() == Some(&s.snapshot_id));
+        AgentResponse::new(outcome)
+    }
+
     fn advance(&mut self, outcome: &Outcome) {
         if self.agent.is_server_managed() {
             if let Some(id) = &outcome.output.snapshot_id {
@@ -414,13 +424,8 @@ where
             trusted: true,
             loaded: self.loaded.take(),
         };
-        let mut outcome = self.agent.invoke(&self.ai, invocation).await?;
-        let saved = outcome.saved.take();
-        self.advance(&outcome);
-        // the next turn continues from the snapshot this one saved, as it was saved, instead
-        // of reading it back (the store still decides any claim on it)
-        self.loaded = saved.filter(|s| self.init.snapshot_id.as_ref() == Some(&s.snapshot_id));
-        Ok(AgentResponse::new(outcome))
+        let outcome = self.agent.invoke(&self.ai, invocation).await?;
+        Ok(self.finish_turn(outcome))
     }
 
     /// Answers the pending tool requests: parts built with `tool.respond(&interrupt, ..)`
@@ -514,13 +519,16 @@ where
         let input = input.into_agent_input();
         let agent = self.agent.clone();
         let ai = self.ai.clone();
-        let init = self.init.clone();
-        let context = self.context.clone();
-        let run: BoxFuture<'static, Result<Outcome, GenkitError>> = Box::pin(async move {
-            agent
-                .run_inputs(&ai, init, vec![input], Some(tx), context, true)
-                .await
-        });
+        let invocation = Invocation {
+            init: self.init.clone(),
+            inputs: vec![input],
+            chunks: Some(tx),
+            context: self.context.clone(),
+            trusted: true,
+            loaded: self.loaded.take(),
+        };
+        let run: BoxFuture<'static, Result<Outcome, GenkitError>> =
+            Box::pin(async move { agent.invoke(&ai, invocation).await });
         AgentTurnStream {
             chat: self,
             run: Some(run),
@@ -685,7 +693,6 @@ where
             }
             .into())
         })?;
-        self.chat.advance(&outcome);
-        Ok(AgentResponse::new(outcome))
+        Ok(self.chat.finish_turn(outcome))
     }
 }
