@@ -549,10 +549,8 @@ impl<S: 'static> Agent<S> {
             (data.session_id.clone(), data.to_state())
         };
         let state = self.client_state(&shared.genkit, state);
-        let saved = book
-            .last_saved
-            .take()
-            .filter(|s| book.last_committed.as_ref() == Some(&s.snapshot_id));
+        // set with `last_committed`, so it is that snapshot
+        let saved = book.last_saved.take();
         Outcome {
             output: AgentOutput {
                 session_id: Some(session_id),
