@@ -144,14 +144,23 @@ fn agents(c: &mut Criterion) {
         ("file", file_store as fn() -> Arc<dyn SessionStore>),
     ] {
         for prior in [0usize, 50] {
-            let (ai, agent, approve) = instance(make());
-            let init = rt.block_on(seed(&ai, &agent, prior));
-            g.bench_function(format!("agent_turn/{store_name}/prior={prior}"), |b| {
-                b.to_async(&rt).iter(|| turn(&ai, &agent, &init))
-            });
+            // each scenario on an instance and store of its own, seeded alike: a store that
+            // earlier scenarios filled with a million snapshots measures the heap, not the turn
+            let fresh = || {
+                let (ai, agent, approve) = instance(make());
+                let init = rt.block_on(seed(&ai, &agent, prior));
+                (ai, agent, approve, init)
+            };
+            {
+                let (ai, agent, _, init) = fresh();
+                g.bench_function(format!("agent_turn/{store_name}/prior={prior}"), |b| {
+                    b.to_async(&rt).iter(|| turn(&ai, &agent, &init))
+                });
+            }
             if store_name == "memory" {
                 // a conversation that goes on: each sample continues one chat from the seeded
                 // snapshot for all its iterations (no branch), so the history grows as it runs
+                let (ai, agent, _, init) = fresh();
                 g.bench_function(
                     format!("agent_turn_continued/{store_name}/prior={prior}"),
                     |b| {
@@ -166,6 +175,7 @@ fn agents(c: &mut Criterion) {
                     },
                 );
             }
+            let (ai, agent, approve, init) = fresh();
             g.bench_function(
                 format!("agent_interrupt_resume/{store_name}/prior={prior}"),
                 |b| {
@@ -173,6 +183,7 @@ fn agents(c: &mut Criterion) {
                         .iter(|| interrupt_resume(&ai, &agent, &approve, &init))
                 },
             );
+            drop((ai, agent, approve, init));
         }
     }
     g.finish();
@@ -197,10 +208,19 @@ fn main() {
         let prior: usize = arg(3, "0").parse().unwrap_or(0);
         let mode = arg(4, "turn");
         let n: u32 = arg(5, "100").parse().unwrap_or(100);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        // `AGENT_BENCH_MT=1`: on the criterion benches' runtime (2 workers, the operations
+        // polled by `block_on` on this thread) instead of a current-thread one
+        let rt = if std::env::var_os("AGENT_BENCH_MT").is_some() {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        .expect("runtime");
         let (ai, agent, approve) = instance(store);
         rt.block_on(async {
             let init = seed(&ai, &agent, prior).await;

@@ -603,6 +603,49 @@ mod ab {
             .unwrap_or(default)
     }
 
+    /// `--count --variant <v> --mode <plain|stream> --conc <n> --calls <k>`: only `k` calls of
+    /// one variant, `n` at a time, and nothing else (no timing): for `perf stat` or callgrind,
+    /// where the difference between two values of `k` is the cost of the calls between them.
+    pub(super) fn count(args: &[String]) {
+        let value = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str)
+        };
+        let variants: Vec<Variant> = value("--variant")
+            .unwrap_or("generate")
+            .split(',')
+            .map(|v| match v {
+                "wire" => Variant::Wire,
+                "raw" => Variant::Raw,
+                "model" => Variant::Model,
+                _ => Variant::Generate,
+            })
+            .collect();
+        let stream = value("--mode") == Some("stream");
+        let n = arg(args, "--conc", 1).max(1) as usize;
+        let calls = arg(args, "--calls", 1000);
+        let (server, rt, cl) = setup();
+        for variant in variants {
+            let (t0, c0) = (Instant::now(), process_cpu_ns());
+            let mut done = 0;
+            while done < calls {
+                rt.block_on(in_flight(&cl, variant, stream, n));
+                done += n as u64;
+            }
+            let wall = t0.elapsed().as_secs_f64() * 1e6 / done as f64;
+            let cpu = (process_cpu_ns() - c0) as f64 / 1e3 / done as f64;
+            println!(
+                "{:<9} {done} calls: {wall:.1} us/call wall, {cpu:.1} us/call CPU",
+                variant.name()
+            );
+        }
+        drop(cl);
+        drop(rt);
+        drop(server);
+    }
+
     pub(super) fn run(args: &[String]) {
         let rounds = arg(args, "--rounds", 10).max(1);
         let only_conc = arg(args, "--conc", 0) as usize;
@@ -696,6 +739,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--ab") {
         ab::run(&args);
+        return;
+    }
+    if args.iter().any(|a| a == "--count") {
+        ab::count(&args);
         return;
     }
     benches();
