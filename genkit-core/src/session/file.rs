@@ -234,32 +234,48 @@ impl FileSessionStore {
         };
         let next = finalize(&id, existing.as_ref(), next)?;
         let is_new = existing.is_none();
-        let fsync = self.inner.fsync;
-        let written = {
-            let path = path.clone();
-            blocking(move || {
-                let bytes = serde_json::to_vec_pretty(&next).map_err(|source| {
-                    SessionStoreError::Serialize {
-                        snapshot_id: next.snapshot_id.clone(),
-                        source,
-                    }
-                })?;
-                atomic_write(&path, &bytes, fsync)?;
-                if is_new {
-                    if let Some(session) = next.session_id.as_deref() {
-                        advance_pointer(&dir, session, &next.snapshot_id, &next.created_at);
-                    }
-                }
-                if fsync {
-                    sync_dir(&dir)?;
-                }
-                drop(lock);
-                Ok(next)
-            })
-            .await?
-        };
+        let written = blocking({
+            let (dir, path, fsync) = (dir, path.clone(), self.inner.fsync);
+            move || write_locked(lock, &dir, &path, next, is_new, fsync)
+        })
+        .await?;
         self.notify(&path, &written.status());
         Ok(Some(written))
+    }
+
+    /// [`SessionStore::create_snapshot`] in one trip to the blocking pool: the id's file is
+    /// looked for and written under one hold of the scope's lock, where a
+    /// [`save`](Self::save) reads it in one trip and writes in another, with the mutator
+    /// between them on the async side.
+    async fn create(
+        &self,
+        scope: &StoreScope,
+        snapshot: SessionSnapshot,
+    ) -> Result<Option<SessionSnapshot>, SessionStoreError> {
+        let id = snapshot.snapshot_id.clone();
+        let path = self.snapshot_path(scope, &id)?;
+        let next = finalize(&id, None, snapshot)?;
+        let dir = self.scope_dir(scope);
+        let queue = self.writer_lock(&dir);
+        let _in_process = queue.lock().await;
+        let written = blocking({
+            let (path, fsync) = (path.clone(), self.inner.fsync);
+            move || {
+                let lock = lock_scope(&dir)?;
+                match fs::symlink_metadata(&path) {
+                    // the id is taken: nothing is written
+                    Ok(_) => return Ok(None),
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(SessionStoreError::io("read", &path, e)),
+                }
+                write_locked(lock, &dir, &path, next, true, fsync).map(Some)
+            }
+        })
+        .await?;
+        if let Some(written) = &written {
+            self.notify(&path, &written.status());
+        }
+        Ok(written)
     }
 
     async fn latest(
@@ -452,6 +468,34 @@ fn lock_scope(dir: &Path) -> Result<File, SessionStoreError> {
 
 /// Reads one snapshot file: `None` when it does not exist, [`SessionStoreError::Corrupted`]
 /// naming it when it does not parse.
+/// Writes `next` to `path` while `lock` (the scope's) is held: the file atomically, the
+/// session's pointer when the snapshot is new, then the directory synced; releases the lock.
+fn write_locked(
+    lock: File,
+    dir: &Path,
+    path: &Path,
+    next: SessionSnapshot,
+    is_new: bool,
+    fsync: bool,
+) -> Result<SessionSnapshot, SessionStoreError> {
+    let bytes =
+        serde_json::to_vec_pretty(&next).map_err(|source| SessionStoreError::Serialize {
+            snapshot_id: next.snapshot_id.clone(),
+            source,
+        })?;
+    atomic_write(path, &bytes, fsync)?;
+    if is_new {
+        if let Some(session) = next.session_id.as_deref() {
+            advance_pointer(dir, session, &next.snapshot_id, &next.created_at);
+        }
+    }
+    if fsync {
+        sync_dir(dir)?;
+    }
+    drop(lock);
+    Ok(next)
+}
+
 fn read_snapshot(path: &Path) -> Result<Option<SessionSnapshot>, SessionStoreError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
@@ -660,6 +704,14 @@ impl SessionStore for FileSessionStore {
         mutator: &'a SnapshotMutator<'a>,
     ) -> StoreFuture<'a, Option<SessionSnapshot>> {
         Box::pin(self.save(scope, snapshot_id, mutator))
+    }
+
+    fn create_snapshot<'a>(
+        &'a self,
+        scope: &'a StoreScope,
+        snapshot: SessionSnapshot,
+    ) -> StoreFuture<'a, Option<SessionSnapshot>> {
+        Box::pin(self.create(scope, snapshot))
     }
 
     fn supports_status_watch(&self) -> bool {
