@@ -119,13 +119,21 @@ async fn interrupt_resume(
 
 static DIRS: AtomicU64 = AtomicU64::new(0);
 
-fn file_store() -> Arc<dyn SessionStore> {
-    let dir = std::env::temp_dir().join(format!(
+fn bench_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
         "genkit-agent-bench-{}-{}",
         std::process::id(),
         DIRS.fetch_add(1, Ordering::Relaxed)
-    ));
-    Arc::new(FileSessionStore::new(dir))
+    ))
+}
+
+fn file_store() -> Arc<dyn SessionStore> {
+    Arc::new(FileSessionStore::new(bench_dir()))
+}
+
+/// The file store without `fsync` (count mode only: what the store costs besides the disk).
+fn file_store_unsynced() -> Arc<dyn SessionStore> {
+    Arc::new(FileSessionStore::builder(bench_dir()).fsync(false).build())
 }
 
 fn agents(c: &mut Criterion) {
@@ -191,7 +199,7 @@ fn agents(c: &mut Criterion) {
 
 criterion_group!(benches, agents);
 
-/// `agent count <memory|file> <prior> <turn|resume|continue> <n>`: runs `n` operations on one
+/// `agent count <memory|file|file-nosync> <prior> <turn|resume|continue> <n>`: runs `n` operations on one
 /// thread and exits, for instruction counts under `valgrind --tool=callgrind`; otherwise the
 /// criterion benches. `turn` and `resume` start each operation from the seeded snapshot (every
 /// one a branch of it); `continue` sends `n` turns in one chat that goes on from there, as a
@@ -200,10 +208,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("count") {
         let arg = |i: usize, default: &str| args.get(i).map_or(default, String::as_str).to_owned();
-        let store = if arg(2, "memory") == "file" {
-            file_store()
-        } else {
-            Arc::new(InMemorySessionStore::new()) as Arc<dyn SessionStore>
+        let store = match arg(2, "memory").as_str() {
+            "file" => file_store(),
+            "file-nosync" => file_store_unsynced(),
+            _ => Arc::new(InMemorySessionStore::new()) as Arc<dyn SessionStore>,
         };
         let prior: usize = arg(3, "0").parse().unwrap_or(0);
         let mode = arg(4, "turn");
