@@ -331,9 +331,9 @@ fn ids(message: &Message) -> Vec<Id> {
         .collect()
 }
 
-async fn resume(
+async fn resume<M: Into<Message>>(
     ai: &Genkit,
-    history: &[Message],
+    history: impl IntoIterator<Item = M>,
     respond: Vec<Part>,
     restart: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {
