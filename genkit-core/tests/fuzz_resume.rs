@@ -371,9 +371,9 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-async fn resume<M: Into<Message>>(
+async fn resume(
     ai: &Genkit,
-    history: impl IntoIterator<Item = M>,
+    history: &[Message],
     respond: Vec<Part>,
     restart: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {

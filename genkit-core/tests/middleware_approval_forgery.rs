@@ -80,9 +80,9 @@ async fn pause(ai: &Genkit, model: &ProgrammableModel, amount: u64) -> GenerateR
     r
 }
 
-async fn resume_with<M: Into<Message>>(
+async fn resume_with(
     ai: &Genkit,
-    history: impl IntoIterator<Item = M>,
+    history: &[Message],
     restart: Part,
 ) -> Result<GenerateResponse, GenkitError> {
     ai.generate()

@@ -68,9 +68,9 @@ async fn quiz(ai: &Genkit, model: &ProgrammableModel, prompt: &str) -> GenerateR
     r
 }
 
-async fn resume<M: Into<Message>>(
+async fn resume(
     ai: &Genkit,
-    history: impl IntoIterator<Item = M>,
+    history: &[Message],
     respond: Vec<Part>,
     restart: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {

@@ -144,7 +144,7 @@ impl GenerateResponse {
     }
 
     /// The whole conversation, ending in the response message.
-    pub fn messages(&self) -> &Messages {
+    pub fn messages(&self) -> &[Message] {
         &self.0.history
     }
 

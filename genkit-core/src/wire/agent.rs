@@ -257,9 +257,8 @@ pub struct SessionState {
 
 impl SessionState {
     /// The messages, empty when there are none.
-    pub fn messages(&self) -> &super::Messages {
-        static NONE: super::Messages = super::Messages::new();
-        self.messages.as_ref().unwrap_or(&NONE)
+    pub fn messages(&self) -> &[Message] {
+        self.messages.as_deref().unwrap_or_default()
     }
 
     /// The artifacts, empty when there are none.
