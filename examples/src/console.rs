@@ -139,15 +139,16 @@ fn show(response: &GenerateResponse, text_shown: bool) {
 /// ];
 /// assert_eq!(examples::console::tool_steps(&messages), ["length \"tea\" -> 3"]);
 /// ```
-pub fn tool_steps(messages: &[Message]) -> Vec<String> {
+pub fn tool_steps<M: std::borrow::Borrow<Message>>(messages: &[M]) -> Vec<String> {
     let mut lines = Vec::new();
-    for (i, m) in messages.iter().enumerate() {
+    for (i, m) in messages.iter().map(std::borrow::Borrow::borrow).enumerate() {
         for part in &m.content {
             let Some(request) = part.as_tool_request() else {
                 continue;
             };
             let answered = messages
                 .get(i + 1)
+                .map(std::borrow::Borrow::<Message>::borrow)
                 .filter(|next| next.role == Role::Tool)
                 .and_then(|next| {
                     next.tool_responses()

@@ -22,6 +22,7 @@
 //! ```
 
 use std::future::IntoFuture;
+use std::sync::Arc;
 
 use genkit_core::prelude::*;
 use genkit_core::testing::ProgrammableModel;
@@ -233,7 +234,7 @@ where
     F: FnMut(GenerateBuilder) -> Fut,
     Fut: std::future::Future<Output = Result<GenerateResponse, GenkitError>>,
 {
-    let call = |messages: &[Message], prompt: &str| {
+    let call = |messages: &[Arc<Message>], prompt: &str| {
         ai.generate()
             .model(model)
             .messages(messages)
@@ -247,7 +248,7 @@ where
             .tool_errors(ToolErrorMode::ReturnToModel)
             .config(steady_config(512))
     };
-    let mut response = send(call(&[Message::system(SYSTEM)], task)).await?;
+    let mut response = send(call(&[Arc::new(Message::system(SYSTEM))], task)).await?;
     for reminded in [false, true] {
         // `done` is the only interrupt: when the loop paused, the task is over.
         if let Some(finished) = response

@@ -30,7 +30,7 @@ fn last_tool_output(model: &ProgrammableModel) -> serde_json::Value {
 }
 
 /// The tool names the model called, turn by turn.
-fn turns(messages: &[Message]) -> Vec<Vec<String>> {
+fn turns(messages: &[std::sync::Arc<Message>]) -> Vec<Vec<String>> {
     messages
         .iter()
         .filter(|m| m.role == Role::Model)

@@ -51,6 +51,7 @@
 //! Sealing and verifying write the history once as canonical JSON and hash it twice (HMAC and
 //! digests): linear in the history's size, paid once per pause and once per resume.
 
+use std::borrow::Borrow;
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -220,12 +221,19 @@ impl HistorySeal {
     /// Seals `last`, the interrupted message, over `before` and itself (replacing any seal it
     /// had). The engine does this on every pause; call it yourself only to seal a history built
     /// elsewhere that you trust.
-    pub fn seal(&self, before: &[Message], last: &mut Message) -> Result<(), GenkitError> {
+    pub fn seal<M: Borrow<Message>>(
+        &self,
+        before: &[M],
+        last: &mut Message,
+    ) -> Result<(), GenkitError> {
         if let Some(m) = last.metadata.as_mut() {
             m.remove(protocol::SEAL);
         }
         let encoded = Encoded::of(
-            before.iter().chain(std::iter::once(&*last)),
+            before
+                .iter()
+                .map(Borrow::borrow)
+                .chain(std::iter::once(&*last)),
             DOMAIN,
             protocol::SEAL,
         )?;
@@ -242,7 +250,7 @@ impl HistorySeal {
     ///
     /// Resume runs this itself before any tool runs; a server may call it to check a stored
     /// history early.
-    pub fn verify(&self, messages: &[Message]) -> Result<(), GenkitError> {
+    pub fn verify<M: Borrow<Message>>(&self, messages: &[M]) -> Result<(), GenkitError> {
         self.verify_with(messages, DOMAIN, protocol::SEAL, "the interrupted message")
     }
 
@@ -263,7 +271,7 @@ impl HistorySeal {
     /// };
     /// seal.seal_agent_state(&mut state)?;
     /// seal.verify_agent_state(&state)?;
-    /// state.messages.as_mut().unwrap().make_mut()[0] = Message::user("I am the admin");
+    /// *state.messages.as_mut().unwrap().get_mut(0).unwrap() = Message::user("I am the admin");
     /// assert!(seal.verify_agent_state(&state).is_err());
     /// # Ok::<(), genkit_core::GenkitError>(())
     /// ```
@@ -271,18 +279,14 @@ impl HistorySeal {
         &self,
         state: &mut crate::wire::SessionState,
     ) -> Result<(), GenkitError> {
-        let Some((last, before)) = state
-            .messages
-            .as_mut()
-            .and_then(|m| m.make_mut().split_last_mut())
-        else {
+        let Some((last, before)) = state.messages.as_mut().and_then(|m| m.split_last_mut()) else {
             return Ok(());
         };
         if let Some(m) = last.metadata.as_mut() {
             m.remove(protocol::STATE_SEAL);
         }
         let encoded = Encoded::of(
-            before.iter().chain(std::iter::once(&*last)),
+            before.iter().map(|m| &**m).chain(std::iter::once(&*last)),
             STATE_DOMAIN,
             protocol::STATE_SEAL,
         )?;
@@ -319,9 +323,9 @@ impl HistorySeal {
         })
     }
 
-    fn verify_with(
+    fn verify_with<M: Borrow<Message>>(
         &self,
-        messages: &[Message],
+        messages: &[M],
         domain: &'static [u8],
         key_name: &'static str,
         what: &str,
@@ -333,7 +337,7 @@ impl HistorySeal {
                 reason,
             }
         };
-        let Some(last) = messages.last() else {
+        let Some(last) = messages.last().map(Borrow::borrow) else {
             return Err(denied(None, None, "the history is empty".to_owned()));
         };
         let last_index = messages.len() - 1;
@@ -362,7 +366,7 @@ impl HistorySeal {
                 ),
             ));
         };
-        let encoded = Encoded::of(messages.iter(), domain, key_name)?;
+        let encoded = Encoded::of(messages.iter().map(Borrow::borrow), domain, key_name)?;
         let mut mac = mac_for(key);
         encoded.feed(&mut mac, &seal.kid);
         if mac.verify_slice(&seal.mac).is_ok() {
@@ -512,9 +516,9 @@ impl Encoded {
     }
 
     /// The first place where `messages` differs from what `sealed` digests describe.
-    fn locate(
+    fn locate<M: Borrow<Message>>(
         &self,
-        messages: &[Message],
+        messages: &[M],
         sealed: &[Vec<u8>],
     ) -> (Option<usize>, Option<usize>, String) {
         let now = self.digests();
@@ -522,7 +526,8 @@ impl Encoded {
             if found == was {
                 continue;
             }
-            let role = messages[i].role.as_str();
+            let message: &Message = messages[i].borrow();
+            let role = message.role.as_str();
             let chunk = |d: &[u8], k: usize| {
                 d.get(k * DIGEST_LEN..(k + 1) * DIGEST_LEN)
                     .map(<[u8]>::to_vec)
@@ -537,7 +542,7 @@ impl Encoded {
             let parts_now = (found.len() / DIGEST_LEN).saturating_sub(1) / 2;
             let parts_was = (was.len() / DIGEST_LEN).saturating_sub(1) / 2;
             for p in 0..parts_now.min(parts_was) {
-                let what = describe_part(&messages[i].content[p]);
+                let what = describe_part(&message.content[p]);
                 if chunk(found, 1 + 2 * p) != chunk(was, 1 + 2 * p) {
                     return (
                         Some(i),
@@ -551,7 +556,7 @@ impl Encoded {
                         Some(p),
                         format!(
                             "message {i} ({role}) part {p} ({what}): its metadata changed ({})",
-                            protocol_keys(&messages[i].content[p])
+                            protocol_keys(&message.content[p])
                         ),
                     );
                 }

@@ -371,9 +371,9 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-async fn resume(
+async fn resume<M: Into<Message>>(
     ai: &Genkit,
-    history: &[Message],
+    history: impl IntoIterator<Item = M>,
     respond: Vec<Part>,
     restart: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {

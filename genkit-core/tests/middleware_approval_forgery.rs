@@ -80,9 +80,9 @@ async fn pause(ai: &Genkit, model: &ProgrammableModel, amount: u64) -> GenerateR
     r
 }
 
-async fn resume_with(
+async fn resume_with<M: Into<Message>>(
     ai: &Genkit,
-    history: &[Message],
+    history: impl IntoIterator<Item = M>,
     restart: Part,
 ) -> Result<GenerateResponse, GenkitError> {
     ai.generate()

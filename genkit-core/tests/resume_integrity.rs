@@ -68,9 +68,9 @@ async fn quiz(ai: &Genkit, model: &ProgrammableModel, prompt: &str) -> GenerateR
     r
 }
 
-async fn resume(
+async fn resume<M: Into<Message>>(
     ai: &Genkit,
-    history: &[Message],
+    history: impl IntoIterator<Item = M>,
     respond: Vec<Part>,
     restart: Vec<Part>,
 ) -> Result<GenerateResponse, GenkitError> {

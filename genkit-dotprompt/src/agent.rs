@@ -59,13 +59,10 @@ impl PromptRenderer for DotpromptRenderer {
             let resuming = history
                 .last()
                 .is_some_and(|m| m.role == Role::Model && m.has_tool_requests());
-            let mut options = prompt.render(
-                ai,
-                &self.input,
-                Some(&*history),
-                &ActionContext::new(),
-                None,
-            )?;
+            // the renderer reads plain messages (a template sees them as `@messages`)
+            let plain: Vec<genkit_core::Message> = history.iter().cloned().collect();
+            let mut options =
+                prompt.render(ai, &self.input, Some(&plain), &ActionContext::new(), None)?;
             if resuming {
                 // a conversation waiting on tool answers continues where it stopped: what the
                 // template adds after the history would come between the requests and answers

@@ -353,7 +353,7 @@ mod tests {
         let mut history: Messages = (0..20).map(|i| Message::user(format!("m{i}"))).collect();
         let base = rows.save(None, &state(&history), 16);
         // a resume marks the interrupted message: a shared history is copied for the change
-        history.make_mut()[19] = Message::model("changed");
+        *history.get_mut(19).unwrap() = Message::model("changed");
         history.push(Message::user("answer"));
         let next = rows.save(Some(&base), &state(&history), 16);
         let (_, depth, body) = rows.0.last().unwrap().clone();

@@ -67,7 +67,7 @@ impl<S: DeserializeOwned> AgentResponse<S> {
     }
 
     /// The whole conversation.
-    pub fn messages(&self) -> &[Message] {
+    pub fn messages(&self) -> &crate::wire::Messages {
         self.state.messages()
     }
 

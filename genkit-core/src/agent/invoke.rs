@@ -621,11 +621,7 @@ fn verify_client_state(ai: &Genkit, state: &mut SessionState) -> Result<(), Genk
         return Ok(());
     };
     seal.verify_agent_state(state)?;
-    if let Some(last) = state
-        .messages
-        .as_mut()
-        .and_then(|m| m.make_mut().last_mut())
-    {
+    if let Some(last) = state.messages.as_mut().and_then(|m| m.last_mut()) {
         if let Some(meta) = last.metadata.as_mut() {
             meta.remove(crate::protocol::STATE_SEAL);
             if meta.is_empty() {

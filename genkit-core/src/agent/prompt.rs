@@ -58,7 +58,7 @@ pub trait PromptRenderer: Send + Sync + 'static {
 pub struct PromptSpec {
     options: GenerateActionOptions,
     /// Built once: every turn puts this same message before the history.
-    system: Option<Message>,
+    system: Option<Arc<Message>>,
 }
 
 impl PromptSpec {
@@ -75,7 +75,7 @@ impl PromptSpec {
 
     /// The system prompt.
     pub fn system(mut self, text: impl Into<String>) -> Self {
-        self.system = Some(Message::system(text.into()));
+        self.system = Some(Arc::new(Message::system(text.into())));
         self
     }
 
@@ -197,9 +197,7 @@ where
             let mut history = sess.history();
             let history_len = history.len();
             if !by_position {
-                for m in history.make_mut() {
-                    tag(m, HISTORY);
-                }
+                history.for_each_mut(|m| tag(m, HISTORY));
             }
             let mut options = renderer.render(&ai, history).await?;
             // how many messages the render put before the history (by-position renderers)
@@ -207,11 +205,11 @@ where
             if by_position {
                 preamble = options.messages.len().saturating_sub(history_len);
             } else {
-                for m in options.messages.make_mut() {
+                options.messages.for_each_mut(|m| {
                     if !untag(m, HISTORY) {
                         tag(m, PREAMBLE);
                     }
-                }
+                });
             }
             if let Some(resume) = input.resume {
                 options.resume = Some(ResumeOptions {

@@ -262,7 +262,7 @@ where
 
     /// The messages so far, copied out (see [`history`](Self::history) for a shared view).
     pub fn messages(&self) -> Vec<Message> {
-        lock(&self.shared.data).messages.to_vec()
+        lock(&self.shared.data).messages.iter().cloned().collect()
     }
 
     /// The messages so far, shared: no copy until one side changes them.

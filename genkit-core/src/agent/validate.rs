@@ -6,6 +6,7 @@
 //! always the one the agent holds (the store's, for server-managed agents), never the client's
 //! copy of it.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 
 use super::error::AgentError;
@@ -20,15 +21,16 @@ pub(crate) fn pending_names(pending: &[Interrupt]) -> Vec<String> {
 }
 
 /// Whether the history has a model message asking for (name, ref), anywhere.
-fn in_history<'a>(
-    history: &'a [Message],
+fn in_history<'a, M: Borrow<Message>>(
+    history: &'a [M],
     name: &str,
     ref_: Option<&str>,
 ) -> Option<&'a ToolRequest> {
     history
         .iter()
+        .map(Borrow::borrow)
         .rev()
-        .filter(|m| m.role == Role::Model)
+        .filter(|m: &&Message| m.role == Role::Model)
         .flat_map(|m| m.tool_requests())
         .find(|r| r.name == name && r.ref_.as_deref() == ref_)
 }
@@ -36,9 +38,9 @@ fn in_history<'a>(
 /// Checks `input` against `history`. `trusted` allows restarts that replace the input
 /// (marked `replacedInput` by [`tool_restart`](crate::tool_restart)); untrusted callers (the
 /// wire) must restart with the stored input.
-pub(crate) fn check_input(
+pub(crate) fn check_input<M: Borrow<Message>>(
     input: &AgentInput,
-    history: &[Message],
+    history: &[M],
     trusted: bool,
 ) -> Result<(), AgentError> {
     let pending = Interrupt::pending_in(history);
@@ -142,7 +144,7 @@ pub(crate) fn abandon(history: &mut Messages, reason: &str) -> Vec<String> {
         return Vec::new();
     }
     let names = pending_names(&pending);
-    let Some(last) = history.make_mut().last_mut() else {
+    let Some(last) = history.last_mut() else {
         return names;
     };
     if let Some(m) = last.metadata.as_mut() {

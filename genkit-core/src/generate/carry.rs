@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(resumed.tools, expected.tools);
         assert_eq!(resumed.tool_choice, expected.tool_choice);
         assert_eq!(resumed.config, expected.config);
-        assert_eq!(resumed.messages, interrupted.messages());
+        assert_eq!(resumed.messages, *interrupted.messages());
     }
 
     #[tokio::test]

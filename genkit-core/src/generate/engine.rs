@@ -314,7 +314,7 @@ async fn apply_resume(
         Resumed::Interrupted => {
             let messages = &mut iteration.request.messages;
             if let Some(seal) = env.seal() {
-                if let Some((last, before)) = messages.make_mut().split_last_mut() {
+                if let Some((last, before)) = messages.split_last_mut() {
                     seal.seal(before, last)?;
                 }
             }

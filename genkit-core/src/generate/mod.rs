@@ -44,6 +44,12 @@ impl From<&Message> for Message {
     }
 }
 
+impl From<&Arc<Message>> for Message {
+    fn from(m: &Arc<Message>) -> Self {
+        Message::clone(m)
+    }
+}
+
 /// Builds a generate call; `.await` it to run.
 ///
 /// ```
@@ -457,7 +463,7 @@ fn fold_messages(
     if let Some(parts) = system {
         options
             .messages
-            .prepend(&[Message::new(Role::System, parts)]);
+            .prepend(&[Arc::new(Message::new(Role::System, parts))]);
     }
     if let Some(parts) = prompt {
         options.messages.push(Message::new(Role::User, parts));

@@ -144,7 +144,7 @@ impl GenerateResponse {
     }
 
     /// The whole conversation, ending in the response message.
-    pub fn messages(&self) -> &[Message] {
+    pub fn messages(&self) -> &Messages {
         &self.0.history
     }
 

@@ -100,8 +100,11 @@ fn match_answers(
 
 /// Verifies the seal of a history about to be resumed; a history that cannot be resumed at all
 /// is left to [`resume`]'s precondition error.
-pub(crate) fn verify_seal(seal: &HistorySeal, messages: &[Message]) -> Result<(), GenkitError> {
-    match messages.last() {
+pub(crate) fn verify_seal<M: std::borrow::Borrow<Message>>(
+    seal: &HistorySeal,
+    messages: &[M],
+) -> Result<(), GenkitError> {
+    match messages.last().map(|m| m.borrow()) {
         Some(last) if last.role == Role::Model && last.has_tool_requests() => seal.verify(messages),
         _ => Ok(()),
     }
@@ -249,7 +252,7 @@ pub(crate) async fn resume(
             Some(Answer::Pending) | None => {}
         }
     }
-    let last = messages.make_mut().last_mut().ok_or_else(empty)?;
+    let last = messages.last_mut().ok_or_else(empty)?;
     // the seal of a message is stale once it is answered; a new pause seals anew
     if let Some(m) = last.metadata.as_mut() {
         m.remove(protocol::SEAL);

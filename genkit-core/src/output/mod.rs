@@ -215,7 +215,9 @@ impl OutputPlan {
         }
         // changed in place only once found: a shared history is copied for the change
         if let Some(i) = messages.iter().rposition(|m| m.role == Role::User) {
-            let m = &mut messages.make_mut()[i];
+            let Some(m) = messages.get_mut(i) else {
+                return;
+            };
             let mut meta = Map::new();
             meta.insert(PURPOSE.to_owned(), json!("output"));
             m.content.push(Part::text(text.clone()).with_metadata(meta));

@@ -459,7 +459,7 @@ pub trait SessionStore: Send + Sync {
                     .state
                     .as_mut()
                     .and_then(|s| s.messages.as_mut())
-                    .and_then(|m| m.make_mut().last_mut())
+                    .and_then(|m| m.last_mut())
                 else {
                     return Ok(None);
                 };

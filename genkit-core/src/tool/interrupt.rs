@@ -106,8 +106,8 @@ impl Interrupt {
     /// let pending = Interrupt::pending_in(&history);
     /// assert_eq!(pending[0].ref_(), Some("r1"));
     /// ```
-    pub fn pending_in(messages: &[Message]) -> Vec<Interrupt> {
-        match messages.last() {
+    pub fn pending_in<M: std::borrow::Borrow<Message>>(messages: &[M]) -> Vec<Interrupt> {
+        match messages.last().map(|m| m.borrow()) {
             Some(m) if m.role == Role::Model => Self::all_in_message(m),
             _ => Vec::new(),
         }

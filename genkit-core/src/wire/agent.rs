@@ -257,8 +257,9 @@ pub struct SessionState {
 
 impl SessionState {
     /// The messages, empty when there are none.
-    pub fn messages(&self) -> &[Message] {
-        self.messages.as_deref().unwrap_or_default()
+    pub fn messages(&self) -> &super::Messages {
+        static NONE: super::Messages = super::Messages::new();
+        self.messages.as_ref().unwrap_or(&NONE)
     }
 
     /// The artifacts, empty when there are none.

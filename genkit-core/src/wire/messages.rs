@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -17,13 +18,16 @@ use super::shared_vec::SharedVec;
 /// answer, and returns it in the caller's state. With a plain `Vec<Message>` each of those is
 /// a deep copy of every message, and with a copy-on-write `Arc<Vec<Message>>` each append to a
 /// history that someone else still holds is one, so a turn's cost would grow with the
-/// conversation's length. `Messages` is a view of one storage that all its clones share: a
-/// holder [`push`](Self::push)es in place as long as nobody appended past its own view (the
-/// others do not see the new message), and copies only when someone did.
+/// conversation's length. `Messages` is a view of one storage of `Arc<Message>` that all its
+/// clones share: a holder [`push`](Self::push)es in place as long as nobody appended past its
+/// own view (the others do not see the new message); when someone did (a branch), it copies
+/// the `Arc`s into a storage of its own, one reference count per message, never the messages.
 ///
-/// It is read as a slice (`Deref<Target = [Message]>`) and serializes as a JSON array, the
-/// shape of Genkit's `messages` fields; [`make_mut`](Self::make_mut) changes messages in
-/// place, copying first when another holder shares them.
+/// It is read message by message ([`iter`](Self::iter), [`last`](Self::last),
+/// [`get`](Self::get) give `&Message`), or as a slice of `Arc<Message>` (`Deref`), and
+/// serializes as a JSON array, the shape of Genkit's `messages` fields.
+/// [`get_mut`](Self::get_mut) changes one message in place, cloning that message only when
+/// another holder shares it.
 ///
 /// ```
 /// use genkit_core::{Message, Messages};
@@ -35,7 +39,7 @@ use super::shared_vec::SharedVec;
 /// assert_eq!(serde_json::to_value(&saved).unwrap()[1]["role"], "model");
 /// ```
 #[derive(Clone, Default)]
-pub struct Messages(SharedVec<Message>);
+pub struct Messages(SharedVec<Arc<Message>>);
 
 impl Messages {
     /// No messages (no allocation).
@@ -43,29 +47,97 @@ impl Messages {
         Self(SharedVec::new())
     }
 
-    /// The messages, to change in place; copied first when another holder shares them.
+    /// The messages in order (each shared with the other holders of this history).
     ///
     /// ```
     /// use genkit_core::{Message, Messages};
-    /// let mut history = Messages::from(vec![Message::user("hi")]);
-    /// let saved = history.clone();
-    /// history.make_mut()[0] = Message::user("hello");
-    /// assert_eq!(saved[0].text(), "hi");
+    /// let history = Messages::from(vec![Message::user("hi"), Message::model("hello")]);
+    /// let texts: Vec<String> = history.iter().map(Message::text).collect();
+    /// assert_eq!(texts, ["hi", "hello"]);
     /// ```
-    pub fn make_mut(&mut self) -> &mut [Message] {
-        self.0.make_mut()
+    pub fn iter(&self) -> Iter<'_> {
+        self.0.iter().map(deref_message)
+    }
+
+    /// The first message.
+    pub fn first(&self) -> Option<&Message> {
+        self.0.first().map(|m| &**m)
+    }
+
+    /// The last message.
+    pub fn last(&self) -> Option<&Message> {
+        self.0.last().map(|m| &**m)
+    }
+
+    /// The message at `index`.
+    pub fn get(&self, index: usize) -> Option<&Message> {
+        self.0.get(index).map(|m| &**m)
+    }
+
+    /// The messages copied out, as plain values (a deep copy: for code that edits a history
+    /// freely, not for passing one on).
+    pub fn to_vec(&self) -> Vec<Message> {
+        self.iter().cloned().collect()
+    }
+
+    /// The message at `index`, to change in place: cloned first (that message only) when
+    /// another holder shares it. `None` past the end.
+    ///
+    /// ```
+    /// use genkit_core::{Message, Messages};
+    /// let mut history = Messages::from(vec![Message::user("hi"), Message::model("hello")]);
+    /// let saved = history.clone();
+    /// *history.get_mut(0).unwrap() = Message::user("hello");
+    /// assert_eq!(saved[0].text(), "hi", "the other holder's message is untouched");
+    /// assert!(std::sync::Arc::ptr_eq(&saved[1], &history[1]), "the rest is still shared");
+    /// ```
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut Message> {
+        if index >= self.len() {
+            return None;
+        }
+        let slot = &mut self.0.make_mut()[index];
+        Some(Arc::make_mut(slot))
+    }
+
+    /// The last message, to change in place (see [`get_mut`](Self::get_mut)).
+    pub fn last_mut(&mut self) -> Option<&mut Message> {
+        let last = self.len().checked_sub(1)?;
+        self.get_mut(last)
+    }
+
+    /// The last message to change in place, and the messages before it (see
+    /// [`get_mut`](Self::get_mut)): what sealing a history needs. `None` when empty.
+    pub fn split_last_mut(&mut self) -> Option<(&mut Message, &[Arc<Message>])> {
+        if self.is_empty() {
+            return None;
+        }
+        let (last, before) = self.0.make_mut().split_last_mut()?;
+        Some((Arc::make_mut(last), before))
+    }
+
+    /// Calls `f` on every message to change it in place, each cloned first when shared (a
+    /// change of every message is a copy of the history, as it must be).
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Message)) {
+        for slot in self.0.make_mut() {
+            f(Arc::make_mut(slot));
+        }
     }
 
     /// Appends a message: in place, unless another holder appended past this history's end
-    /// (then this one is copied first).
+    /// (then this one's `Arc`s are copied first).
     pub fn push(&mut self, message: Message) {
+        self.0.push(Arc::new(message));
+    }
+
+    /// Appends a message that is already shared (for example one of another history's).
+    pub fn push_shared(&mut self, message: Arc<Message>) {
         self.0.push(message);
     }
 
-    /// Removes the last message and returns it: moved out when no one else holds the
-    /// history, cloned otherwise.
+    /// Removes the last message and returns it: moved out when no one else holds it, cloned
+    /// otherwise.
     pub fn pop(&mut self) -> Option<Message> {
-        self.0.pop()
+        self.0.pop().map(unwrap_or_clone)
     }
 
     /// Removes the messages after the first `len` (none when there are fewer).
@@ -80,11 +152,15 @@ impl Messages {
     /// history every turn without copying the history.
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use genkit_core::{Message, Messages};
-    /// let mut rendered = Messages::from(vec![Message::system("be brief"), Message::user("hi")]);
+    /// let system = Arc::new(Message::system("be brief"));
+    /// let mut rendered: Messages = [Arc::clone(&system), Arc::new(Message::user("hi"))]
+    ///     .into_iter()
+    ///     .collect();
     /// rendered.drop_first(1);
     /// assert_eq!(rendered.len(), 1);
-    /// rendered.prepend(&[Message::system("be brief")]);
+    /// rendered.prepend(&[system]);
     /// assert_eq!(rendered[0].text(), "be brief");
     /// ```
     pub fn drop_first(&mut self, n: usize) {
@@ -93,25 +169,26 @@ impl Messages {
 
     /// Puts `preamble` before the messages: without a copy when the storage already holds
     /// exactly these messages just before them (see [`drop_first`](Self::drop_first)),
-    /// by copying the history behind the preamble otherwise.
-    pub fn prepend(&mut self, preamble: &[Message]) {
+    /// by copying the history's `Arc`s behind the preamble otherwise.
+    pub fn prepend(&mut self, preamble: &[Arc<Message>]) {
         self.0.prepend(preamble);
     }
 
-    /// Keeps the messages for which `keep` is true (copies the history when it drops some).
+    /// Keeps the messages for which `keep` is true (a new storage of the kept `Arc`s when it
+    /// drops some; the messages are not copied).
     pub fn retain(&mut self, mut keep: impl FnMut(&Message) -> bool) {
         if self.iter().all(&mut keep) {
             return;
         }
-        let mut vec = std::mem::take(self).into_vec();
-        vec.retain(keep);
-        *self = Self::from(vec);
+        let mut vec = std::mem::take(&mut self.0).into_vec();
+        vec.retain(|m| keep(m));
+        self.0 = SharedVec::from(vec);
     }
 
-    /// The messages as an owned vector: moved out when no one else holds them, copied when
+    /// The messages as an owned vector: each moved out when no one else holds it, cloned when
     /// someone does.
     pub fn into_vec(self) -> Vec<Message> {
-        self.0.into_vec()
+        self.0.into_vec().into_iter().map(unwrap_or_clone).collect()
     }
 
     /// How many leading messages `a` and `b` hold in the same slots of one storage: equal
@@ -140,23 +217,46 @@ impl Messages {
     }
 }
 
-impl Deref for Messages {
-    type Target = [Message];
+/// An iterator over a history's messages ([`Messages::iter`]).
+pub type Iter<'a> =
+    std::iter::Map<std::slice::Iter<'a, Arc<Message>>, fn(&Arc<Message>) -> &Message>;
 
-    fn deref(&self) -> &[Message] {
+fn deref_message(m: &Arc<Message>) -> &Message {
+    m
+}
+
+fn unwrap_or_clone(m: Arc<Message>) -> Message {
+    Arc::try_unwrap(m).unwrap_or_else(|m| Message::clone(&m))
+}
+
+impl Deref for Messages {
+    type Target = [Arc<Message>];
+
+    fn deref(&self) -> &[Arc<Message>] {
         &self.0
     }
 }
 
-impl AsRef<[Message]> for Messages {
-    fn as_ref(&self) -> &[Message] {
-        &self.0
+// A history's messages are read as `Arc<Message>` (`history[i]`, slices of it): they compare
+// with plain messages as the messages they hold.
+impl PartialEq<Message> for Arc<Message> {
+    fn eq(&self, other: &Message) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<Arc<Message>> for Message {
+    fn eq(&self, other: &Arc<Message>) -> bool {
+        *self == **other
     }
 }
 
 impl From<Vec<Message>> for Messages {
     fn from(messages: Vec<Message>) -> Self {
-        Self(SharedVec::from(messages))
+        // the capacity is kept: room to append in place
+        let mut shared = Vec::with_capacity(messages.capacity());
+        shared.extend(messages.into_iter().map(Arc::new));
+        Self(SharedVec::from(shared))
     }
 }
 
@@ -172,6 +272,12 @@ impl FromIterator<Message> for Messages {
     }
 }
 
+impl FromIterator<Arc<Message>> for Messages {
+    fn from_iter<I: IntoIterator<Item = Arc<Message>>>(iter: I) -> Self {
+        Self(SharedVec::from(iter.into_iter().collect::<Vec<_>>()))
+    }
+}
+
 impl Extend<Message> for Messages {
     fn extend<I: IntoIterator<Item = Message>>(&mut self, iter: I) {
         for message in iter {
@@ -182,10 +288,10 @@ impl Extend<Message> for Messages {
 
 impl<'a> IntoIterator for &'a Messages {
     type Item = &'a Message;
-    type IntoIter = std::slice::Iter<'a, Message>;
+    type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
     }
 }
 
@@ -193,7 +299,6 @@ impl IntoIterator for Messages {
     type Item = Message;
     type IntoIter = std::vec::IntoIter<Message>;
 
-    /// Moves the messages out when no one else holds them, copies them otherwise.
     fn into_iter(self) -> Self::IntoIter {
         self.into_vec().into_iter()
     }
@@ -207,44 +312,37 @@ impl PartialEq for Messages {
 
 impl PartialEq<Vec<Message>> for Messages {
     fn eq(&self, other: &Vec<Message>) -> bool {
-        **self == **other
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
     }
 }
 
 impl PartialEq<[Message]> for Messages {
     fn eq(&self, other: &[Message]) -> bool {
-        **self == *other
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
     }
 }
 
 impl PartialEq<&[Message]> for Messages {
     fn eq(&self, other: &&[Message]) -> bool {
-        **self == **other
+        *self == **other
     }
 }
 
 impl fmt::Debug for Messages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // as the vector it stands for
-        fmt::Debug::fmt(&**self, f)
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
 impl Serialize for Messages {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (**self).serialize(serializer)
+        serializer.collect_seq(self.iter())
     }
 }
 
 impl<'de> Deserialize<'de> for Messages {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut messages = Vec::<Message>::deserialize(deserializer)?;
-        // room for the next turn's messages: a loaded history is shared with the store's
-        // cache and the snapshot, and a full storage would be copied by the first append
-        if messages.capacity() - messages.len() < 2 {
-            messages.reserve(4);
-        }
-        Ok(Self::from(messages))
+        Vec::<Message>::deserialize(deserializer).map(Self::from)
     }
 }
 
@@ -261,7 +359,7 @@ mod tests {
         assert_eq!(only.as_ptr(), before, "unshared: appended in place");
 
         let kept = only.clone();
-        only.make_mut()[0] = Message::user("A");
+        *only.get_mut(0).unwrap() = Message::user("A");
         assert!(!Messages::ptr_eq(&only, &kept));
         assert_eq!(
             kept[0].text(),
@@ -291,10 +389,10 @@ mod tests {
         let one = Messages::from(vec![Message::user("a")]);
         let other = one.clone();
         assert_eq!(one.into_vec(), vec![Message::user("a")]);
-        // `other` is the last holder now: its vector moves out
-        let ptr = other.as_ptr();
+        // `other` is the last holder now: its messages move out
+        let ptr = other[0].content.as_ptr();
         let moved = other.into_vec();
-        assert_eq!(moved.as_ptr(), ptr);
+        assert_eq!(moved[0].content.as_ptr(), ptr);
     }
 
     #[test]
