@@ -29,6 +29,8 @@ use futures::future::{BoxFuture, Either};
 pub const DEFAULT_MAX_TURNS: u32 = 5;
 
 const INTERRUPTED: &str = "One or more tool calls resulted in interrupts.";
+/// The finish messages the engine writes (a response keeps them without a copy).
+pub(super) const FINISH_MESSAGES: [&str; 2] = [INTERRUPTED, INTERRUPTED_ON_RESUME];
 const INTERRUPTED_ON_RESUME: &str =
     "One or more tools triggered interrupts while resuming generation. The model was not called.";
 

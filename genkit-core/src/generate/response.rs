@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use super::carry::Carried;
@@ -38,7 +39,8 @@ struct Parts {
     /// How `output()` parses the text: the requested format, JSON otherwise.
     format: Option<OutputFormat>,
     /// The final answer parsed (and validated) by the engine, kept so it is parsed once.
-    output: Option<Value>,
+    // boxed: `None` in a paused generation, which is held by the thousands (the memory bench)
+    output: Option<Box<Value>>,
     /// Usage summed over every model call of the generation (the tool loop's rounds).
     total_usage: Option<Box<GenerationUsage>>,
     /// How the call was made, for [`Genkit::resume`](crate::Genkit::resume); in memory only.
@@ -252,7 +254,7 @@ impl GenerateResponse {
     }
 
     pub(crate) fn with_output(mut self, output: Value) -> Self {
-        self.0.output = Some(output);
+        self.0.output = Some(Box::new(output));
         self
     }
 
@@ -260,7 +262,7 @@ impl GenerateResponse {
     /// none was requested).
     pub fn output_value(&self) -> Result<Value, GenkitError> {
         if let Some(parsed) = &self.0.output {
-            return Ok(parsed.clone());
+            return Ok(Value::clone(parsed));
         }
         let text = self.text();
         self.0
@@ -278,7 +280,7 @@ impl GenerateResponse {
     /// keeps the response, raw text included, when the answer does not conform.
     pub fn output<T: DeserializeOwned>(&self) -> Result<T, GenkitError> {
         let parsed;
-        let value = match &self.0.output {
+        let value = match self.0.output.as_deref() {
             Some(kept) => kept,
             None => {
                 parsed = self.output_value()?;
@@ -298,27 +300,41 @@ impl GenerateResponse {
 #[derive(Debug, Clone, PartialEq)]
 struct Meta {
     finish_reason: Option<FinishReason>,
-    finish_message: Option<String>,
+    /// The engine's own finish messages are constants, kept without an allocation.
+    finish_message: Option<Cow<'static, str>>,
     latency_ms: Option<f64>,
     usage: Option<Box<GenerationUsage>>,
     // boxed: rarely set, and a paused generation holds the rest (see the memory bench)
     custom: Option<Box<Value>>,
     raw: Option<Box<Value>>,
     operation: Option<Box<Value>>,
-    candidates: Option<Vec<Value>>,
+    // a pointer, not a vector's three words: almost always `None`, and held by the thousands
+    #[allow(clippy::box_collection)]
+    candidates: Option<Box<Vec<Value>>>,
+}
+
+/// A finish message as kept: the engine's constants borrowed, anything else owned.
+fn finish_message(text: String) -> Cow<'static, str> {
+    match super::engine::FINISH_MESSAGES
+        .iter()
+        .find(|m| **m == text.as_str())
+    {
+        Some(constant) => Cow::Borrowed(constant),
+        None => Cow::Owned(text),
+    }
 }
 
 impl From<ModelResponse> for Meta {
     fn from(r: ModelResponse) -> Self {
         Self {
             finish_reason: r.finish_reason,
-            finish_message: r.finish_message,
+            finish_message: r.finish_message.map(finish_message),
             latency_ms: r.latency_ms,
             usage: r.usage.map(Box::new),
             custom: r.custom.map(Box::new),
             raw: r.raw.map(Box::new),
             operation: r.operation.map(Box::new),
-            candidates: r.candidates,
+            candidates: r.candidates.map(Box::new),
         }
     }
 }
@@ -328,14 +344,14 @@ impl Meta {
         ModelResponse {
             message: None,
             finish_reason: self.finish_reason.clone(),
-            finish_message: self.finish_message.clone(),
+            finish_message: self.finish_message.as_deref().map(str::to_owned),
             latency_ms: self.latency_ms,
             usage: self.usage.as_deref().cloned(),
             custom: self.custom.as_deref().cloned(),
             raw: self.raw.as_deref().cloned(),
             request: None,
             operation: self.operation.as_deref().cloned(),
-            candidates: self.candidates.clone(),
+            candidates: self.candidates.as_deref().cloned(),
         }
     }
 }
